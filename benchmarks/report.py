@@ -1,0 +1,101 @@
+"""Write results as JSON and a Markdown table (and PNG charts when matplotlib is there)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .harness import Record
+
+OURS = "mlmath_jax"
+
+
+def slug(text: str) -> str:
+    """File-name form of a device kind: ``"NVIDIA H100 80GB HBM3"`` -> ``nvidia-h100-80gb-hbm3``."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "unknown"
+
+
+def _fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def _fmt_params(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+def _ours_time(records: Sequence[Record], rec: Record) -> float | None:
+    """Our fastest correct median on the same case and params, on the same platform if any."""
+    same = [r for r in records if r.case == rec.case and r.params == rec.params
+            and r.contender == OURS and r.correct and r.median_s]
+    if not same:
+        return None
+    on_platform = [r for r in same if r.platform == rec.platform]
+    return min(r.median_s for r in (on_platform or same))
+
+
+def markdown(records: Sequence[Record], meta: dict[str, Any]) -> str:
+    """A Markdown report: one row per record, with the ratio to our time."""
+    lines = [
+        f"# mlmath_jax benchmarks: {meta['title']}",
+        "",
+        f"Date {meta['date']}; JAX {meta['jax']}; devices: {', '.join(meta['devices'])}; "
+        f"host CPU: {meta['host']}; mode: {'quick' if meta['quick'] else 'full'}.",
+        "",
+        "Times are medians of repeats after a warm-up (compile time apart); inputs are made",
+        "once on the host and moved to the device outside the timed region. `x ours` is the",
+        "contender's time over ours on the same platform (above 1: we are faster). A wrong",
+        "answer is reported, not timed.",
+        "",
+        "| case | params | contender | device | compile | median | min–max | x ours "
+        "| rate | % of limit | check |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in records:
+        ours = _ours_time(records, r)
+        ratio = f"{r.median_s / ours:.2f}" if ours and r.median_s else "-"
+        rate = "-"
+        if r.flops_per_s:
+            rate = f"{r.flops_per_s / 1e9:.1f} GFLOP/s"
+        elif r.bytes_per_s:
+            rate = f"{r.bytes_per_s / 1e9:.1f} GB/s"
+        frac = f"{100 * r.fraction_of_limit:.1f}%" if r.fraction_of_limit is not None else (
+            r.limit or "-")
+        spread = f"{_fmt_time(r.min_s)}–{_fmt_time(r.max_s)}" if r.median_s else "-"
+        check = f"ok ({r.error:.1e})" if r.correct else f"**WRONG** ({r.error:.1e})"
+        lines.append(
+            f"| {r.case} | {_fmt_params(r.params)} | {r.contender} | {r.device} | "
+            f"{_fmt_time(r.compile_s)} | {_fmt_time(r.median_s)} | {spread} | {ratio} | "
+            f"{rate} | {frac} | {check}{' ' + r.note if r.note else ''} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write(records: Sequence[Record], meta: dict[str, Any], out_dir: Path) -> dict[str, Path]:
+    """Write ``<slug>.json`` and ``<slug>.md`` (and charts) into ``out_dir``; return paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = slug(meta["title"])
+    paths = {"json": out_dir / f"{name}.json", "md": out_dir / f"{name}.md"}
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return str(value)
+        return value
+
+    payload = {
+        "meta": meta,
+        "records": [{k: clean(v) for k, v in dataclasses.asdict(r).items()} for r in records],
+    }
+    paths["json"].write_text(json.dumps(payload, indent=1, default=str) + "\n")
+    paths["md"].write_text(markdown(records, meta))
+    return paths

@@ -1,0 +1,139 @@
+"""Trace-time checks shared by every area: shapes, ranks, dtypes and static options.
+
+Each check raises ``ValueError`` or ``TypeError`` that names the argument and what was
+seen, and runs while tracing, so it fires under ``jax.jit`` too. Value-dependent problems
+(singular matrices, non-convergence) are not checked here: they come back in results.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+
+def as_inexact(x: ArrayLike, name: str) -> jax.Array:
+    """Return ``x`` as a floating (or complex) array; integers and bools become float.
+
+    Integer input is promoted to JAX's default float (float32, or float64 under x64),
+    as ``jnp.linalg`` does.
+    """
+    try:
+        arr = jnp.asarray(x)
+    except TypeError as exc:
+        raise TypeError(f"{name}: expected an array, got {type(x).__name__}") from exc
+    if not jnp.issubdtype(arr.dtype, jnp.inexact):
+        if not (jnp.issubdtype(arr.dtype, jnp.number) or arr.dtype == jnp.bool_):
+            raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+        arr = arr.astype(jnp.result_type(float))
+    return arr
+
+
+def as_real(x: ArrayLike, name: str) -> jax.Array:
+    """Like :func:`as_inexact`, but reject complex input."""
+    arr = as_inexact(x, name)
+    if jnp.issubdtype(arr.dtype, jnp.complexfloating):
+        raise TypeError(f"{name}: expected a real array, got dtype {arr.dtype}")
+    return arr
+
+
+def at_least_rank(x: jax.Array, rank: int, name: str, what: str = "array") -> jax.Array:
+    """Require ``x.ndim >= rank``; ``what`` describes the expected layout in the message."""
+    if x.ndim < rank:
+        raise ValueError(
+            f"{name} must be {what} with at least {rank} dimension(s), got shape {x.shape}"
+        )
+    return x
+
+
+def vector(x: ArrayLike, name: str) -> jax.Array:
+    """An inexact ``[..., n]`` array (at least 1-D)."""
+    return at_least_rank(as_inexact(x, name), 1, name, "a [..., n] vector")
+
+
+def matrix(a: ArrayLike, name: str) -> jax.Array:
+    """An inexact ``[..., m, n]`` array (at least 2-D)."""
+    return at_least_rank(as_inexact(a, name), 2, name, "a [..., m, n] matrix")
+
+
+def square(a: ArrayLike, name: str) -> jax.Array:
+    """An inexact ``[..., n, n]`` array."""
+    a = matrix(a, name)
+    if a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"{name} must be square [..., n, n], got shape {a.shape}")
+    return a
+
+
+def batch_shape(shapes: Sequence[tuple[int, ...]], names: Sequence[str]) -> tuple[int, ...]:
+    """Broadcast leading batch shapes, raising ``ValueError`` naming the arguments."""
+    try:
+        return tuple(jnp.broadcast_shapes(*shapes))
+    except ValueError as exc:
+        seen = ", ".join(f"{n} batch {s}" for n, s in zip(names, shapes, strict=True))
+        raise ValueError(f"batch dimensions do not broadcast: {seen}") from exc
+
+
+def same_dim(
+    size_a: int, size_b: int, names: tuple[str, str], shapes: tuple[Any, Any], what: str
+) -> None:
+    """Require two dimensions to agree (``what`` names them, e.g. 'inner dimensions')."""
+    if size_a != size_b:
+        raise ValueError(
+            f"{what} of {names[0]} and {names[1]} do not match: "
+            f"{names[0]} has shape {shapes[0]}, {names[1]} has shape {shapes[1]}"
+        )
+
+
+def one_of(value: Any, choices: Iterable[Any], name: str) -> Any:
+    """Require a static option to be one of ``choices``."""
+    choices = tuple(choices)
+    try:
+        ok = value in choices
+    except (TypeError, ValueError):  # e.g. an array passed where a static option belongs
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be one of {choices!r}, got {value!r}")
+    return value
+
+
+def static_int(value: Any, name: str, *, minimum: int | None = None) -> int:
+    """Require a Python integer (not a traced value), optionally ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a Python int, got {type(value).__name__}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def is_concrete(x: Any) -> bool:
+    """True when ``x`` holds known values (not a tracer), so value checks can run now."""
+    return not isinstance(x, jax.core.Tracer)
+
+
+def nonnegative(x: Any, name: str) -> None:
+    """Raise ``ValueError`` if concrete ``x`` has a negative (or NaN) entry; skip tracers."""
+    if is_concrete(x):
+        arr = jnp.asarray(x)
+        if arr.size and not bool(jnp.all(arr >= 0)):
+            raise ValueError(f"{name} must be >= 0, got {arr}")
+
+
+def positive(x: Any, name: str) -> None:
+    """Raise ``ValueError`` if concrete ``x`` has an entry <= 0 (or NaN); skip tracers."""
+    if is_concrete(x):
+        arr = jnp.asarray(x)
+        if arr.size and not bool(jnp.all(arr > 0)):
+            raise ValueError(f"{name} must be > 0, got {arr}")
+
+
+def axis(value: Any, ndim: int, name: str = "axis") -> int:
+    """Normalise a static integer axis against ``ndim``."""
+    value = static_int(value, name)
+    if not -ndim <= value < ndim:
+        raise ValueError(f"{name}={value} is out of range for an array with {ndim} dimension(s)")
+    return value % ndim

@@ -1,0 +1,3 @@
+"""mlmath_jax.optim (filled in by its issue)."""
+
+__all__: list[str] = []
