@@ -1,3 +1,45 @@
-"""mlmath_jax.linalg (filled in by its issue)."""
+"""Linear algebra: products, rank, solves, determinants, norms and eigendecompositions.
 
-__all__: list[str] = []
+NumPy-compatible signatures with batch dimensions, validated at trace time, usable
+under ``jit``, ``vmap`` and ``grad``.
+
+Example:
+  >>> import jax.numpy as jnp
+  >>> from mlmath_jax import linalg
+  >>> linalg.solve(jnp.eye(2), jnp.array([1.0, 2.0]))
+  Array([1., 2.], dtype=float32)
+"""
+
+from ._norms import matrix_norm as matrix_norm
+from ._norms import vector_norm as vector_norm
+from ._products import inner as inner
+from ._products import matmul as matmul
+from ._products import matvec as matvec
+from ._products import outer as outer
+from ._solve import SlogdetResult as SlogdetResult
+from ._solve import cond as cond
+from ._solve import det as det
+from ._solve import inv as inv
+from ._solve import pinv as pinv
+from ._solve import slogdet as slogdet
+from ._solve import solve as solve
+from ._structure import is_linearly_independent as is_linearly_independent
+from ._structure import rank as rank
+
+__all__ = [
+    "SlogdetResult",
+    "cond",
+    "det",
+    "inner",
+    "inv",
+    "is_linearly_independent",
+    "matmul",
+    "matrix_norm",
+    "matvec",
+    "outer",
+    "pinv",
+    "rank",
+    "slogdet",
+    "solve",
+    "vector_norm",
+]
