@@ -10,6 +10,7 @@ Example:
   Array([1., 2.], dtype=float32)
 """
 
+from ._lanczos import eigsh as eigsh
 from ._norms import matrix_norm as matrix_norm
 from ._norms import vector_norm as vector_norm
 from ._products import inner as inner
@@ -30,6 +31,7 @@ __all__ = [
     "SlogdetResult",
     "cond",
     "det",
+    "eigsh",
     "inner",
     "inv",
     "is_linearly_independent",
