@@ -25,7 +25,9 @@ def as_inexact(x: ArrayLike, name: str) -> jax.Array:
     try:
         arr = jnp.asarray(x)
     except TypeError as exc:
-        raise TypeError(f"{name}: expected an array, got {type(x).__name__}") from exc
+        dtype = getattr(x, "dtype", None)
+        seen = type(x).__name__ + (f" of dtype {dtype}" if dtype is not None else "")
+        raise TypeError(f"{name}: expected a numeric array, got {seen}") from exc
     if not jnp.issubdtype(arr.dtype, jnp.inexact):
         if not (jnp.issubdtype(arr.dtype, jnp.number) or arr.dtype == jnp.bool_):
             raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
@@ -78,13 +80,19 @@ def batch_shape(shapes: Sequence[tuple[int, ...]], names: Sequence[str]) -> tupl
 
 
 def same_dim(
-    size_a: int, size_b: int, names: tuple[str, str], shapes: tuple[Any, Any], what: str
+    size_a: int,
+    size_b: int,
+    names: tuple[str, str],
+    shapes: tuple[Any, Any],
+    what: str,
+    hint: str = "",
 ) -> None:
     """Require two dimensions to agree (``what`` names them, e.g. 'inner dimensions')."""
     if size_a != size_b:
         raise ValueError(
             f"{what} of {names[0]} and {names[1]} do not match: "
             f"{names[0]} has shape {shapes[0]}, {names[1]} has shape {shapes[1]}"
+            + (f" ({hint})" if hint else "")
         )
 
 

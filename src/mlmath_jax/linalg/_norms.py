@@ -47,11 +47,15 @@ def _pnorm_jvp(p, axes, primals, tangents):
     keep = jnp.expand_dims(norm, axes)
     safe = jnp.where(keep > 0, keep, 1)
     # d||x||_p = sum(sign(x) (|x| / ||x||)^(p-1) dx); the zero vector gets the 0 subgradient.
-    weight = jnp.sign(x) * (jnp.abs(x) / safe) ** (p - 1)
+    # Zero entries get weight 0 (for p < 1, 0 ** (p - 1) would be inf and 0 * inf NaN).
+    nonzero = x != 0
+    ratio = jnp.where(nonzero, jnp.abs(x) / safe, 1)
     if jnp.iscomplexobj(x):
-        weight = jnp.conj(x) / safe * (jnp.abs(x) / safe) ** (p - 2)
+        unit = jnp.where(nonzero, jnp.conj(x) / jnp.where(nonzero, jnp.abs(x), 1), 0)
+        weight = unit * ratio ** (p - 1)
         dnorm = jnp.real(jnp.sum(weight * t, axis=axes))
     else:
+        weight = jnp.where(nonzero, jnp.sign(x) * ratio ** (p - 1), 0)
         dnorm = jnp.sum(weight * t, axis=axes)
     return norm, jnp.where(norm > 0, dnorm, 0).astype(norm.dtype)
 
