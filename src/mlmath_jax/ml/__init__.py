@@ -1,3 +1,17 @@
 """mlmath_jax.ml (filled in by its issue)."""
 
-__all__: list[str] = []
+from ._lasso import lasso as lasso
+from ._linear import LinearModel as LinearModel
+from ._linear import least_squares as least_squares
+from ._linear import ridge as ridge
+from ._logistic import logistic_regression as logistic_regression
+from ._naive_bayes import GaussianNB as GaussianNB
+
+__all__: list[str] = [
+    "GaussianNB",
+    "LinearModel",
+    "lasso",
+    "least_squares",
+    "logistic_regression",
+    "ridge",
+]

@@ -1,0 +1,230 @@
+"""Linear models: the fitted-model pytree, least squares and ridge regression."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+from jax.typing import ArrayLike
+
+from .. import _validate
+
+# Gram matrices and projections at full precision: TF32 would lose the answer on GPUs.
+_HI = lax.Precision.HIGHEST
+
+
+@dataclasses.dataclass(frozen=True)
+class LinearModel:
+    """A fitted linear model ``X @ coef + intercept`` (a pytree).
+
+    Returned by :func:`least_squares`, :func:`ridge`, :func:`lasso` and
+    :func:`logistic_regression`; ``coef``/``intercept`` match scikit-learn's ``coef_`` and
+    ``intercept_`` for the same objective. Fitted under ``vmap`` the fields gain a leading
+    batch axis, and :meth:`predict` broadcasts over it.
+
+    Attributes:
+      coef: ``[..., d]`` coefficients.
+      intercept: ``[...]`` intercept (0 when fitted with ``fit_intercept=False``).
+      n_iter: iterations used (0 for closed-form fits).
+      converged: whether the solver met its tolerance (always True for closed forms).
+      kind: ``"regression"`` or ``"logistic"`` (static): what :meth:`predict` returns.
+    """
+
+    coef: jax.Array
+    intercept: jax.Array
+    n_iter: Any = 0
+    converged: Any = True
+    kind: str = "regression"
+
+    def decision_function(self, X: ArrayLike) -> jax.Array:
+        """Linear scores ``X @ coef + intercept``: ``[n, d]`` -> ``[..., n]``."""
+        X = _design(X, self.coef.shape[-1])
+        z = jnp.einsum("nd,...d->...n", X, self.coef, precision=_HI)
+        return z + jnp.asarray(self.intercept)[..., None]
+
+    def predict(self, X: ArrayLike) -> jax.Array:
+        """Predict for ``X`` ``[n, d]`` (as scikit-learn's ``predict``).
+
+        Returns:
+          ``[..., n]``: regression values, or for a logistic model integer labels 0/1
+          (label 1 where the score is positive).
+        """
+        z = self.decision_function(X)
+        if self.kind == "logistic":
+            return (z > 0).astype(jnp.int32)
+        return z
+
+    def predict_proba(self, X: ArrayLike) -> jax.Array:
+        """Class probabilities ``[..., n, 2]`` (columns: class 0, class 1) of a logistic model.
+
+        Raises:
+          ValueError: if the model is not a logistic regression.
+        """
+        if self.kind != "logistic":
+            raise ValueError("predict_proba needs a model from logistic_regression")
+        z = self.decision_function(X)
+        # sigmoid(-z) and sigmoid(z) each computed directly: no 1 - p cancellation.
+        return jnp.stack([jax.nn.sigmoid(-z), jax.nn.sigmoid(z)], axis=-1)
+
+
+jax.tree_util.register_dataclass(
+    LinearModel,
+    data_fields=["coef", "intercept", "n_iter", "converged"],
+    meta_fields=["kind"],
+)
+
+
+def _design(X: ArrayLike, d: int | None = None) -> jax.Array:
+    """Validate a 2-D ``[n, d]`` design matrix (optionally with ``d`` columns)."""
+    X = _validate.as_real(X, "X")
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D [n, d] matrix, got shape {X.shape}")
+    if d is not None and X.shape[1] != d:
+        raise ValueError(f"X must have {d} columns (as the fitted coef), got shape {X.shape}")
+    return X
+
+
+def _xy(X: ArrayLike, y: ArrayLike) -> tuple[jax.Array, jax.Array]:
+    """Validate ``X`` ``[n, d]`` and ``y`` ``[n]``; ``y`` takes ``X``'s float dtype."""
+    X = _design(X)
+    y = _validate.as_real(y, "y")
+    if y.ndim != 1:
+        raise ValueError(f"y must be a 1-D [n] vector, got shape {y.shape}")
+    _validate.same_dim(X.shape[0], y.shape[0], ("X", "y"), (X.shape, y.shape), "lengths")
+    return X, y.astype(X.dtype)
+
+
+def _penalty(value: ArrayLike, name: str, dtype: Any) -> jax.Array:
+    """A scalar regularisation strength, checked ``>= 0`` when concrete."""
+    arr = _validate.as_real(value, name)
+    if arr.ndim != 0:
+        raise ValueError(f"{name} must be a scalar, got shape {arr.shape}")
+    _validate.nonnegative(arr, name)
+    return arr.astype(dtype)
+
+
+def _center(
+    X: jax.Array, y: jax.Array, fit_intercept: bool
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """Centre ``X`` and ``y`` (as scikit-learn does before solving) when fitting an intercept."""
+    if not fit_intercept:
+        zero = jnp.zeros((), X.dtype)
+        return X, y, jnp.zeros(X.shape[1], X.dtype), zero
+    x_mean, y_mean = jnp.mean(X, axis=0), jnp.mean(y)
+    return X - x_mean, y - y_mean, x_mean, y_mean
+
+
+def _intercept(coef: jax.Array, x_mean: jax.Array, y_mean: jax.Array) -> jax.Array:
+    return y_mean - jnp.dot(x_mean, coef, precision=_HI)
+
+
+def _closed(coef: jax.Array, x_mean: jax.Array, y_mean: jax.Array) -> LinearModel:
+    return LinearModel(
+        coef,
+        _intercept(coef, x_mean, y_mean),
+        jnp.zeros((), jnp.int32),
+        jnp.ones((), bool),
+    )
+
+
+def _min_norm_square(r: jax.Array, b: jax.Array, rcond: float) -> jax.Array:
+    """Minimum-norm least-squares solution of ``r @ x = b`` by SVD, cutting small values."""
+    u, s, vt = jnp.linalg.svd(r, full_matrices=False)
+    keep = s > rcond * s[0]
+    s_inv = jnp.where(keep, 1.0 / jnp.where(keep, s, 1.0), 0.0)
+    return vt.T @ (s_inv * (u.T @ b))
+
+
+def least_squares(X: ArrayLike, y: ArrayLike, *, fit_intercept: bool = True) -> LinearModel:
+    """Ordinary least squares, as ``sklearn.linear_model.LinearRegression``.
+
+    Minimises ``||y - X @ coef - intercept||^2``. The data are centred (intercept not
+    penalised, as scikit-learn), then solved stably: for ``n > d`` a Householder QR of
+    ``[X, y]`` followed by an SVD of the ``d x d`` factor, otherwise an SVD of ``X``.
+    Singular values below ``eps * max(n, d)`` times the largest are cut, so collinear
+    columns and ``d > n`` give the minimum-norm solution, as ``numpy.linalg.lstsq`` and
+    scikit-learn. ``XᵀX`` is never formed.
+
+    Args:
+      X: ``[n, d]`` design matrix.
+      y: ``[n]`` targets.
+      fit_intercept: fit an (unpenalised) intercept by centring.
+
+    Returns:
+      A :class:`LinearModel` with ``coef`` ``[d]`` and scalar ``intercept``.
+
+    Raises:
+      ValueError: if ``X`` is not 2-D or ``y`` is not a vector of length ``n``.
+
+    Example:
+      >>> X = jnp.array([[0.0], [1.0], [2.0]])
+      >>> model = ml.least_squares(X, jnp.array([1.0, 3.0, 5.0]))
+      >>> print(model.coef, model.intercept)
+      [2.] 1.0
+    """
+    X, y = _xy(X, y)
+    n, d = X.shape
+    Xc, yc, x_mean, y_mean = _center(X, y, fit_intercept)
+    rcond = float(jnp.finfo(X.dtype).eps) * max(n, d)
+    if n > d:
+        # R of [X, y]: its last column is Qᵀy, so Q is never formed.
+        r = jnp.linalg.qr(jnp.concatenate([Xc, yc[:, None]], axis=1), mode="r")
+        coef = _min_norm_square(r[:d, :d], r[:d, d], rcond)
+    else:
+        coef = _min_norm_square(Xc, yc, rcond)
+    return _closed(coef, x_mean, y_mean)
+
+
+def ridge(
+    X: ArrayLike, y: ArrayLike, alpha: ArrayLike, *, fit_intercept: bool = True
+) -> LinearModel:
+    """Ridge regression, as ``sklearn.linear_model.Ridge(alpha)``.
+
+    Minimises ``||y - X @ coef - intercept||^2 + alpha * ||coef||^2`` (intercept not
+    penalised). Closed form by Cholesky: the primal ``(XᵀX + alpha I) coef = Xᵀy`` when
+    ``d <= n``, the dual ``coef = Xᵀ (XXᵀ + alpha I)^{-1} y`` when ``d > n`` (scikit-learn's
+    ``solver="cholesky"``). ``alpha`` may be a traced value, so a whole regularisation
+    path is one ``jax.vmap`` over alphas (the Gram matrix is formed once).
+
+    Args:
+      X: ``[n, d]`` design matrix.
+      y: ``[n]`` targets.
+      alpha: scalar ``>= 0``. ``alpha = 0`` on rank-deficient ``X`` gives non-finite
+        coefficients (use :func:`least_squares`).
+      fit_intercept: fit an (unpenalised) intercept by centring.
+
+    Returns:
+      A :class:`LinearModel`.
+
+    Raises:
+      ValueError: if ``X`` is not 2-D, ``y`` has the wrong length, ``alpha`` is not a
+        scalar, or a concrete ``alpha`` is negative.
+
+    Example:
+      >>> X = jnp.array([[0.0], [1.0], [2.0]])
+      >>> print(ml.ridge(X, jnp.array([1.0, 3.0, 5.0]), 2.0).coef)
+      [1.]
+    """
+    X, y = _xy(X, y)
+    alpha = _penalty(alpha, "alpha", X.dtype)
+    n, d = X.shape
+    Xc, yc, x_mean, y_mean = _center(X, y, fit_intercept)
+    if d <= n:
+        gram = jnp.matmul(Xc.T, Xc, precision=_HI)
+        rhs = jnp.matmul(Xc.T, yc, precision=_HI)
+        coef = _spd_shift_solve(gram, alpha, rhs)
+    else:
+        kernel = jnp.matmul(Xc, Xc.T, precision=_HI)
+        dual = _spd_shift_solve(kernel, alpha, yc)
+        coef = jnp.matmul(Xc.T, dual, precision=_HI)
+    return _closed(coef, x_mean, y_mean)
+
+
+def _spd_shift_solve(a: jax.Array, shift: jax.Array, b: jax.Array) -> jax.Array:
+    """Solve ``(a + shift I) x = b`` for symmetric PSD ``a`` by Cholesky."""
+    m = a + shift * jnp.eye(a.shape[0], dtype=a.dtype)
+    chol = jnp.linalg.cholesky(m)
+    return jax.scipy.linalg.cho_solve((chol, True), b)
