@@ -1,0 +1,97 @@
+"""Quadratic objectives ``xᵀAx + bᵀx + c`` and their closed-form minimiser."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from .. import _validate
+
+
+def _a_and_b(a: ArrayLike, b: ArrayLike) -> tuple[jax.Array, jax.Array]:
+    a = _validate.square(a, "a")
+    b = _validate.vector(b, "b")
+    _validate.same_dim(a.shape[-1], b.shape[-1], ("a", "b"), (a.shape, b.shape), "dimensions")
+    _validate.batch_shape([a.shape[:-2], b.shape[:-1]], ["a", "b"])
+    dtype = jnp.result_type(a.dtype, b.dtype)
+    return a.astype(dtype), b.astype(dtype)
+
+
+def quadratic(a: ArrayLike, b: ArrayLike, c: ArrayLike = 0.0) -> Callable[[ArrayLike], jax.Array]:
+    """The quadratic function ``x -> xᵀAx + bᵀx + c`` (no factor ½).
+
+    The returned function accepts ``x`` of shape ``[..., n]`` and broadcasts batch
+    dimensions with those of ``a``, ``b`` and ``c``; it is differentiable, and its gradient
+    is ``(A + Aᵀ) x + b``. (NumPy: ``x @ a @ x + b @ x + c``.)
+
+    Args:
+      a: ``[..., n, n]`` matrix (need not be symmetric; only its symmetric part matters).
+      b: ``[..., n]`` vector.
+      c: scalar or ``[...]`` constant.
+
+    Returns:
+      A callable ``x [..., n] -> [...]``.
+
+    Raises:
+      ValueError: if ``a`` is not square, ``b`` is not ``[..., n]``, or the batch
+        dimensions do not broadcast (the callable raises if ``x`` is not ``[..., n]``).
+
+    Example:
+      >>> f = optim.quadratic(jnp.eye(2), jnp.array([1.0, 0.0]), 2.0)
+      >>> f(jnp.array([1.0, 1.0]))
+      Array(5., dtype=float32)
+    """
+    a, b = _a_and_b(a, b)
+    c = _validate.as_real(c, "c").astype(a.dtype)
+    n = a.shape[-1]
+
+    def f(x: ArrayLike) -> jax.Array:
+        x = _validate.vector(x, "x")
+        _validate.same_dim(x.shape[-1], n, ("x", "a"), (x.shape, a.shape), "dimensions")
+        quad = jnp.einsum("...i,...ij,...j->...", x, a, x, precision=jax.lax.Precision.HIGHEST)
+        lin = jnp.sum(b * x, axis=-1)
+        return quad + lin + c
+
+    return f
+
+
+def quadratic_minimizer(a: ArrayLike, b: ArrayLike) -> jax.Array:
+    """Minimiser ``x* = -(A + Aᵀ)⁻¹ b`` of ``xᵀAx + bᵀx`` (``-½ A⁻¹ b`` for symmetric ``A``).
+
+    Solved with a Cholesky factorisation of the symmetric part ``(A + Aᵀ)/2``
+    (``numpy.linalg.solve(a + a.T, -b)``, or ``scipy.linalg.cho_solve``). Batched over
+    leading dimensions.
+
+    Args:
+      a: ``[..., n, n]`` positive-definite matrix (its symmetric part must be PD).
+      b: ``[..., n]`` vector.
+
+    Returns:
+      ``[..., n]`` minimiser. Under ``jit``/``vmap`` (traced input) a matrix whose symmetric
+      part is not positive definite gives NaN entries (the quadratic then has no minimiser).
+
+    Raises:
+      ValueError: on shape errors, and on concrete (untraced) input whose symmetric part
+        is not positive definite.
+
+    Example:
+      >>> optim.quadratic_minimizer(jnp.eye(2), jnp.array([2.0, -4.0]))
+      Array([-1.,  2.], dtype=float32)
+    """
+    a, b = _a_and_b(a, b)
+    sym = 0.5 * (a + jnp.swapaxes(a, -1, -2))
+    chol = jnp.linalg.cholesky(sym)
+    diag = jnp.diagonal(chol, axis1=-2, axis2=-1)
+    if _validate.is_concrete(chol) and not bool(jnp.all(jnp.isfinite(chol)) & jnp.all(diag > 0)):
+        raise ValueError(
+            f"a must be positive definite (its symmetric part has no Cholesky factor), "
+            f"got a of shape {a.shape}"
+        )
+    batch = jnp.broadcast_shapes(chol.shape[:-2], b.shape[:-1])
+    chol = jnp.broadcast_to(chol, (*batch, *chol.shape[-2:]))
+    rhs = jnp.broadcast_to(b, (*batch, b.shape[-1]))[..., None]
+    x = jax.scipy.linalg.cho_solve((chol, True), rhs)[..., 0]
+    return -0.5 * x
