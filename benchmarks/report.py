@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import charts
 from .harness import Record
 
 OURS = "mlmath_jax"
@@ -98,4 +99,6 @@ def write(records: Sequence[Record], meta: dict[str, Any], out_dir: Path) -> dic
     }
     paths["json"].write_text(json.dumps(payload, indent=1, default=str) + "\n")
     paths["md"].write_text(markdown(records, meta))
+    for i, png in enumerate(charts.write(records, meta["title"], out_dir / name)):
+        paths[f"png{i}"] = png
     return paths

@@ -26,8 +26,7 @@ def _axes(axis: Axis, ndim: int) -> tuple[int, ...]:
     return (_validate.axis(axis, ndim),)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
-def _pnorm(x: jax.Array, p: float, axes: tuple[int, ...]) -> jax.Array:
+def _scaled_pnorm(x: jax.Array, p: float, axes: tuple[int, ...]) -> jax.Array:
     # Divide by the largest magnitude first: |x|**p overflows float32 for |x| > 1e19 at p=2.
     ax = jnp.abs(x)
     big = jnp.max(ax, axis=axes, keepdims=True)
@@ -38,6 +37,19 @@ def _pnorm(x: jax.Array, p: float, axes: tuple[int, ...]) -> jax.Array:
     else:
         total = jnp.sum(scaled**p, axis=axes) ** (1.0 / p)
     return jnp.squeeze(safe, axes) * total
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
+def _pnorm(x: jax.Array, p: float, axes: tuple[int, ...]) -> jax.Array:
+    if p != 2:
+        return _scaled_pnorm(x, p, axes)
+    # One pass for the 2-norm; the scaled two-pass path only when the plain sum of squares
+    # over- or underflowed (then it would lose digits or give inf).
+    ax = jnp.abs(x)
+    sumsq = jnp.sum(ax * ax, axis=axes)
+    floor = jnp.finfo(ax.dtype).tiny / jnp.finfo(ax.dtype).eps
+    plain_ok = jnp.all(jnp.isfinite(sumsq) & (sumsq >= floor))
+    return jax.lax.cond(plain_ok, lambda: jnp.sqrt(sumsq), lambda: _scaled_pnorm(x, p, axes))
 
 
 @_pnorm.defjvp

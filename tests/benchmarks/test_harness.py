@@ -1,0 +1,110 @@
+"""The benchmark harness on tiny cases: records, the correctness gate, limit arithmetic."""
+
+import json
+from types import SimpleNamespace
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from benchmarks import limits, report
+from benchmarks.harness import Case, Contender, relative_error, run_case
+
+
+def _tiny_case(**overrides):
+    fields = dict(
+        name="test.add",
+        params={"n": 4},
+        setup=lambda rng: (rng.standard_normal(4).astype(np.float32),),
+        contenders=[Contender("mlmath_jax", lambda x: x + 1.0),
+                    Contender("numpy", lambda x: x + 1.0, "host")],
+        flops=4.0,
+    )
+    fields.update(overrides)
+    return Case(**fields)
+
+
+def test_records_have_separate_compile_time_and_sorted_spread():
+    records = run_case(_tiny_case(), jax.devices("cpu")[:1], repeat=5)
+    assert [r.contender for r in records] == ["mlmath_jax", "numpy"]
+    ours, peer = records
+    assert ours.correct and peer.correct
+    assert ours.compile_s is not None and ours.compile_s > 0 and ours.first_s is not None
+    assert peer.compile_s is None and peer.platform == "host"
+    for r in records:
+        assert r.repeats == 5
+        assert 0 < r.min_s <= r.median_s <= r.max_s
+        assert r.flops_per_s == pytest.approx(4.0 / r.median_s)
+    assert ours.platform == "cpu" and ours.fraction_of_limit is None  # CPUs are not rated
+
+
+def test_wrong_answer_is_reported_and_not_timed():
+    case = _tiny_case(contenders=[Contender("mlmath_jax", lambda x: x + 1.5),
+                                  Contender("numpy", lambda x: x + 1.0, "host")],
+                      reference=lambda x: x.astype(np.float64) + 1.0)
+    ours, peer = run_case(case, jax.devices("cpu")[:1], repeat=3)
+    assert not ours.correct and ours.median_s is None and ours.repeats == 0
+    assert ours.error > case.tol
+    assert peer.correct and peer.median_s is not None
+    md = report.markdown([ours, peer], {"title": "cpu", "date": "d", "jax": "v",
+                                        "devices": ["cpu"], "host": "h", "quick": True})
+    assert "**WRONG**" in md
+
+
+def test_first_host_answer_is_the_reference_when_none_given():
+    case = _tiny_case(contenders=[Contender("numpy", lambda x: x * 2.0, "host"),
+                                  Contender("mlmath_jax", lambda x: x * 3.0)])
+    peer, ours = run_case(case, jax.devices("cpu")[:1], repeat=2)
+    assert peer.correct and peer.error == 0.0
+    assert not ours.correct
+
+
+def test_relative_error():
+    assert relative_error(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == 0.0
+    assert relative_error(np.array([1.0, 2.1]), np.array([1.0, 2.0])) == pytest.approx(0.05)
+    assert relative_error(np.array([np.nan]), np.array([1.0])) == float("inf")
+    assert relative_error(np.ones(2), np.ones(3)) == float("inf")
+    assert relative_error((jnp.ones(2), jnp.zeros(1)), (np.ones(2), np.zeros(1))) == 0.0
+
+
+def test_limit_arithmetic():
+    h100 = SimpleNamespace(platform="gpu", device_kind="NVIDIA H100 80GB HBM3")
+    frac, what = limits.fraction_of_limit(h100, 495e12 / 2, None, "tf32")
+    assert frac == pytest.approx(0.5) and "tf32" in what
+    frac, what = limits.fraction_of_limit(h100, None, 3.35e12 / 4, "fp32")
+    assert frac == pytest.approx(0.25) and "bandwidth" in what
+    h200 = SimpleNamespace(platform="gpu", device_kind="NVIDIA H200")
+    assert limits.fraction_of_limit(h200, None, 4.8e12, "fp32")[0] == pytest.approx(1.0)
+    t4 = SimpleNamespace(platform="gpu", device_kind="Tesla T4")
+    # T4 has no TF32: the FLOP figure cannot be rated, the byte figure can.
+    assert limits.fraction_of_limit(t4, 1e12, None, "tf32") == (None, None)
+    unknown = SimpleNamespace(platform="gpu", device_kind="Some Future GPU")
+    assert limits.fraction_of_limit(unknown, 1e12, None, "fp32") == (None, "unknown")
+    cpu = SimpleNamespace(platform="cpu", device_kind="cpu")
+    assert limits.fraction_of_limit(cpu, 1e12, 1e9, "fp32") == (None, None)
+
+
+def test_write_json_and_markdown(tmp_path):
+    records = run_case(_tiny_case(), jax.devices("cpu")[:1], repeat=2)
+    meta = {"title": "NVIDIA H100 80GB HBM3", "date": "2026-01-01", "jax": jax.__version__,
+            "devices": ["cpu: cpu"], "host": "x86_64", "quick": True}
+    paths = report.write(records, meta, tmp_path)
+    assert paths["json"].name == "nvidia-h100-80gb-hbm3.json"
+    data = json.loads(paths["json"].read_text())
+    assert data["meta"]["quick"] is True
+    assert {r["contender"] for r in data["records"]} == {"mlmath_jax", "numpy"}
+    md = paths["md"].read_text()
+    assert "| test.add | n=4 | numpy | host cpu |" in md
+    assert md.count("\n|") >= 4
+
+
+def test_cli_runs_a_quick_case(tmp_path, capsys):
+    from benchmarks.__main__ import main
+
+    assert main(["--quick", "--case", "linalg.matmul_tf32", "--repeat", "2",
+                 "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "linalg.matmul_tf32" in out and (tmp_path / "cpu.json").exists()
+    with pytest.raises(SystemExit):
+        main(["--case", "no-such-case", "--out", str(tmp_path)])
