@@ -7,9 +7,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from benchmarks.harness import Case, Contender, relative_error, run_case
 
 from benchmarks import limits, report
+from benchmarks.harness import Case, Contender, relative_error, run_case
 
 
 def _tiny_case(**overrides):
