@@ -10,6 +10,7 @@ import numpy as np
 from mlmath_jax import linalg
 
 from ..harness import Case, Contender
+from ..peers import cupy_gpu, torch_cpu
 
 
 def _python_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -66,7 +67,8 @@ def _matmul_cases(quick: bool) -> list[Case]:
     for n in [512] if quick else [1024, 2048, 4096]:
         out.append(Case(
             "linalg.matmul", {"n": n, "dtype": "float32"}, _mats(n),
-            [Contender("mlmath_jax", linalg.matmul), Contender("numpy", np.matmul, "host")],
+            [Contender("mlmath_jax", linalg.matmul), Contender("numpy", np.matmul, "host"),
+             *torch_cpu(lambda t, a, b: a @ b), *cupy_gpu(lambda cp, a, b: a @ b)],
             reference=_f64(np.matmul), flops=2.0 * n**3, quick=quick,
         ))
     for n in [512] if quick else [2048, 4096, 8192]:
