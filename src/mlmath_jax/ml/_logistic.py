@@ -142,8 +142,14 @@ def logistic_regression(
 
     theta0 = jnp.zeros(p, dtype)
     z0 = jnp.zeros(n, dtype)
-    state = (jnp.zeros((), jnp.int32), theta0, z0, value(theta0, z0), gradient(theta0, z0),
-             jnp.zeros((), bool))
+    state = (
+        jnp.zeros((), jnp.int32),
+        theta0,
+        z0,
+        value(theta0, z0),
+        gradient(theta0, z0),
+        jnp.zeros((), bool),
+    )
     n_iter, theta, _, _, g, _ = lax.while_loop(cond, body, state)
     w, b = split(theta)
     return LinearModel(w, b, n_iter, gnorm(g) <= tol, kind="logistic")
