@@ -1,8 +1,18 @@
 """mlmath_jax.prob (filled in by its issue)."""
 
+from ._beta import Beta as Beta
+from ._dirichlet import Dirichlet as Dirichlet
+from ._discrete import Bernoulli as Bernoulli
+from ._discrete import Binomial as Binomial
+from ._discrete import Categorical as Categorical
+from ._discrete import Poisson as Poisson
 from ._expectation import ExpectationResult as ExpectationResult
 from ._expectation import expectation as expectation
+from ._exponential import Exponential as Exponential
+from ._gamma import Gamma as Gamma
 from ._moments import Moments as Moments
+from ._multivariate_normal import MultivariateNormal as MultivariateNormal
+from ._normal import Normal as Normal
 from ._stats import correlation as correlation
 from ._stats import covariance as covariance
 from ._stats import mean as mean
@@ -14,8 +24,20 @@ from ._tables import chi2_independence as chi2_independence
 from ._tables import conditional as conditional
 from ._tables import marginal as marginal
 from ._tables import mutual_information as mutual_information
+from ._uniform import Uniform as Uniform
 
 __all__: list[str] = [
+    "Bernoulli",
+    "Beta",
+    "Binomial",
+    "Categorical",
+    "Dirichlet",
+    "Exponential",
+    "Gamma",
+    "MultivariateNormal",
+    "Normal",
+    "Poisson",
+    "Uniform",
     "Chi2Result",
     "ExpectationResult",
     "Moments",

@@ -1,0 +1,398 @@
+"""Shared machinery of the distributions: pytree base class, shapes, validation, inversion.
+
+Every family is a frozen dataclass registered with ``jax.tree_util.register_dataclass``
+whose parameters are the data fields. Construction converts and broadcasts the parameters
+and checks their values when they are concrete; rebuilding an instance from its leaves
+(``jax.tree.map``, ``jit`` outputs, ``vmap``, ``grad`` cotangents) goes through the same
+constructor, so a static ``_checked`` field (``True`` on every built instance, hence in every
+treedef) tells it to store the leaves as they are: tree utilities may put ``None``,
+sentinels, tracers or shape tuples there, and gradients may be negative.
+
+Two tiers of validation (house style): shapes and static options raise while tracing;
+parameter *values* raise ``ValueError`` only when known at construction (concrete arrays or
+Python numbers). Traced invalid parameters (inside ``jit``) make every method return NaN
+(integer samples of discrete families: ``-1``), as ``jax.scipy.stats`` gives NaN.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+from jax.typing import ArrayLike
+
+from .. import _validate
+
+_ARRAY_LIKE = (jax.Array, numbers.Number, list)
+
+
+def _is_array_like(value: Any) -> bool:
+    """True for what a user passes as a parameter (not what tree utilities put in leaves)."""
+    if isinstance(value, _ARRAY_LIKE):
+        return True
+    # NumPy arrays and scalars without importing NumPy (not a runtime dependency).
+    return hasattr(value, "__array__") and hasattr(value, "dtype") and hasattr(value, "shape")
+
+
+def float_params(values: dict[str, Any]) -> dict[str, jax.Array]:
+    """Convert parameters to one common real floating dtype and broadcast them.
+
+    Raises:
+      TypeError: a parameter is not a real numeric array.
+      ValueError: the parameters' shapes do not broadcast (naming them).
+    """
+    arrays = {name: _validate.as_real(v, name) for name, v in values.items()}
+    dtype = jnp.result_type(*arrays.values())
+    shape = _validate.batch_shape([a.shape for a in arrays.values()], list(arrays))
+    return {name: jnp.broadcast_to(a.astype(dtype), shape) for name, a in arrays.items()}
+
+
+def check_values(
+    value: jax.Array, ok: Callable[[jax.Array], jax.Array], name: str, expected: str
+) -> None:
+    """Raise ``ValueError`` if concrete ``value`` fails ``ok`` anywhere; skip tracers.
+
+    Runs under ``jax.ensure_compile_time_eval`` so concrete parameters are checked even while
+    a ``jit`` is tracing the code that builds the distribution.
+    """
+    if not _validate.is_concrete(value):
+        return
+    with jax.ensure_compile_time_eval():
+        good = ok(value)
+        if _validate.is_concrete(good) and value.size and not bool(jnp.all(good)):
+            raise ValueError(f"{name} must be {expected}, got {value}")
+
+
+def probs_sum_to_one(probs: jax.Array, name: str) -> None:
+    """Raise ``ValueError`` if concrete ``probs`` (last axis) do not sum to 1 within sqrt(eps)."""
+    atol = float(jnp.sqrt(jnp.finfo(probs.dtype).eps))
+    check_values(
+        probs,
+        lambda p: jnp.abs(jnp.sum(p, axis=-1) - 1) <= atol,
+        name,
+        f"probabilities summing to 1 along the last axis (within {atol:.1e})",
+    )
+
+
+def sample_shape_of(sample_shape: Any) -> tuple[int, ...]:
+    """Normalise a static ``sample_shape`` (an int or a sequence of ints) to a tuple."""
+    if isinstance(sample_shape, numbers.Integral) and not isinstance(sample_shape, bool):
+        sample_shape = (sample_shape,)
+    if not isinstance(sample_shape, Sequence):
+        raise TypeError(
+            f"sample_shape must be an int or a tuple of ints, got {type(sample_shape).__name__}"
+        )
+    return tuple(_validate.static_int(s, "sample_shape", minimum=0) for s in sample_shape)
+
+
+def bisect_smallest(
+    predicate: Callable[[jax.Array], jax.Array], lower: jax.Array, upper: jax.Array
+) -> jax.Array:
+    """Smallest float ``x`` in ``[lower, upper]`` (both >= 0) with ``predicate(x)`` true.
+
+    ``predicate`` must be monotone (false then true) on ``[lower, upper]``. The search runs on
+    the bit patterns of non-negative floats, which are ordered like the values, so it is
+    exact to the last bit in 32 (float32) or 64 (float64) steps and equally accurate for tiny
+    and huge quantiles. Returns ``upper`` where the predicate is never true.
+    """
+    dtype = lower.dtype
+    itype = jnp.int32 if dtype == jnp.float32 else jnp.int64
+    bits = jnp.finfo(dtype).bits
+
+    def to_int(x):
+        return lax.bitcast_convert_type(x, itype)
+
+    lo, hi = to_int(lower), to_int(upper)
+
+    def step(_, carry):
+        lo, hi = carry
+        mid = lo + (hi - lo) // 2
+        ok = predicate(lax.bitcast_convert_type(mid, dtype))
+        return jnp.where(ok, lo, mid + 1), jnp.where(ok, mid, hi)
+
+    _, hi = lax.fori_loop(0, bits, step, (lo, hi))
+    return lax.bitcast_convert_type(hi, dtype)
+
+
+def implicit_inverse(
+    solve: Callable[[tuple, jax.Array], jax.Array],
+    cdf: Callable[[tuple, jax.Array], jax.Array],
+    pdf: Callable[[tuple, jax.Array], jax.Array],
+) -> Callable[[tuple, jax.Array], jax.Array]:
+    """Wrap a numerical quantile ``solve(params, q)`` with its implicit-function derivative.
+
+    ``dx = (dq - dF/dparams . dparams) / pdf(x)``; parameter tangents are only formed when
+    present (symbolic zeros skipped), so families whose CDF has no parameter derivative
+    (``betainc``) still differentiate with respect to ``q``.
+    """
+
+    @jax.custom_jvp
+    def inverse(params, q):
+        return solve(params, q)
+
+    def inverse_jvp(primals, tangents):
+        params, q = primals
+        dparams, dq = tangents
+        x = inverse(params, q)
+        density = pdf(params, x)
+        num = jnp.zeros_like(x)
+        if not isinstance(dq, jax.custom_derivatives.SymbolicZero):
+            num = num + dq
+        live = [
+            i
+            for i, t in enumerate(dparams)
+            if not isinstance(t, jax.custom_derivatives.SymbolicZero)
+        ]
+        if live:
+
+            def cdf_of_live(*live_params):
+                full = list(params)
+                for i, p in zip(live, live_params, strict=True):
+                    full[i] = p
+                return cdf(tuple(full), x)
+
+            _, dcdf = jax.jvp(
+                cdf_of_live, tuple(params[i] for i in live), tuple(dparams[i] for i in live)
+            )
+            num = num - dcdf
+        return x, num / density
+
+    inverse.defjvp(inverse_jvp, symbolic_zeros=True)
+    return inverse
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Distribution:
+    """Base of every distribution: shapes, sampling shapes and the NaN guard.
+
+    Subclasses are frozen dataclasses whose data fields are the parameters (``_params``)
+    and implement ``_canonical`` (convert, broadcast, check), ``_valid`` (traced validity
+    mask), ``_sample`` and the private ``_log_prob``/``_mean``/... methods.
+    """
+
+    _checked: bool = dataclasses.field(
+        default=False, repr=False, kw_only=True, metadata={"static": True}
+    )
+
+    _params: ClassVar[tuple[str, ...]] = ()
+    _event_rank: ClassVar[int] = 0
+
+    def __post_init__(self) -> None:
+        if self._checked:
+            return  # rebuilt from leaves by a tree utility: keep them as they are
+        values = {name: getattr(self, name) for name in self._params}
+        if all(_is_array_like(v) for v in values.values()):
+            with jax.ensure_compile_time_eval():
+                values = self._canonical(values)
+            for name, value in values.items():
+                object.__setattr__(self, name, value)
+        object.__setattr__(self, "_checked", True)
+
+    # --- hooks -----------------------------------------------------------------------
+    def _canonical(self, values: dict[str, Any]) -> dict[str, jax.Array]:
+        raise NotImplementedError
+
+    def _valid(self) -> jax.Array:
+        raise NotImplementedError
+
+    def _sample(self, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+        raise NotImplementedError
+
+    # --- shapes ----------------------------------------------------------------------
+    @property
+    def _first(self) -> jax.Array:
+        return getattr(self, self._params[0])
+
+    @property
+    def dtype(self) -> Any:
+        """Floating dtype of the parameters (and of continuous samples)."""
+        return self._first.dtype
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        """Shape of the batch of distributions (the broadcast parameter shape)."""
+        shape = self._first.shape
+        return tuple(shape[: len(shape) - self._event_rank])
+
+    @property
+    def event_shape(self) -> tuple[int, ...]:
+        """Shape of one draw: ``()`` for univariate families, ``(d,)`` for vector ones."""
+        shape = self._first.shape
+        return tuple(shape[len(shape) - self._event_rank :])
+
+    # --- guards ----------------------------------------------------------------------
+    def _guard(self, out: jax.Array, *, event: bool = False) -> jax.Array:
+        """NaN where the (possibly traced) parameters are invalid; ``event`` for [..., d]."""
+        valid = self._valid()
+        if event:
+            valid = valid.reshape(valid.shape + (1,) * self._event_rank)
+        if jnp.issubdtype(out.dtype, jnp.integer):
+            return jnp.where(valid, out, -1)
+        return jnp.where(valid, out, jnp.nan)
+
+    def _value(self, x: ArrayLike) -> jax.Array:
+        """A point ``x`` as an array of the distribution's dtype (or wider float)."""
+        x = _validate.as_real(x, "x") if not _is_int(x) else jnp.asarray(x)
+        return x.astype(jnp.result_type(x, self.dtype))
+
+    # --- public methods --------------------------------------------------------------
+    def sample(self, key: ArrayLike, sample_shape: int | Sequence[int] = ()) -> jax.Array:
+        """Draw samples (as ``scipy.stats``' ``rvs``, but from a JAX key).
+
+        Continuous families are reparameterised: the samples are differentiable functions
+        of the parameters, so ``jax.grad`` flows through them. Any key implementation
+        works (``jax.random.key(0)``, ``jax.random.key(0, impl="rbg")``, raw ``PRNGKey``).
+
+        Args:
+          key: a single JAX PRNG key.
+          sample_shape: static int or tuple of ints.
+
+        Returns:
+          ``sample_shape + batch_shape + event_shape`` samples; floats of the parameters'
+          dtype, or ``int32`` (platform int) values for discrete families.
+
+        Example:
+          >>> from mlmath_jax.prob import Normal
+          >>> Normal(jnp.zeros(3), 1.0).sample(jax.random.key(0), (5,)).shape
+          (5, 3)
+        """
+        shape = sample_shape_of(sample_shape) + self.batch_shape
+        return self._guard(self._sample(key, shape), event=True)
+
+    def log_prob(self, x: ArrayLike) -> jax.Array:
+        """Log density (continuous) or log mass (discrete) at ``x`` (``scipy.stats`` logpdf/logpmf).
+
+        Args:
+          x: points of shape ``[..., *batch_shape, *event_shape]`` (broadcasting).
+
+        Returns:
+          ``[..., *batch_shape]``; ``-inf`` outside the support.
+
+        Example:
+          >>> from mlmath_jax.prob import Normal
+          >>> Normal(0.0, 1.0).log_prob(0.0)
+          Array(-0.9189385, dtype=float32)
+        """
+        return self._guard(self._log_prob(self._value(x)))
+
+    def prob(self, x: ArrayLike) -> jax.Array:
+        """Density or mass at ``x``: ``exp(log_prob(x))`` (``scipy.stats`` pdf/pmf).
+
+        Example:
+          >>> from mlmath_jax.prob import Bernoulli
+          >>> Bernoulli(0.25).prob(1)
+          Array(0.25, dtype=float32)
+        """
+        return jnp.exp(self.log_prob(x))
+
+    def mean(self) -> jax.Array:
+        """Mean, ``batch_shape + event_shape`` (``scipy.stats`` ``mean``).
+
+        Example:
+          >>> from mlmath_jax.prob import Exponential
+          >>> Exponential(2.0).mean()
+          Array(0.5, dtype=float32)
+        """
+        return self._guard(self._mean(), event=True)
+
+    def variance(self) -> jax.Array:
+        """Variance, ``batch_shape + event_shape`` (marginal variances for vector families).
+
+        Example:
+          >>> from mlmath_jax.prob import Exponential
+          >>> Exponential(2.0).variance()
+          Array(0.25, dtype=float32)
+        """
+        return self._guard(self._variance(), event=True)
+
+    def stddev(self) -> jax.Array:
+        """Standard deviation, ``sqrt(variance())`` (``scipy.stats`` ``std``).
+
+        Example:
+          >>> from mlmath_jax.prob import Exponential
+          >>> Exponential(2.0).stddev()
+          Array(0.5, dtype=float32)
+        """
+        return jnp.sqrt(self.variance())
+
+    def entropy(self) -> jax.Array:
+        """Differential (continuous) or Shannon (discrete) entropy in nats, ``batch_shape``.
+
+        Example:
+          >>> from mlmath_jax.prob import Exponential
+          >>> Exponential(1.0).entropy()
+          Array(1., dtype=float32)
+        """
+        return self._guard(self._entropy())
+
+
+class Univariate(Distribution):
+    """Scalar-valued families: adds ``cdf`` and ``median``."""
+
+    def cdf(self, x: ArrayLike) -> jax.Array:
+        """Cumulative distribution function ``P(X <= x)`` (``scipy.stats`` ``cdf``).
+
+        Args:
+          x: points, broadcasting against ``batch_shape``.
+
+        Returns:
+          ``[..., *batch_shape]`` values in ``[0, 1]``.
+
+        Example:
+          >>> from mlmath_jax.prob import Uniform
+          >>> Uniform(0.0, 4.0).cdf(1.0)
+          Array(0.25, dtype=float32)
+        """
+        return self._guard(self._cdf(self._value(x)))
+
+    def median(self) -> jax.Array:
+        """Median (``scipy.stats`` ``median``: ``ppf(0.5)``; smallest ``k`` with ``cdf(k) >= 1/2``).
+
+        Example:
+          >>> from mlmath_jax.prob import Uniform
+          >>> Uniform(0.0, 4.0).median()
+          Array(2., dtype=float32)
+        """
+        return self._guard(self._median())
+
+
+class Continuous(Univariate):
+    """Continuous scalar families: adds ``icdf``."""
+
+    def icdf(self, q: ArrayLike) -> jax.Array:
+        """Quantile function, the inverse of ``cdf`` (``scipy.stats`` ``ppf``).
+
+        Args:
+          q: probabilities, broadcasting against ``batch_shape``; NaN outside ``[0, 1]``.
+
+        Returns:
+          ``[..., *batch_shape]`` quantiles; differentiable in ``q`` and the parameters.
+
+        Example:
+          >>> from mlmath_jax.prob import Uniform
+          >>> Uniform(0.0, 4.0).icdf(0.75)
+          Array(3., dtype=float32)
+        """
+        q = self._value(q)
+        out = self._icdf(q)
+        return self._guard(jnp.where((q >= 0) & (q <= 1), out, jnp.nan))
+
+    def _median(self) -> jax.Array:
+        return self._icdf(jnp.full(self.batch_shape, 0.5, self.dtype))
+
+
+def _is_int(x: Any) -> bool:
+    dtype = getattr(x, "dtype", None)
+    if dtype is None:
+        return isinstance(x, numbers.Integral)
+    return jnp.issubdtype(dtype, jnp.integer) or dtype == jnp.bool_
+
+
+def register(cls: type) -> type:
+    """Register a distribution dataclass as a pytree (parameters are the data fields)."""
+    return jax.tree_util.register_dataclass(cls)
