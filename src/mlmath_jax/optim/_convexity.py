@@ -101,30 +101,34 @@ def convexity_check(
         w = jnp.linalg.eigvalsh(0.5 * (h + h.T))
         return w[0], jnp.max(jnp.abs(w))
 
-    lam_min, lam_abs = jax.lax.map(min_eig, flat_points)
-    rtol = jnp.sqrt(jnp.finfo(dtype).eps)
-    min_hessian = jnp.min(lam_min)
-    hessian_ok = min_hessian >= -rtol * jnp.max(lam_abs)
+    def run(flat_points, key):
+        lam_min, lam_abs = jax.lax.map(min_eig, flat_points)
+        rtol = jnp.sqrt(jnp.finfo(dtype).eps)
+        min_hessian = jnp.min(lam_min)
+        hessian_ok = min_hessian >= -rtol * jnp.max(lam_abs)
 
-    if num_segments:
-        k_i, k_j, k_t = jax.random.split(key, 3)
-        i = jax.random.randint(k_i, (num_segments,), 0, m)
-        j = jax.random.randint(k_j, (num_segments,), 0, m)
-        t = jax.random.uniform(k_t, (num_segments,), dtype)
-        fx = jax.vmap(flat_f)(flat_points)
+        if num_segments:
+            k_i, k_j, k_t = jax.random.split(key, 3)
+            i = jax.random.randint(k_i, (num_segments,), 0, m)
+            j = jax.random.randint(k_j, (num_segments,), 0, m)
+            t = jax.random.uniform(k_t, (num_segments,), dtype)
+            fx = jax.vmap(flat_f)(flat_points)
 
-        def gap(i, j, t):
-            z = t * flat_points[i] + (1 - t) * flat_points[j]
-            fz = flat_f(z)
-            chord = t * fx[i] + (1 - t) * fx[j]
-            scale = jnp.abs(fz) + t * jnp.abs(fx[i]) + (1 - t) * jnp.abs(fx[j])
-            return fz - chord, fz - chord - rtol * scale
+            def gap(i, j, t):
+                z = t * flat_points[i] + (1 - t) * flat_points[j]
+                fz = flat_f(z)
+                chord = t * fx[i] + (1 - t) * fx[j]
+                scale = jnp.abs(fz) + t * jnp.abs(fx[i]) + (1 - t) * jnp.abs(fx[j])
+                return fz - chord, fz - chord - rtol * scale
 
-        gaps, excess = jax.vmap(gap)(i, j, t)
-        max_gap = jnp.max(gaps)
-        jensen_ok = jnp.all(excess <= 0)
-    else:
-        max_gap = jnp.asarray(-jnp.inf, dtype)
-        jensen_ok = jnp.asarray(True)
-    is_convex = hessian_ok & jensen_ok & jnp.isfinite(min_hessian)
-    return ConvexityReport(is_convex, min_hessian, max_gap)
+            gaps, excess = jax.vmap(gap)(i, j, t)
+            max_gap = jnp.max(gaps)
+            jensen_ok = jnp.all(excess <= 0)
+        else:
+            max_gap = jnp.asarray(-jnp.inf, dtype)
+            jensen_ok = jnp.asarray(True)
+        is_convex = hessian_ok & jensen_ok & jnp.isfinite(min_hessian)
+        return ConvexityReport(is_convex, min_hessian, max_gap)
+
+    # One compiled program: tracing op by op outside jit costs more than compiling.
+    return jax.jit(run)(flat_points, key)

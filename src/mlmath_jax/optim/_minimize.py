@@ -60,9 +60,24 @@ def scalar_value(fun: Callable[..., Any], x: Any, name: str) -> jax.ShapeDtypeSt
     return out
 
 
+def check_sign(value: Any, name: str, *, strict: bool = False) -> None:
+    """Raise ``ValueError`` if a value known now has an entry < 0 (``<= 0`` when strict).
+
+    Python numbers and concrete arrays are checked even while tracing under ``jit``
+    (``ensure_compile_time_eval``); traced values are skipped.
+    """
+    if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(value)):
+        return
+    with jax.ensure_compile_time_eval():
+        arr = jnp.asarray(value)
+        ok = bool(jnp.all(arr > 0)) if strict else bool(jnp.all(arr >= 0))
+    if not ok:
+        raise ValueError(f"{name} must be {'> 0' if strict else '>= 0'}, got {arr}")
+
+
 def check_tol(tol: Any, name: str = "tol") -> None:
-    """Require a concrete ``tol`` to be >= 0."""
-    _validate.nonnegative(tol, name)
+    """Require a known ``tol`` to be >= 0."""
+    check_sign(tol, name)
 
 
 def minimize(
@@ -126,9 +141,9 @@ def minimize(
 
     plain_vg = jax.value_and_grad(fun)
     stored_vg = optax.value_and_grad_from_state(fun)
-    state0 = optimizer.init(x0)
+    state_shape = jax.eval_shape(optimizer.init, x0)
     try:  # line-search optimisers store the value and gradient at the accepted iterate
-        jax.eval_shape(lambda x, s: stored_vg(x, state=s), x0, state0)
+        jax.eval_shape(lambda x, s: stored_vg(x, state=s), x0, state_shape)
         uses_stored = True
     except (ValueError, KeyError, TypeError):
         uses_stored = False
@@ -136,22 +151,27 @@ def minimize(
     def value_and_grad(x, state):
         return stored_vg(x, state=state) if uses_stored else plain_vg(x)
 
-    value0, grad0 = plain_vg(x0)
-    tol = jnp.asarray(tol, value0.dtype)
+    def run(x0):
+        value0, grad0 = plain_vg(x0)
+        state0 = optimizer.init(x0)
+        gtol = jnp.asarray(tol, value0.dtype)
 
-    def cond(carry):
-        _, _, value, grad, step = carry
-        return (step < max_steps) & (tree_norm(grad) > tol) & jnp.isfinite(value)
+        def cond(carry):
+            _, _, value, grad, step = carry
+            return (step < max_steps) & (tree_norm(grad) > gtol) & jnp.isfinite(value)
 
-    def body(carry):
-        x, state, value, grad, step = carry
-        updates, state = optimizer.update(grad, state, x, value=value, grad=grad, value_fn=fun)
-        x = optax.apply_updates(x, updates)
-        x = jax.tree.map(lambda new, old: new.astype(old.dtype), x, x0)
-        value, grad = value_and_grad(x, state)
-        return x, state, value.astype(value0.dtype), grad, step + 1
+        def body(carry):
+            x, state, value, grad, step = carry
+            updates, state = optimizer.update(grad, state, x, value=value, grad=grad, value_fn=fun)
+            x = optax.apply_updates(x, updates)
+            x = jax.tree.map(lambda new, old: new.astype(old.dtype), x, x0)
+            value, grad = value_and_grad(x, state)
+            return x, state, value.astype(value0.dtype), grad, step + 1
 
-    init = (x0, state0, value0, grad0, jnp.asarray(0, jnp.int32))
-    x, _, value, grad, step = jax.lax.while_loop(cond, body, init)
-    grad_norm = tree_norm(grad)
-    return OptResult(x, value, grad_norm, step, grad_norm <= tol)
+        init = (x0, state0, value0, grad0, jnp.asarray(0, jnp.int32))
+        x, _, value, grad, step = jax.lax.while_loop(cond, body, init)
+        grad_norm = tree_norm(grad)
+        return OptResult(x, value, grad_norm, step, grad_norm <= gtol)
+
+    # One compiled program: tracing op by op outside jit costs more than compiling.
+    return jax.jit(run)(x0)

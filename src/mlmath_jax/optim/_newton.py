@@ -127,42 +127,46 @@ def newton(
     def f(z):
         return fun(unravel(z)).astype(x_flat.dtype)
 
-    value_and_grad = jax.value_and_grad(f)
-    eps = jnp.finfo(x_flat.dtype).eps
-    value0, grad0 = value_and_grad(x_flat)
-    tol = jnp.asarray(tol, x_flat.dtype)
+    def run(x_flat):
+        value_and_grad = jax.value_and_grad(f)
+        eps = jnp.finfo(x_flat.dtype).eps
+        value0, grad0 = value_and_grad(x_flat)
+        gtol = jnp.asarray(tol, x_flat.dtype)
 
-    def cond(carry):
-        _, value, grad, step, stalled = carry
-        return (step < max_steps) & (jnp.linalg.norm(grad) > tol) & ~stalled
+        def cond(carry):
+            _, value, grad, step, stalled = carry
+            return (step < max_steps) & (jnp.linalg.norm(grad) > gtol) & ~stalled
 
-    def body(carry):
-        x, value, grad, step, _ = carry
-        d = direction(f, x, grad, max_cg_iters)
-        slope = jnp.vdot(grad, d)
-        descent = jnp.all(jnp.isfinite(d)) & (slope < 0)
-        d = jnp.where(descent, d, -grad)
-        slope = jnp.where(descent, slope, -jnp.vdot(grad, grad))
-        slack = eps * jnp.abs(value)
+        def body(carry):
+            x, value, grad, step, _ = carry
+            d = direction(f, x, grad, max_cg_iters)
+            slope = jnp.vdot(grad, d)
+            descent = jnp.all(jnp.isfinite(d)) & (slope < 0)
+            d = jnp.where(descent, d, -grad)
+            slope = jnp.where(descent, slope, -jnp.vdot(grad, grad))
+            slack = eps * jnp.abs(value)
 
-        def ls_cond(c):
-            t, f_new, k = c
-            ok = f_new <= value + _ARMIJO_C * t * slope + slack
-            return ~ok & (k < _MAX_HALVINGS)
+            def ls_cond(c):
+                t, f_new, k = c
+                ok = f_new <= value + _ARMIJO_C * t * slope + slack
+                return ~ok & (k < _MAX_HALVINGS)
 
-        def ls_body(c):
-            t, _, k = c
-            t = 0.5 * t
-            return t, f(x + t * d), k + 1
+            def ls_body(c):
+                t, _, k = c
+                t = 0.5 * t
+                return t, f(x + t * d), k + 1
 
-        one = jnp.asarray(1.0, x.dtype)
-        t, f_new, k = jax.lax.while_loop(ls_cond, ls_body, (one, f(x + d), 0))
-        accepted = f_new <= value + _ARMIJO_C * t * slope + slack
-        x_new = jnp.where(accepted, x + t * d, x)
-        value_new, grad_new = value_and_grad(x_new)
-        return x_new, value_new, grad_new, step + 1, ~accepted
+            one = jnp.asarray(1.0, x.dtype)
+            t, f_new, k = jax.lax.while_loop(ls_cond, ls_body, (one, f(x + d), 0))
+            accepted = f_new <= value + _ARMIJO_C * t * slope + slack
+            x_new = jnp.where(accepted, x + t * d, x)
+            value_new, grad_new = value_and_grad(x_new)
+            return x_new, value_new, grad_new, step + 1, ~accepted
 
-    init = (x_flat, value0, grad0, jnp.asarray(0, jnp.int32), jnp.asarray(False))
-    x, value, grad, step, _ = jax.lax.while_loop(cond, body, init)
-    grad_norm = jnp.linalg.norm(grad)
-    return OptResult(unravel(x), value, grad_norm, step, grad_norm <= tol)
+        init = (x_flat, value0, grad0, jnp.asarray(0, jnp.int32), jnp.asarray(False))
+        x, value, grad, step, _ = jax.lax.while_loop(cond, body, init)
+        grad_norm = jnp.linalg.norm(grad)
+        return OptResult(unravel(x), value, grad_norm, step, grad_norm <= gtol)
+
+    # One compiled program: tracing op by op outside jit costs more than compiling.
+    return jax.jit(run)(x_flat)

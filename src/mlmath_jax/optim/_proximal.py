@@ -10,14 +10,22 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from .. import _validate
-from ._minimize import OptResult, check_fun, check_tol, inexact_tree, scalar_value, tree_norm
+from ._minimize import (
+    OptResult,
+    check_fun,
+    check_sign,
+    check_tol,
+    inexact_tree,
+    scalar_value,
+    tree_norm,
+)
 
 _MAX_BACKTRACKS = 60
 
 
 def _threshold(value: ArrayLike, name: str, dtype: Any) -> jax.Array:
+    check_sign(value, name)
     value = _validate.as_real(value, name)
-    _validate.nonnegative(value, name)
     return value.astype(dtype)
 
 
@@ -246,65 +254,70 @@ def proximal_gradient(
         z = prox(axpy(-s, grad, y), s)
         return jax.tree.map(lambda u, v: jnp.asarray(u).astype(v.dtype), z, y)
 
-    value0, grad0 = value_and_grad(x0)
-    if step_size is None:
-        backtrack = True
-        # Curvature along the gradient: a lower bound on L, so backtracking only grows it.
-        hg = jax.jvp(jax.grad(smooth_fun), (x0,), (grad0,))[1]
-        g2 = tree_vdot(grad0, grad0)
-        lip0 = jnp.where(g2 > 0, tree_norm(hg) / jnp.sqrt(jnp.maximum(g2, tiny)), 1.0)
-        lip0 = jnp.where(jnp.isfinite(lip0) & (lip0 > 0), lip0, 1.0).astype(dtype)
-    else:
-        backtrack = False
-        _validate.positive(step_size, "step_size")
-        lip0 = (1.0 / jnp.asarray(step_size, dtype)).astype(dtype)
-    tol = jnp.asarray(tol, dtype)
+    backtrack = step_size is None
+    if not backtrack:
+        check_sign(step_size, "step_size", strict=True)
 
-    def step(y, fy, gy, lipschitz):
-        """One prox step from ``y``, backtracking on ``L``; returns (x⁺, L)."""
-        x_new = prox_step(y, gy, lipschitz)
-        if not backtrack:
+    def run(x0):
+        value0, grad0 = value_and_grad(x0)
+        if backtrack:
+            # Curvature along the gradient: a lower bound on L, so backtracking only grows it.
+            hg = jax.jvp(jax.grad(smooth_fun), (x0,), (grad0,))[1]
+            g2 = tree_vdot(grad0, grad0)
+            lip0 = jnp.where(g2 > 0, tree_norm(hg) / jnp.sqrt(jnp.maximum(g2, tiny)), 1.0)
+            lip0 = jnp.where(jnp.isfinite(lip0) & (lip0 > 0), lip0, 1.0).astype(dtype)
+        else:
+            lip0 = (1.0 / jnp.asarray(step_size, dtype)).astype(dtype)
+        gtol = jnp.asarray(tol, dtype)
+
+        def step(y, fy, gy, lipschitz):
+            """One prox step from ``y``, backtracking on ``L``; returns (x⁺, L)."""
+            x_new = prox_step(y, gy, lipschitz)
+            if not backtrack:
+                return x_new, lipschitz
+
+            def too_big(c):
+                x_new, lip, k = c
+                diff = jax.tree.map(jnp.subtract, x_new, y)
+                model = fy + tree_vdot(gy, diff) + 0.5 * lip * tree_vdot(diff, diff)
+                return (smooth_fun(x_new) > model + eps * jnp.abs(fy)) & (k < _MAX_BACKTRACKS)
+
+            def grow(c):
+                _, lip, k = c
+                lip = 2.0 * lip
+                return prox_step(y, gy, lip), lip, k + 1
+
+            x_new, lipschitz, _ = jax.lax.while_loop(too_big, grow, (x_new, lipschitz, 0))
             return x_new, lipschitz
 
-        def too_big(c):
-            x_new, lip, k = c
-            diff = jax.tree.map(jnp.subtract, x_new, y)
-            model = fy + tree_vdot(gy, diff) + 0.5 * lip * tree_vdot(diff, diff)
-            return (smooth_fun(x_new) > model + eps * jnp.abs(fy)) & (k < _MAX_BACKTRACKS)
+        def cond(c):
+            *_, k, gmap = c
+            return (k < max_steps) & (gmap > gtol)
 
-        def grow(c):
-            _, lip, k = c
-            lip = 2.0 * lip
-            return prox_step(y, gy, lip), lip, k + 1
+        def body(c):
+            x, y, t, lip, k, _ = c
+            fy, gy = value_and_grad(y)
+            x_new, lip = step(y, fy, gy, lip)
+            diff = jax.tree.map(jnp.subtract, y, x_new)
+            gmap = lip * tree_norm(diff)
+            if accelerate:
+                # Restart when the step x_new - x points against the gradient mapping y - x_new.
+                restart = tree_vdot(diff, jax.tree.map(jnp.subtract, x_new, x)) > 0
+                t = jnp.where(restart, 1.0, t)
+                t_new = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * t * t))
+                y_new = axpy((t - 1.0) / t_new, jax.tree.map(jnp.subtract, x_new, x), x_new)
+            else:
+                t_new, y_new = t, x_new
+            gmap = jnp.where(jnp.isfinite(gmap), gmap, -1.0)  # NaN stops the loop (not converged)
+            return x_new, y_new, t_new.astype(dtype), lip, k + 1, gmap.astype(dtype)
 
-        x_new, lipschitz, _ = jax.lax.while_loop(too_big, grow, (x_new, lipschitz, 0))
-        return x_new, lipschitz
+        one = jnp.asarray(1.0, dtype)
+        init = (x0, x0, one, lip0, jnp.asarray(0, jnp.int32), jnp.asarray(jnp.inf, dtype))
+        x, _, _, _, k, gmap = jax.lax.while_loop(cond, body, init)
+        bad = gmap < 0
+        gmap = jnp.where(bad, jnp.nan, gmap)
+        value = smooth_fun(x).astype(out.dtype)
+        return OptResult(x, value, gmap, k, ~bad & (gmap <= gtol))
 
-    def cond(c):
-        *_, k, gmap = c
-        return (k < max_steps) & (gmap > tol)
-
-    def body(c):
-        x, y, t, lip, k, _ = c
-        fy, gy = value_and_grad(y)
-        x_new, lip = step(y, fy, gy, lip)
-        diff = jax.tree.map(jnp.subtract, y, x_new)
-        gmap = lip * tree_norm(diff)
-        if accelerate:
-            # Restart when the step x_new - x points against the gradient mapping y - x_new.
-            restart = tree_vdot(diff, jax.tree.map(jnp.subtract, x_new, x)) > 0
-            t = jnp.where(restart, 1.0, t)
-            t_new = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * t * t))
-            y_new = axpy((t - 1.0) / t_new, jax.tree.map(jnp.subtract, x_new, x), x_new)
-        else:
-            t_new, y_new = t, x_new
-        gmap = jnp.where(jnp.isfinite(gmap), gmap, -1.0)  # NaN stops the loop (not converged)
-        return x_new, y_new, t_new.astype(dtype), lip, k + 1, gmap.astype(dtype)
-
-    one = jnp.asarray(1.0, dtype)
-    init = (x0, x0, one, lip0, jnp.asarray(0, jnp.int32), jnp.asarray(jnp.inf, dtype))
-    x, _, _, _, k, gmap = jax.lax.while_loop(cond, body, init)
-    bad = gmap < 0
-    gmap = jnp.where(bad, jnp.nan, gmap)
-    value = smooth_fun(x).astype(out.dtype)
-    return OptResult(x, value, gmap, k, ~bad & (gmap <= tol))
+    # One compiled program: tracing op by op outside jit costs more than compiling.
+    return jax.jit(run)(x0)

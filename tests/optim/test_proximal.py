@@ -1,0 +1,166 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from mlmath_jax import optim
+from tests.conftest import assert_close
+
+
+def test_prox_l1_matches_numpy_and_is_argmin(rng):
+    x = rng.standard_normal((3, 7)) * 2
+    thr = np.abs(rng.standard_normal((3, 1)))
+    out = optim.prox_l1(x, thr)
+    assert_close(out, np.sign(x) * np.maximum(np.abs(x) - thr, 0), rtol=1e-6)
+    # The prox minimises thr|z| + (z - x)^2 / 2 coordinate-wise: compare on a fine grid.
+    z = np.linspace(-6, 6, 120001)
+    obj = thr[0, 0] * np.abs(z[:, None]) + 0.5 * (z[:, None] - x[0]) ** 2
+    assert_close(out[0], z[np.argmin(obj, axis=0)], rtol=0, atol=2e-4)
+
+
+def test_prox_elastic_net_matches_formula(rng):
+    x = rng.standard_normal(9) * 3
+    out = optim.prox_elastic_net(x, 0.5, 2.0)
+    assert_close(out, np.sign(x) * np.maximum(np.abs(x) - 0.5, 0) / 3.0, rtol=1e-6)
+    assert_close(optim.prox_elastic_net(x, 0.5, 0.0), optim.prox_l1(x, 0.5), rtol=0)
+
+
+def test_prox_group_lasso_matches_numpy(rng):
+    x = rng.standard_normal((2, 8))
+    groups = np.array([2, 0, 0, 1, 2, 1, 1, 0])
+    thr = 0.9
+    out = optim.prox_group_lasso(x, thr, groups)
+    expected = np.zeros_like(x)
+    for g in range(3):
+        idx = groups == g
+        norm = np.linalg.norm(x[:, idx], axis=1, keepdims=True)
+        expected[:, idx] = x[:, idx] * np.maximum(1 - thr / norm, 0)
+    assert_close(out, expected, rtol=1e-6)
+    jitted = jax.jit(lambda v, g: optim.prox_group_lasso(v, thr, g, num_groups=3))
+    assert_close(jitted(x, groups), expected, rtol=1e-6)
+    # zero groups: value 0 and a finite gradient
+    zero = jnp.zeros(4).at[0].set(5.0)
+    grad = jax.grad(lambda v: jnp.sum(optim.prox_group_lasso(v, 1.0, jnp.array([0, 1, 1, 1]))))(
+        zero
+    )
+    assert np.all(np.isfinite(grad))
+
+
+def test_prox_nuclear_matches_numpy_svd(rng):
+    a = rng.standard_normal((3, 5, 4))
+    out = optim.prox_nuclear(a, 1.0)
+    u, s, vt = np.linalg.svd(a, full_matrices=False)
+    expected = (u * np.maximum(s - 1.0, 0)[:, None, :]) @ vt
+    assert_close(out, expected, rtol=1e-5)
+    assert np.all(np.linalg.matrix_rank(np.asarray(out)) <= np.sum(s > 1.0, axis=-1))
+
+
+def test_prox_bad_input():
+    with pytest.raises(ValueError, match="threshold must be >= 0"):
+        optim.prox_l1(jnp.ones(3), -1.0)
+    with pytest.raises(ValueError, match="threshold must be >= 0"):
+        jax.jit(lambda x: optim.prox_l1(x, -0.5))(jnp.ones(3))
+    with pytest.raises(ValueError, match="l2 must be >= 0"):
+        optim.prox_elastic_net(jnp.ones(3), 1.0, -1.0)
+    with pytest.raises(ValueError, match="threshold must be >= 0"):
+        optim.prox_nuclear(jnp.eye(3), -1.0)
+    with pytest.raises(ValueError, match="a must be"):
+        optim.prox_nuclear(jnp.ones(3), 1.0)
+    with pytest.raises(ValueError, match="groups must be \\[n\\]"):
+        optim.prox_group_lasso(jnp.ones(3), 1.0, jnp.array([0, 1]))
+    with pytest.raises(ValueError, match="groups must hold ids"):
+        optim.prox_group_lasso(jnp.ones(2), 1.0, jnp.array([0, -1]))
+    with pytest.raises(TypeError, match="groups must be integer"):
+        optim.prox_group_lasso(jnp.ones(2), 1.0, jnp.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match="num_groups must be given"):
+        jax.jit(lambda g: optim.prox_group_lasso(jnp.ones(2), 1.0, g))(jnp.array([0, 1]))
+
+
+def _lasso_problem(dtype):
+    from sklearn.datasets import load_diabetes
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = load_diabetes(return_X_y=True)
+    x = StandardScaler().fit_transform(x)
+    y = y - y.mean()
+    return x.astype(dtype), y.astype(dtype)
+
+
+def _lasso_objective(x, y, alpha, w):
+    n = x.shape[0]
+    return 0.5 / n * np.sum((y - x @ w) ** 2) + alpha * np.sum(np.abs(w))
+
+
+@pytest.mark.x64
+@pytest.mark.parametrize("accelerate", [True, False])
+def test_fista_matches_sklearn_lasso_objective(accelerate):
+    from sklearn.linear_model import Lasso
+
+    x, y = _lasso_problem(np.float64)
+    alpha = 1.0
+    ref = Lasso(alpha=alpha, fit_intercept=False, tol=1e-14, max_iter=100000).fit(x, y)
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+
+    def smooth(w):
+        return 0.5 * jnp.mean((yj - xj @ w) ** 2)
+
+    res = optim.proximal_gradient(
+        smooth,
+        jnp.zeros(10),
+        prox=lambda v, s: optim.prox_l1(v, alpha * s),
+        accelerate=accelerate,
+        max_steps=20000,
+        tol=1e-10,
+    )
+    assert res.x.dtype == jnp.float64
+    assert bool(res.converged)
+    ours = _lasso_objective(x, y, alpha, np.asarray(res.x))
+    theirs = _lasso_objective(x, y, alpha, ref.coef_)
+    assert abs(ours - theirs) <= 1e-6 * abs(theirs), (ours, theirs)
+    assert_close(res.x, ref.coef_, rtol=1e-5)
+    assert_close(res.value, 0.5 * np.mean((y - x @ np.asarray(res.x)) ** 2), rtol=1e-12)
+
+
+def test_proximal_gradient_float32_fixed_step_and_pytree():
+    x, y = _lasso_problem(np.float32)
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+    lip = float(np.linalg.eigvalsh(x.T @ x / x.shape[0])[-1])
+
+    def smooth(p):
+        return 0.5 * jnp.mean((yj - xj @ p["w"]) ** 2)
+
+    def prox(v, s):
+        return {"w": optim.prox_l1(v["w"], 1.0 * s)}
+
+    auto = optim.proximal_gradient(smooth, {"w": jnp.zeros(10)}, prox=prox, tol=1e-3)
+    fixed = optim.proximal_gradient(
+        smooth, {"w": jnp.zeros(10)}, prox=prox, step_size=1.0 / lip, tol=1e-3, max_steps=5000
+    )
+    assert bool(auto.converged) and bool(fixed.converged)
+    assert_close(auto.x["w"], fixed.x["w"], rtol=1e-3)
+    # sparse: alpha = 1 zeroes some coefficients exactly
+    assert np.sum(np.asarray(auto.x["w"]) == 0) >= 1
+
+
+def test_proximal_gradient_vmap_jit():
+    target = jnp.array([[3.0, 0.2], [-1.0, 4.0]])
+
+    def run(t):
+        f = lambda x: 0.5 * jnp.sum((x - t) ** 2)  # noqa: E731
+        return optim.proximal_gradient(f, jnp.zeros(2), prox=lambda v, s: optim.prox_l1(v, s))
+
+    res = jax.jit(jax.vmap(run))(target)
+    assert_close(res.x, np.array([[2.0, 0.0], [0.0, 3.0]]), rtol=1e-5)
+    assert np.all(np.asarray(res.converged))
+
+
+def test_proximal_gradient_bad_input():
+    f = lambda x: jnp.sum(x**2)  # noqa: E731
+    with pytest.raises(TypeError, match="prox must be callable"):
+        optim.proximal_gradient(f, jnp.zeros(2), prox=None)
+    with pytest.raises(TypeError, match="smooth_fun must be callable"):
+        optim.proximal_gradient(1.0, jnp.zeros(2), prox=lambda v, s: v)
+    with pytest.raises(ValueError, match="step_size must be > 0"):
+        optim.proximal_gradient(f, jnp.zeros(2), prox=lambda v, s: v, step_size=-1.0)
+    with pytest.raises(ValueError, match="smooth_fun must return a scalar"):
+        optim.proximal_gradient(lambda x: x, jnp.zeros(2), prox=lambda v, s: v)
