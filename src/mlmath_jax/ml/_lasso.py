@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from jax import lax
 from jax.typing import ArrayLike
 
+from .. import _validate
 from ._linear import _HI, LinearModel, _center, _intercept, _penalty, _xy
 
 
@@ -140,9 +143,15 @@ def lasso(
     """
     X, y = _xy(X, y)
     alpha = _penalty(alpha, "alpha", X.dtype)
-    max_iter = int(max_iter)
+    max_iter = _validate.static_int(max_iter, "max_iter", minimum=1)
+    tol = jnp.asarray(tol, X.dtype)
+    return _lasso(X, y, alpha, tol, fit_intercept=bool(fit_intercept), max_iter=max_iter)
+
+
+@functools.partial(jax.jit, static_argnames=("fit_intercept", "max_iter"))
+def _lasso(X, y, alpha, tol, *, fit_intercept: bool, max_iter: int) -> LinearModel:
     n, d = X.shape
     Xc, yc, x_mean, y_mean = _center(X, y, fit_intercept)
     solver = _cd_gram if n >= d else _cd_residual
-    w, n_iter, done = solver(Xc, yc, alpha * n, jnp.asarray(tol, X.dtype), max_iter)
+    w, n_iter, done = solver(Xc, yc, alpha * n, tol, max_iter)
     return LinearModel(w, _intercept(w, x_mean, y_mean), n_iter, done)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import jax
@@ -166,6 +167,11 @@ def least_squares(X: ArrayLike, y: ArrayLike, *, fit_intercept: bool = True) -> 
       [2.] 1.0
     """
     X, y = _xy(X, y)
+    return _least_squares(X, y, fit_intercept=bool(fit_intercept))
+
+
+@functools.partial(jax.jit, static_argnames="fit_intercept")
+def _least_squares(X: jax.Array, y: jax.Array, *, fit_intercept: bool) -> LinearModel:
     n, d = X.shape
     Xc, yc, x_mean, y_mean = _center(X, y, fit_intercept)
     rcond = float(jnp.finfo(X.dtype).eps) * max(n, d)
@@ -210,6 +216,11 @@ def ridge(
     """
     X, y = _xy(X, y)
     alpha = _penalty(alpha, "alpha", X.dtype)
+    return _ridge(X, y, alpha, fit_intercept=bool(fit_intercept))
+
+
+@functools.partial(jax.jit, static_argnames="fit_intercept")
+def _ridge(X: jax.Array, y: jax.Array, alpha: jax.Array, *, fit_intercept: bool) -> LinearModel:
     n, d = X.shape
     Xc, yc, x_mean, y_mean = _center(X, y, fit_intercept)
     if d <= n:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from jax import lax
@@ -70,7 +72,13 @@ def logistic_regression(
     _labels01(y)
     C = _penalty(C, "C", X.dtype)
     _validate.positive(C, "C")
-    max_iter = int(max_iter)
+    max_iter = _validate.static_int(max_iter, "max_iter", minimum=1)
+    tol = jnp.asarray(tol, X.dtype)
+    return _logistic(X, y, C, tol, fit_intercept=bool(fit_intercept), max_iter=max_iter)
+
+
+@functools.partial(jax.jit, static_argnames=("fit_intercept", "max_iter"))
+def _logistic(X, y, C, tol, *, fit_intercept: bool, max_iter: int) -> LinearModel:
     n, d = X.shape
     dtype = X.dtype
     p = d + 1 if fit_intercept else d

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import jax
@@ -90,22 +91,11 @@ class GaussianNB:
         X = _design(X)
         n = X.shape[0]
         y = _class_labels(y, n, n_classes)
-        onehot = (y[:, None] == jnp.arange(n_classes)).astype(X.dtype)
-        count = jnp.sum(onehot, axis=0)
-        safe = jnp.where(count > 0, count, 1.0)
-        theta = jnp.matmul(onehot.T, X, precision=_HI) / safe[:, None]
-        # Two-pass variance: deviations from the class mean, no E[x^2] - E[x]^2 cancellation.
-        dev = X - theta[y]
-        var = jnp.matmul(onehot.T, dev * dev, precision=_HI) / safe[:, None]
-        epsilon = _VAR_SMOOTHING * jnp.max(jnp.var(X, axis=0))
-        return GaussianNB(count, count / n, theta, var + epsilon, epsilon)
+        return _fit(X, y, n_classes=n_classes)
 
     def joint_log_likelihood(self, X: ArrayLike) -> jax.Array:
         """``log P(c) + log P(x | c)`` for each sample and class: ``[n, d]`` -> ``[n, K]``."""
-        X = _design(X, self.theta.shape[-1])
-        log_norm = -0.5 * jnp.sum(jnp.log(2.0 * math.pi * self.var), axis=-1)
-        sq = jnp.sum((X[:, None, :] - self.theta) ** 2 / self.var, axis=-1)
-        return jnp.log(self.class_prior) + log_norm - 0.5 * sq
+        return _joint_log_likelihood(self, _design(X, self.theta.shape[-1]))
 
     def predict_log_proba(self, X: ArrayLike) -> jax.Array:
         """Log class probabilities ``[n, K]``, normalised with ``logsumexp``."""
@@ -133,3 +123,24 @@ jax.tree_util.register_dataclass(
     data_fields=["class_count", "class_prior", "theta", "var", "epsilon"],
     meta_fields=[],
 )
+
+
+@functools.partial(jax.jit, static_argnames="n_classes")
+def _fit(X: jax.Array, y: jax.Array, *, n_classes: int) -> GaussianNB:
+    n = X.shape[0]
+    onehot = (y[:, None] == jnp.arange(n_classes)).astype(X.dtype)
+    count = jnp.sum(onehot, axis=0)
+    safe = jnp.where(count > 0, count, 1.0)
+    theta = jnp.matmul(onehot.T, X, precision=_HI) / safe[:, None]
+    # Two-pass variance: deviations from the class mean, no E[x^2] - E[x]^2 cancellation.
+    dev = X - theta[y]
+    var = jnp.matmul(onehot.T, dev * dev, precision=_HI) / safe[:, None]
+    epsilon = _VAR_SMOOTHING * jnp.max(jnp.var(X, axis=0))
+    return GaussianNB(count, count / n, theta, var + epsilon, epsilon)
+
+
+@jax.jit
+def _joint_log_likelihood(model: GaussianNB, X: jax.Array) -> jax.Array:
+    log_norm = -0.5 * jnp.sum(jnp.log(2.0 * math.pi * model.var), axis=-1)
+    sq = jnp.sum((X[:, None, :] - model.theta) ** 2 / model.var, axis=-1)
+    return jnp.log(model.class_prior) + log_norm - 0.5 * sq

@@ -1,0 +1,103 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from sklearn import linear_model
+
+from mlmath_jax import ml
+from tests.conftest import assert_close
+from tests.ml._linear_data import classification
+
+SETS = ["breast_cancer", "wine", "synthetic", "wide"]
+
+
+def _objective(X, y, C, coef, intercept):
+    coef = np.asarray(coef, np.float64)
+    z = X @ coef + float(intercept)
+    return C * np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * coef @ coef
+
+
+def _sklearn(X, y, C, fit_intercept=True):
+    return linear_model.LogisticRegression(
+        C=C, fit_intercept=fit_intercept, solver="newton-cholesky", tol=1e-12, max_iter=1000
+    ).fit(X, y)
+
+
+@pytest.mark.x64
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("C", [0.05, 1.0, 100.0])
+@pytest.mark.parametrize("name", SETS)
+def test_objective_matches_sklearn_x64(name, C, fit_intercept):
+    X, y = classification(name)
+    ref = _sklearn(X, y, C, fit_intercept)
+    model = ml.logistic_regression(X, y, C=C, fit_intercept=fit_intercept, tol=1e-10)
+    assert bool(model.converged) and model.coef.dtype == jnp.float64
+    ours = _objective(X, y, C, model.coef, model.intercept)
+    theirs = _objective(X, y, C, ref.coef_[0], ref.intercept_[0])
+    assert abs(ours - theirs) <= 1e-6 * abs(theirs), (ours, theirs)
+    assert_close(model.coef, ref.coef_[0], rtol=1e-5, name="coef")
+    assert_close(model.predict_proba(X), ref.predict_proba(X), rtol=0, atol=1e-6, name="proba")
+    assert np.array_equal(np.asarray(model.predict(X)), ref.predict(X))
+
+
+@pytest.mark.parametrize("name", ["breast_cancer", "synthetic"])
+def test_float32(name):
+    X, y = classification(name)
+    C = 1.0
+    model = ml.logistic_regression(X.astype(np.float32), y, C=C)
+    assert model.coef.dtype == jnp.float32 and bool(model.converged)
+    ref = _sklearn(X, y, C)
+    ours = _objective(X, y, C, model.coef, model.intercept)
+    theirs = _objective(X, y, C, ref.coef_[0], ref.intercept_[0])
+    assert abs(ours - theirs) <= 1e-5 * abs(theirs), (ours, theirs)
+    proba = model.predict_proba(X.astype(np.float32))
+    assert proba.shape == (len(y), 2) and proba.dtype == jnp.float32
+    assert_close(proba, ref.predict_proba(X), rtol=0, atol=1e-3, name="proba")
+    assert model.predict(X.astype(np.float32)).dtype == jnp.int32
+
+
+def test_labels_accept_bool_and_float():
+    X, y = classification("synthetic")
+    X = X.astype(np.float32)
+    a = ml.logistic_regression(X, y)
+    b = ml.logistic_regression(X, y.astype(bool))
+    c = ml.logistic_regression(X, y.astype(np.float32))
+    assert_close(b.coef, a.coef, rtol=1e-6, name="bool labels")
+    assert_close(c.coef, a.coef, rtol=1e-6, name="float labels")
+
+
+def test_vmap_over_C_equals_loop_and_jit():
+    X, y = classification("synthetic")
+    X = X.astype(np.float32)
+    Cs = np.array([0.01, 0.3, 10.0], np.float32)
+    batch = jax.jit(jax.vmap(lambda c: ml.logistic_regression(X, y, C=c)))(Cs)
+    for i, c in enumerate(Cs):
+        one = ml.logistic_regression(X, y, C=c)
+        assert_close(batch.coef[i], one.coef, rtol=1e-4, name=f"coef[{i}]")
+        assert_close(batch.intercept[i], one.intercept, rtol=1e-4, atol=1e-6, name="b")
+    assert batch.predict_proba(X).shape == (3, len(y), 2)
+
+
+def test_no_intercept_and_convergence_info():
+    X, y = classification("breast_cancer")
+    model = ml.logistic_regression(X.astype(np.float32), y, fit_intercept=False)
+    assert float(model.intercept) == 0.0 and 0 < int(model.n_iter) < 20
+    capped = ml.logistic_regression(X.astype(np.float32), y, C=100.0, max_iter=1)
+    assert int(capped.n_iter) == 1 and not bool(capped.converged)
+
+
+def test_bad_input():
+    X = np.ones((4, 2), np.float32)
+    y = np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError, match="X must be a 2-D"):
+        ml.logistic_regression(np.ones(4), y)
+    with pytest.raises(ValueError, match="lengths of X and y"):
+        ml.logistic_regression(X, y[:3])
+    with pytest.raises(ValueError, match="y must hold labels 0 and 1"):
+        ml.logistic_regression(X, np.array([0, 1, 2, 1]))
+    with pytest.raises(ValueError, match="C must be > 0"):
+        ml.logistic_regression(X, y, C=0.0)
+    with pytest.raises(ValueError, match="C must be >= 0"):
+        ml.logistic_regression(X, y, C=-1.0)
+    with pytest.raises(ValueError, match="C must be a scalar"):
+        ml.logistic_regression(X, y, C=np.ones(2))
