@@ -10,6 +10,16 @@ Example:
   Array([1., 2.], dtype=float32)
 """
 
+from ._eigen import EighResult as EighResult
+from ._eigen import EigResult as EigResult
+from ._eigen import PowerIterationResult as PowerIterationResult
+from ._eigen import charpoly as charpoly
+from ._eigen import eig as eig
+from ._eigen import eigh as eigh
+from ._eigen import eigvals as eigvals
+from ._eigen import eigvalsh as eigvalsh
+from ._eigen import is_psd as is_psd
+from ._eigen import power_iteration as power_iteration
 from ._lanczos import eigsh as eigsh
 from ._norms import matrix_norm as matrix_norm
 from ._norms import vector_norm as vector_norm
@@ -28,18 +38,28 @@ from ._structure import is_linearly_independent as is_linearly_independent
 from ._structure import rank as rank
 
 __all__ = [
+    "EigResult",
+    "EighResult",
+    "PowerIterationResult",
     "SlogdetResult",
+    "charpoly",
     "cond",
     "det",
+    "eig",
+    "eigh",
     "eigsh",
+    "eigvals",
+    "eigvalsh",
     "inner",
     "inv",
     "is_linearly_independent",
+    "is_psd",
     "matmul",
     "matrix_norm",
     "matvec",
     "outer",
     "pinv",
+    "power_iteration",
     "rank",
     "slogdet",
     "solve",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -17,19 +16,13 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from .. import _validate
+from ._eigen import EighResult
 
 # Orthogonalisation and projections run at full float32 precision: TF32 on GPUs would
 # destroy the orthogonality that the Rayleigh–Ritz step relies on.
 _HIGHEST = lax.Precision.HIGHEST
 
 _WHICH = ("LA", "SA", "LM")
-
-
-class EighResult(NamedTuple):
-    """Eigenvalues (ascending) and eigenvectors (as columns) of a symmetric operator."""
-
-    eigenvalues: jax.Array
-    eigenvectors: jax.Array
 
 
 def _orthogonalise(basis: jax.Array, w: jax.Array) -> jax.Array:
