@@ -5,12 +5,14 @@ from ._linear import LinearModel as LinearModel
 from ._linear import least_squares as least_squares
 from ._linear import ridge as ridge
 from ._logistic import logistic_regression as logistic_regression
+from ._mle import fit_mle as fit_mle
 from ._naive_bayes import GaussianNB as GaussianNB
 
 __all__: list[str] = [
     "GaussianNB",
     "LinearModel",
     "lasso",
+    "fit_mle",
     "least_squares",
     "logistic_regression",
     "ridge",
