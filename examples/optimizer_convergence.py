@@ -1,6 +1,6 @@
 """Convergence of SGD, momentum, Adam and Newton: the condition number's effect.
 
-Run: ``python examples/optimizer_convergence.py`` (about a minute on a laptop CPU).
+Run: ``python examples/optimizer_convergence.py`` (about a minute on a 2-core CPU).
 Writes ``examples/output/optimizer_convergence.png`` with three panels: the relative
 suboptimality ``(f(x_k) - f*) / (f(x_0) - f*)`` per step (both axes logarithmic) on a
 quadratic ``xᵀAx + bᵀx`` with condition number 10 and 1000, and on L2-regularised
