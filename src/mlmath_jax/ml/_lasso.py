@@ -10,7 +10,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from .. import _validate
-from ._linear import _HI, LinearModel, _center, _intercept, _penalty, _xy
+from ._linear import _HI, LinearModel, _center, _intercept, _penalty, _rmatvec, _xy
 
 
 def _soft(x: jax.Array, t: jax.Array) -> jax.Array:
@@ -34,7 +34,7 @@ def _cd_gram(Xc, yc, reg, tol, max_iter):
     """Coordinate descent on the Gram matrix: ``O(d^2)`` a sweep (for ``n >= d``)."""
     d = Xc.shape[1]
     gram = jnp.matmul(Xc.T, Xc, precision=_HI)
-    q = jnp.matmul(Xc.T, yc, precision=_HI)
+    q = _rmatvec(Xc, yc)
     y2 = jnp.dot(yc, yc, precision=_HI)
     diag = jnp.diagonal(gram)
 
@@ -72,7 +72,7 @@ def _cd_residual(Xc, yc, reg, tol, max_iter):
         return w.at[j].set(new), r, jnp.maximum(dmax, jnp.abs(delta))
 
     def gap(w, r):
-        xtr = jnp.matmul(xt, r, precision=_HI)
+        xtr = _rmatvec(Xc, r)
         return _gap(xtr, jnp.dot(r, r), jnp.dot(r, yc), w, reg)
 
     return _descend(coordinate, gap, (jnp.zeros(d, Xc.dtype), yc), d, y2, tol, max_iter)

@@ -10,7 +10,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from .. import _validate
-from ._linear import _HI, LinearModel, _penalty, _xy
+from ._linear import _HI, LinearModel, _penalty, _rmatvec, _xy
 
 _ARMIJO = 1e-4
 _MAX_HALVINGS = 30
@@ -99,15 +99,15 @@ def _logistic(X, y, C, tol, *, fit_intercept: bool, max_iter: int) -> LinearMode
 
     def gradient(theta, z):
         r = jax.nn.sigmoid(z) - y
-        gw = C * jnp.matmul(X.T, r, precision=_HI)
+        gw = C * _rmatvec(X, r)
         g = jnp.concatenate([gw, C * jnp.sum(r, keepdims=True)]) if fit_intercept else gw
         return g + mask * theta
 
     def hessian(z):
         h = jax.nn.sigmoid(z) * jax.nn.sigmoid(-z)
-        hww = C * jnp.matmul(X.T, h[:, None] * X, precision=_HI)
+        hww = C * jnp.einsum("nd,ne->de", X * h[:, None], X, precision=_HI)
         if fit_intercept:
-            hwb = C * jnp.matmul(X.T, h, precision=_HI)
+            hwb = C * _rmatvec(X, h)
             hbb = C * jnp.sum(h, keepdims=True)
             hww = jnp.block([[hww, hwb[:, None]], [hwb[None, :], hbb[None, :]]])
         return hww + jnp.diag(mask)

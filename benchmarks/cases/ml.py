@@ -1,0 +1,258 @@
+"""ml cases: linear models and Gaussian naive Bayes against scikit-learn.
+
+Fit time of ``least_squares``, ``ridge``, ``lasso`` and ``logistic_regression`` against
+the scikit-learn estimator with the same objective, on diabetes and breast_cancer
+(standardised) and on synthetic data (quick: n = 1e4, d = 50; full: n = 1e5, d = 100 and
+n = 1e6, d = 256); a ridge path of 100 alphas in one ``vmap`` call against a scikit-learn
+loop; ``GaussianNB`` fit + ``predict_proba``. Inputs are float32 for every contender
+(scikit-learn keeps float32 for these estimators); references are scikit-learn in float64
+with tight tolerances. Errors compare coefficients (and intercepts) relative to their
+largest entry.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import numpy as np
+
+from mlmath_jax import ml
+
+from ..harness import Case, Contender
+
+_ALPHA_RIDGE = 1.0
+_LASSO = {"diabetes": 0.1, "breast_cancer": 0.01, "synthetic": 0.05}
+_C = 1.0
+_PATH = np.logspace(-3, 3, 100)
+
+
+# --- data --------------------------------------------------------------------------------
+def _diabetes(rng):
+    from sklearn.datasets import load_diabetes
+
+    x, y = load_diabetes(return_X_y=True)
+    return x.astype(np.float32), y.astype(np.float32)
+
+
+def _breast_cancer(rng):
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(x).astype(np.float32), y.astype(np.float32)
+
+
+def _synthetic(n, d, *, classify=False):
+    def setup(rng):
+        x = rng.standard_normal((n, d), dtype=np.float32)
+        w = (rng.standard_normal(d) * (rng.random(d) < 0.3)).astype(np.float32)
+        z = x @ w + 0.5
+        if classify:
+            return x, (z + rng.logistic(size=n).astype(np.float32) > 0).astype(np.float32)
+        return x, z + 0.5 * rng.standard_normal(n, dtype=np.float32)
+
+    return setup
+
+
+# --- scikit-learn contenders and float64 references --------------------------------------
+def _fit(est, x, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(x, y)
+    return np.ravel(est.coef_), np.ravel(est.intercept_)[0]
+
+
+def _sk(kind, x, y, *, precise=False):
+    from sklearn import linear_model as lm
+
+    if precise:
+        x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if kind == "least_squares":
+        return _fit(lm.LinearRegression(), x, y)
+    if kind == "ridge":
+        return _fit(lm.Ridge(_ALPHA_RIDGE), x, y)
+    if kind.startswith("lasso"):
+        alpha = float(kind.split(":")[1])
+        tol = dict(tol=1e-10, max_iter=100_000) if precise else {}
+        return _fit(lm.Lasso(alpha, **tol), x, y)
+    if kind == "logistic":
+        tol = dict(solver="newton-cholesky", tol=1e-10) if precise else {}
+        return _fit(lm.LogisticRegression(C=_C, **tol), x, y.astype(np.int64))
+    raise KeyError(kind)
+
+
+def _ours(kind, x, y):
+    if kind == "least_squares":
+        m = ml.least_squares(x, y)
+    elif kind == "ridge":
+        m = ml.ridge(x, y, _ALPHA_RIDGE)
+    elif kind.startswith("lasso"):
+        m = ml.lasso(x, y, float(kind.split(":")[1]))
+    else:
+        m = ml.logistic_regression(x, y, C=_C)
+    return m.coef, m.intercept
+
+
+def _coef_error(out, ref):
+    """Relative error of coefficients and of the intercept (on the coefficients' scale)."""
+    coef, b = (np.asarray(v, np.float64) for v in out)
+    rcoef, rb = (np.asarray(v, np.float64) for v in ref)
+    scale = max(float(np.max(np.abs(rcoef))), abs(float(rb)), 1e-30)
+    return max(float(np.max(np.abs(coef - rcoef))), abs(float(b - rb))) / scale
+
+
+def _fit_case(kind, label, data_name, setup, n, d, quick, tol):
+    flops = {"least_squares": 4.0 * n * d * d, "ridge": 2.0 * n * d * d}.get(label)
+    params = {"n": n, "d": d, "data": data_name, "dtype": "float32"}
+    if label == "lasso":
+        params["alpha"] = float(kind.split(":")[1])
+    peer = {
+        "least_squares": "LinearRegression",
+        "ridge": "Ridge(cholesky)",
+        "lasso": "Lasso(cd)",
+        "logistic": "LogisticRegression(lbfgs)",
+    }[label]
+    return Case(
+        f"ml.{label}",
+        params,
+        setup,
+        [
+            Contender("mlmath_jax", functools.partial(_ours, kind)),
+            Contender(f"sklearn {peer}", functools.partial(_sk, kind), "host"),
+        ],
+        reference=functools.partial(_sk, kind, precise=True),
+        error=_coef_error,
+        tol=tol,
+        flops=flops,
+        quick=quick,
+    )
+
+
+def _fit_cases(quick: bool) -> list[Case]:
+    out = []
+    sizes = [("diabetes", _diabetes, 442, 10), ("breast_cancer", _breast_cancer, 569, 30)]
+    sizes += (
+        [("synthetic", None, 10_000, 50)]
+        if quick
+        else [
+            ("synthetic", None, 100_000, 100),
+            ("synthetic", None, 1_000_000, 256),
+        ]
+    )
+    for data_name, setup, n, d in sizes:
+        for label in ("least_squares", "ridge", "lasso", "logistic"):
+            if label == "logistic" and data_name == "diabetes":
+                continue
+            if label != "logistic" and data_name == "breast_cancer":
+                continue
+            kind = f"lasso:{_LASSO[data_name]}" if label == "lasso" else label
+            data = setup or _synthetic(n, d, classify=label == "logistic")
+            # float32 vs a float64 reference; scikit-learn's own default tol for lasso and
+            # logistic leaves ~1e-3 relative differences in the coefficients.
+            tol = 2e-3 if label in ("least_squares", "ridge") else 2e-2
+            out.append(_fit_case(kind, label, data_name, data, n, d, n <= 10_000, tol))
+    return out
+
+
+# --- ridge path ----------------------------------------------------------------------------
+def _ours_path(x, y, alphas):
+    import jax
+
+    m = jax.vmap(ml.ridge, in_axes=(None, None, 0))(x, y, alphas)
+    return m.coef
+
+
+def _sk_path(x, y, alphas, *, precise=False):
+    from sklearn.linear_model import Ridge
+
+    if precise:
+        x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    return np.stack([Ridge(float(a)).fit(x, y).coef_ for a in alphas])
+
+
+def _path_cases(quick: bool) -> list[Case]:
+    sizes = [("diabetes", _diabetes, 442, 10)]
+    sizes += [] if quick else [("synthetic", _synthetic(100_000, 100), 100_000, 100)]
+    out = []
+    for data_name, setup, n, d in sizes:
+
+        def with_alphas(rng, setup=setup):
+            return (*setup(rng), _PATH.astype(np.float32))
+
+        out.append(
+            Case(
+                "ml.ridge_path",
+                {"n": n, "d": d, "alphas": len(_PATH), "data": data_name, "dtype": "float32"},
+                with_alphas,
+                [
+                    Contender("mlmath_jax", _ours_path),
+                    Contender("sklearn Ridge loop", _sk_path, "host"),
+                ],
+                reference=functools.partial(_sk_path, precise=True),
+                tol=2e-3,
+                flops=2.0 * n * d * d + len(_PATH) * d**3 / 3,
+                quick=n <= 10_000,
+            )
+        )
+    return out
+
+
+# --- Gaussian naive Bayes ------------------------------------------------------------------
+def _gnb_setup(n, d, k):
+    def setup(rng):
+        y = rng.integers(0, k, n)
+        centers = rng.standard_normal((k, d)).astype(np.float32)
+        x = centers[y] + rng.standard_normal((n, d), dtype=np.float32)
+        return x, y.astype(np.int32)
+
+    return setup
+
+
+def _wine(rng):
+    from sklearn.datasets import load_wine
+
+    x, y = load_wine(return_X_y=True)
+    return x.astype(np.float32), y.astype(np.int32)
+
+
+def _ours_gnb(x, y, *, k):
+    return ml.GaussianNB.fit(x, y, k).predict_proba(x)
+
+
+def _sk_gnb(x, y, *, precise=False):
+    from sklearn.naive_bayes import GaussianNB
+
+    if precise:
+        x = np.asarray(x, np.float64)
+    return GaussianNB().fit(x, y).predict_proba(x)
+
+
+def _gnb_cases(quick: bool) -> list[Case]:
+    sizes = [("wine", _wine, 178, 13, 3)]
+    sizes += (
+        [("synthetic", _gnb_setup(10_000, 50, 5), 10_000, 50, 5)]
+        if quick
+        else [("synthetic", _gnb_setup(100_000, 100, 10), 100_000, 100, 10)]
+    )
+    return [
+        Case(
+            "ml.gnb",
+            {"n": n, "d": d, "classes": k, "data": name, "dtype": "float32", "work": "fit+proba"},
+            setup,
+            [
+                Contender("mlmath_jax", functools.partial(_ours_gnb, k=k)),
+                Contender("sklearn GaussianNB", _sk_gnb, "host"),
+            ],
+            reference=functools.partial(_sk_gnb, precise=True),
+            error=lambda out, ref: float(np.max(np.abs(np.asarray(out) - ref))),
+            tol=1e-3,
+            bytes=4.0 * n * d * (2 + k),
+            quick=n <= 10_000,
+        )
+        for name, setup, n, d, k in sizes
+    ]
+
+
+def cases(quick: bool) -> list[Case]:
+    return _fit_cases(quick) + _path_cases(quick) + _gnb_cases(quick)
