@@ -13,6 +13,8 @@ from ._gamma import Gamma as Gamma
 from ._moments import Moments as Moments
 from ._multivariate_normal import MultivariateNormal as MultivariateNormal
 from ._normal import Normal as Normal
+from ._select import median as median
+from ._select import quantile as quantile
 from ._stats import correlation as correlation
 from ._stats import covariance as covariance
 from ._stats import mean as mean
@@ -49,7 +51,9 @@ __all__: list[str] = [
     "expectation",
     "marginal",
     "mean",
+    "median",
     "mutual_information",
+    "quantile",
     "std",
     "var",
 ]
