@@ -249,7 +249,7 @@ def _prepare(x: ArrayLike, axis) -> tuple[jax.Array, tuple[int, ...], tuple[int,
     axes = _axes(axis, arr.ndim)
     out_shape = tuple(s for i, s in enumerate(arr.shape) if i not in axes)
     flat = _to_last(arr, axes)
-    return flat.reshape(-1, flat.shape[-1]), out_shape, axes
+    return flat.reshape(math.prod(out_shape), flat.shape[-1]), out_shape, axes
 
 
 def median(x: ArrayLike, axis: int | Sequence[int] | None = None) -> jax.Array:
