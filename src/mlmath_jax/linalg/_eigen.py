@@ -6,6 +6,7 @@ and ``power_iteration``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -88,6 +89,17 @@ def _eigh_symmetric_jvp(primals, tangents):
     return (w, v), (dw, dv)
 
 
+@jax.jit
+def _eigh_jit(a: jax.Array) -> EighResult:
+    # Compiled once per shape and dtype, so eager calls do not re-trace the Jacobi loop.
+    a = _symmetrise(a)
+    if jnp.issubdtype(a.dtype, jnp.complexfloating):
+        w, v = jnp.linalg.eigh(a, symmetrize_input=False)
+        return EighResult(w, v)
+    w, v = _eigh_symmetric(a)
+    return EighResult(w, v)
+
+
 def eigh(a: ArrayLike) -> EighResult:
     """Eigendecomposition of symmetric matrices (as ``numpy.linalg.eigh``).
 
@@ -122,13 +134,7 @@ def eigh(a: ArrayLike) -> EighResult:
       >>> print(w)
       [1. 3.]
     """
-    a = _validate.square(a, "a")
-    a = _symmetrise(a)
-    if jnp.issubdtype(a.dtype, jnp.complexfloating):
-        w, v = jnp.linalg.eigh(a, symmetrize_input=False)
-        return EighResult(w, v)
-    w, v = _eigh_symmetric(a)
-    return EighResult(w, v)
+    return _eigh_jit(_validate.square(a, "a"))
 
 
 def eigvalsh(a: ArrayLike) -> jax.Array:
@@ -255,6 +261,9 @@ def _charpoly_jvp(primals, tangents):
     return c, dc
 
 
+_charpoly_jit = jax.jit(_charpoly)
+
+
 def charpoly(a: ArrayLike) -> jax.Array:
     """Characteristic polynomial ``det(λI − A)`` (as ``numpy.poly`` of a matrix).
 
@@ -278,8 +287,7 @@ def charpoly(a: ArrayLike) -> jax.Array:
       >>> print(linalg.charpoly(jnp.array([[2.0, 0.0], [0.0, 3.0]])))
       [ 1. -5.  6.]
     """
-    a = _validate.square(a, "a")
-    return _charpoly(a)
+    return _charpoly_jit(_validate.square(a, "a"))
 
 
 # ----------------------------------------------------------------------------------------
@@ -317,6 +325,12 @@ def is_psd(a: ArrayLike, *, rtol: float | None = None) -> jax.Array:
         rtol = n * float(jnp.finfo(a.dtype).eps)
     else:
         _validate.nonnegative(rtol, "rtol")
+    return _is_psd(a, rtol)
+
+
+@jax.jit
+def _is_psd(a: jax.Array, rtol: jax.Array) -> jax.Array:
+    n = a.shape[-1]
     amax = jnp.max(jnp.abs(a), axis=(-2, -1), initial=0.0)
     asym = jnp.max(jnp.abs(a - jnp.conj(_mT(a))), axis=(-2, -1), initial=0.0)
     symmetric = asym <= rtol * amax
@@ -437,11 +451,15 @@ def power_iteration(
     dtype = jnp.result_type(a.dtype, v0.dtype)
     a = jnp.broadcast_to(a.astype(dtype), shape + a.shape[-2:]).reshape((-1, n, n))
     v0 = jnp.broadcast_to(v0.astype(dtype), shape + (n,)).reshape((-1, n))
+    lam, v = _power_iteration_batch(a, v0, max_iters, tol)
+    return PowerIterationResult(lam.reshape(shape), v.reshape(shape + (n,)))
 
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _power_iteration_batch(a, v0, max_iters, tol):
     def one(a, v0):
         return _power_iteration_single(
             lambda x: jnp.dot(a, x, precision=_HIGHEST), v0, max_iters, tol
         )
 
-    lam, v = jax.vmap(one)(a, v0)
-    return PowerIterationResult(lam.reshape(shape), v.reshape(shape + (n,)))
+    return jax.vmap(one)(a, v0)
