@@ -1,0 +1,136 @@
+"""prob statistics cases: median and quantile by radix selection, accurate variance.
+
+Bytes moved (for the memory-bound fraction of peak): our median/quantile of float32 reads
+the input once per radix pass: 32 / 2 = 16 passes (2 bits each) plus one pass for the next
+order statistic when interpolating, so ``bytes = 17 * 4 * n`` (odd-length median: 16).
+``var`` reads the data three times (shift, centre, squares): ``bytes = 3 * 4 * n``.
+``jnp.median`` sorts; at 1e8 elements on a CPU-only machine it takes tens of seconds a
+call, so that contender is kept at 1e8 only when a GPU is present.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mlmath_jax import prob
+
+from ..harness import Case, Contender
+
+_Q = (0.1, 0.5, 0.9)
+
+
+def _has_gpu() -> bool:
+    try:
+        return bool(jax.devices("gpu"))
+    except RuntimeError:
+        return False
+
+
+def _data(n: int, loc: float = 0.0):
+    def setup(rng):
+        return ((loc + rng.standard_normal(n)).astype(np.float32),)
+
+    return setup
+
+
+def _partition_median(x: np.ndarray) -> np.float32:
+    n = x.size
+    if n % 2:
+        return np.partition(x, n // 2)[n // 2]
+    part = np.partition(x, [n // 2 - 1, n // 2])
+    return (part[n // 2 - 1] + part[n // 2]) / np.float32(2)
+
+
+def _partition_quantile(x: np.ndarray) -> np.ndarray:
+    n = x.size
+    idx = [(n - 1) * q for q in _Q]
+    lo = [int(np.floor(v)) for v in idx]
+    hi = [min(i + 1, n - 1) for i in lo]
+    part = np.partition(x, sorted(set(lo + hi)))
+    out = [
+        part[a] + (part[b] - part[a]) * np.float32(v - a)
+        for a, b, v in zip(lo, hi, idx, strict=True)
+    ]
+    return np.asarray(out, np.float32)
+
+
+def _sizes(quick: bool) -> list[int]:
+    return [10**5, 10**6] if quick else [10**6, 10**7, 10**8]
+
+
+def _median_cases(quick: bool) -> list[Case]:
+    out = []
+    for n in _sizes(quick):
+        contenders = [Contender("mlmath_jax", prob.median)]
+        if n < 10**8 or _has_gpu():
+            contenders.append(Contender("jnp.median", jnp.median))
+        contenders += [
+            Contender("np.median", np.median, kind="host"),
+            Contender("np.partition", _partition_median, kind="host"),
+        ]
+        passes = 16 + (n % 2 == 0)
+        out.append(
+            Case(
+                name="prob.median",
+                params={"n": n, "dtype": "float32", "passes": passes},
+                setup=_data(n),
+                contenders=contenders,
+                reference=np.median,
+                tol=1e-6,
+                bytes=passes * 4.0 * n,
+            )
+        )
+    return out
+
+
+def _quantile_cases(quick: bool) -> list[Case]:
+    out = []
+    for n in _sizes(quick)[:1] if quick else _sizes(quick):  # quick: the sort peer is slow
+        contenders = [Contender("mlmath_jax", lambda x: prob.quantile(x, _Q))]
+        if n < 10**8 or _has_gpu():
+            contenders.append(Contender("jnp.quantile", lambda x: jnp.quantile(x, jnp.array(_Q))))
+        contenders += [
+            Contender("np.quantile", lambda x: np.quantile(x, _Q).astype(np.float32), "host"),
+            Contender("np.partition", _partition_quantile, kind="host"),
+        ]
+        out.append(
+            Case(
+                name="prob.quantile",
+                params={"n": n, "q": list(_Q), "dtype": "float32", "passes": 17},
+                setup=_data(n),
+                contenders=contenders,
+                reference=lambda x: np.array([np.quantile(x, q) for q in _Q], np.float32),
+                tol=1e-6,
+                bytes=17 * 4.0 * n,
+            )
+        )
+    return out
+
+
+def _var_cases(quick: bool) -> list[Case]:
+    out = []
+    for n in _sizes(quick):
+        out.append(
+            Case(
+                name="prob.var",
+                params={"n": n, "dtype": "float32", "mean": 1e4, "std": 1.0},
+                setup=_data(n, 1e4),
+                contenders=[
+                    Contender("mlmath_jax", prob.var),
+                    Contender("jnp.var", jnp.var),
+                    Contender("naive E[x^2]-E[x]^2", lambda x: jnp.mean(x * x) - jnp.mean(x) ** 2),
+                    Contender("np.var", np.var, kind="host"),
+                ],
+                reference=lambda x: np.var(x.astype(np.float64)),
+                tol=1e-3,
+                bytes=3 * 4.0 * n,
+            )
+        )
+    return out
+
+
+def cases(quick: bool) -> list[Case]:
+    """Median, quantile and variance cases; ``quick`` keeps sizes small."""
+    return _median_cases(quick) + _quantile_cases(quick) + _var_cases(quick)
