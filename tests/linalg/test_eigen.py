@@ -289,6 +289,7 @@ def test_is_psd(rng):
     batch = linalg.is_psd(np.stack([spd[:3, :3], indefinite]))
     assert batch.shape == (2,) and batch.tolist() == [True, False]
     assert jax.jit(linalg.is_psd)(spd)
+    assert not jax.jit(lambda a: linalg.is_psd(a, rtol=1e-6))(indefinite)
     with pytest.raises(ValueError, match="rtol must be >= 0"):
         linalg.is_psd(spd, rtol=-1.0)
     with pytest.raises(ValueError, match="a must be square"):

@@ -1,0 +1,46 @@
+import jax
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs, make_circles, make_moons
+from sklearn.metrics import adjusted_rand_score
+
+from mlmath_jax import ml
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("moons", make_moons(300, noise=0.05, random_state=0)),
+        ("circles", make_circles(300, noise=0.05, factor=0.5, random_state=0)),
+    ],
+)
+def test_spectral_two_moons_circles(name, data):
+    X, y = data
+    labels = ml.spectral_clustering(X.astype(np.float32), 2, key=jax.random.key(0), gamma=50.0)
+    assert labels.shape == (300,) and labels.dtype == np.int32
+    assert adjusted_rand_score(y, np.asarray(labels)) >= 0.95, name
+
+
+def test_spectral_blobs_many_clusters_and_determinism():
+    X, y = make_blobs(200, centers=4, cluster_std=0.5, random_state=1)
+    X = X.astype(np.float32)
+    a = ml.spectral_clustering(X, 4, key=jax.random.key(3), gamma=0.5)
+    b = jax.jit(lambda x, k: ml.spectral_clustering(x, 4, key=k, gamma=0.5))(X, jax.random.key(3))
+    assert set(np.asarray(a).tolist()) == {0, 1, 2, 3}
+    assert adjusted_rand_score(y, np.asarray(a)) >= 0.95
+    assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_spectral_bad_input():
+    X = np.random.default_rng(0).standard_normal((10, 2))
+    key = jax.random.key(0)
+    with pytest.raises(ValueError, match="n_clusters must be <= n_samples"):
+        ml.spectral_clustering(X, 11, key=key)
+    with pytest.raises(ValueError, match="n_clusters must be >= 1"):
+        ml.spectral_clustering(X, 0, key=key)
+    with pytest.raises(ValueError, match="gamma must be > 0"):
+        ml.spectral_clustering(X, 2, key=key, gamma=0.0)
+    with pytest.raises(ValueError, match=r"X must be a \[n, d\] matrix"):
+        ml.spectral_clustering(np.ones((2, 10, 2)), 2, key=key)
+    with pytest.raises(ValueError, match="n_init must be >= 1"):
+        ml.spectral_clustering(X, 2, key=key, n_init=0)
