@@ -266,7 +266,8 @@ def median(x: ArrayLike, axis: int | Sequence[int] | None = None) -> jax.Array:
     Returns:
       The median with ``axis`` removed. A slice holding a NaN gives NaN (as NumPy); an
       empty slice gives NaN. ``-inf`` and ``inf`` in the middle give ``nan`` as NumPy's
-      mean of them does.
+      mean of them does. Differentiable: the gradient goes to the middle element(s),
+      shared equally among ties (as ``jnp.median``'s).
 
     Raises:
       ValueError: if an axis is out of range or repeated.
@@ -288,6 +289,36 @@ def _static_axis(axis: Any) -> Any:
     return tuple(axis) if isinstance(axis, list) else axis
 
 
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
+def _order_stats(flat, k, k_next, interpolate):
+    """Order statistics of ``flat`` ``[B, n]`` at ranks ``k`` and ``k_next`` ``[B, Q]``.
+
+    Returns ``(lo, hi, has_nan)`` (``has_nan`` as 0/1 in the data's dtype). The derivative
+    of an order statistic is the mean tangent of the elements equal to it (a subgradient;
+    with no ties, the tangent of the selected element), as for a sort-based median.
+    """
+    t, has_nan = _select(flat, k)
+    lo = _from_key(t, flat.dtype)
+    hi = _from_key(_next(flat, t, k_next), flat.dtype) if interpolate else lo
+    return lo, hi, jnp.broadcast_to(has_nan, lo.shape).astype(flat.dtype)
+
+
+@_order_stats.defjvp
+def _order_stats_jvp(interpolate, primals, tangents):
+    flat, k, k_next = primals
+    dflat = tangents[0]
+    lo, hi, nan = _order_stats(flat, k, k_next, interpolate)
+    dlo = _tangent_at(flat, dflat, lo)
+    dhi = _tangent_at(flat, dflat, hi) if interpolate else dlo
+    return (lo, hi, nan), (dlo, dhi, jnp.zeros_like(nan))
+
+
+def _tangent_at(flat: jax.Array, dflat: jax.Array, v: jax.Array) -> jax.Array:
+    eq = flat[:, None, :] == v[..., None]
+    total = jnp.sum(jnp.where(eq, dflat[:, None, :], 0), axis=-1)
+    return total / jnp.maximum(jnp.sum(eq, axis=-1), 1).astype(total.dtype)
+
+
 @functools.partial(jax.jit, static_argnames=("axis",))
 def _median(x: jax.Array, axis: Any) -> jax.Array:
     flat, out_shape, _ = _prepare(x, axis)
@@ -295,12 +326,10 @@ def _median(x: jax.Array, axis: Any) -> jax.Array:
     if n == 0:
         return jnp.full(out_shape, jnp.nan, flat.dtype)
     k = jnp.full((b, 1), (n - 1) // 2, jnp.int32)
-    t, has_nan = _select(flat, k)
-    lo = _from_key(t, flat.dtype)
+    lo, hi, has_nan = _order_stats(flat, k, k + 1, n % 2 == 0)
     if n % 2 == 0:
-        hi = _from_key(_next(flat, t, k + 1), flat.dtype)
         lo = (lo + hi) / 2
-    out = jnp.where(has_nan, jnp.nan, lo)
+    out = jnp.where(has_nan > 0, jnp.nan, lo)
     return out[:, 0].reshape(out_shape)
 
 
@@ -340,7 +369,8 @@ def quantile(
     Returns:
       ``q.shape + <x's shape with axis removed>`` (the q axis first, as NumPy). Any NaN in
       a slice gives NaN. As NumPy's linear interpolation, a zero weight on an infinite
-      neighbour gives NaN (``inf * 0``).
+      neighbour gives NaN (``inf * 0``). Differentiable in ``x`` (unweighted): the
+      gradient goes to the order statistics used, shared equally among ties; not in ``q``.
 
     Raises:
       ValueError: for a concrete ``q`` outside ``[0, 1]``, ``q`` of more than one
@@ -402,12 +432,11 @@ def _unweighted(x, p, nx, g, one_minus, axis, interpolate) -> jax.Array:
     flat, out_shape, _ = _prepare(x, axis)
     b, _ = flat.shape
     nq = p.shape[0]
-    t, has_nan = _select(flat, jnp.broadcast_to(p[None, :], (b, nq)))
-    out = _from_key(t, flat.dtype)
+    k, k_next = (jnp.broadcast_to(i[None, :], (b, nq)) for i in (p, nx))
+    out, hi, has_nan = _order_stats(flat, k, k_next, interpolate)
     if interpolate:
-        hi = _from_key(_next(flat, t, jnp.broadcast_to(nx[None, :], (b, nq))), flat.dtype)
         out = _lerp(out, hi, g[None, :], one_minus[None, :])
-    out = jnp.where(has_nan, jnp.nan, out)  # [b, nq]
+    out = jnp.where(has_nan > 0, jnp.nan, out)  # [b, nq]
     return jnp.moveaxis(out, 1, 0).reshape((nq,) + out_shape)
 
 
