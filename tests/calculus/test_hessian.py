@@ -31,7 +31,7 @@ def _mlp_params(key, dtype=jnp.float32):
 
 def _dense_hvp(f, x, v):
     x_flat, unravel = ravel_pytree(x)
-    h = jax.hessian(lambda z: f(unravel(z)))(x_flat)
+    h = jax.jit(jax.hessian(lambda z: f(unravel(z))))(x_flat)
     return np.asarray(h, np.float64) @ np.asarray(ravel_pytree(v)[0], np.float64)
 
 
@@ -56,7 +56,7 @@ def test_hvp_jit_vmap_and_grad():
     x = jnp.linspace(0.1, 1.0, 6)
     vs = jax.random.normal(jax.random.key(2), (3, 6))
     batched = jax.jit(jax.vmap(lambda v: calculus.hvp(rosenbrock, x, v)))(vs)
-    h = np.asarray(jax.hessian(rosenbrock)(x), np.float64)
+    h = np.asarray(jax.jit(jax.hessian(rosenbrock))(x), np.float64)
     assert_close(batched, np.asarray(vs, np.float64) @ h, rtol=1e-5)
     # differentiable in x (third derivatives): d/dx of v·Hv for f = sum(x^4) is 24 x v^2
     v = vs[0]
@@ -93,7 +93,7 @@ def test_hessian_eigsh_matches_eigvalsh(which):
     f = _coupled(a)
     x = jax.random.normal(jax.random.key(0), (n,))
     vals, vecs = calculus.hessian_eigsh(f, x, 3, v0=jnp.ones(n), which=which)
-    h = np.asarray(jax.hessian(f)(x), np.float64)
+    h = np.asarray(jax.jit(jax.hessian(f))(x), np.float64)
     ref = np.linalg.eigvalsh(h)
     expected = ref[-3:] if which == "LA" else ref[:3]
     assert vecs.shape == (n, 3)
@@ -105,7 +105,7 @@ def test_hessian_eigsh_matches_eigvalsh(which):
 def test_hessian_eigsh_pytree_and_v0_forms():
     p = _mlp_params(jax.random.key(3))
     x_flat, unravel = ravel_pytree(p)
-    h = np.asarray(jax.hessian(lambda z: mlp_loss(unravel(z)))(x_flat), np.float64)
+    h = np.asarray(jax.jit(jax.hessian(lambda z: mlp_loss(unravel(z))))(x_flat), np.float64)
     ref = np.linalg.eigvalsh(h)[-2:]
     ones = jax.tree.map(jnp.ones_like, p)
     vals_tree, _ = calculus.hessian_eigsh(mlp_loss, p, 2, v0=ones)
@@ -125,7 +125,7 @@ def test_hessian_trace_within_four_standard_errors():
     a = a + 0.3 * np.ones((n, n), np.float32)  # off-diagonal mass: Hutchinson has variance
     f = _coupled(a)
     x = jax.random.normal(jax.random.key(4), (n,))
-    true = float(np.trace(np.asarray(jax.hessian(f)(x), np.float64)))
+    true = float(np.trace(np.asarray(jax.jit(jax.hessian(f))(x), np.float64)))
     est, se = calculus.hessian_trace(f, x, jax.random.key(5), 200)
     assert float(se) > 0
     assert abs(float(est) - true) <= 4 * float(se), (float(est), true, float(se))
@@ -219,7 +219,7 @@ def test_hvp_and_eigsh_x64():
     f = _coupled(a)
     x = jnp.asarray(np.random.default_rng(4).standard_normal(n))
     v = jnp.asarray(np.random.default_rng(5).standard_normal(n))
-    h = np.asarray(jax.hessian(f)(x))
+    h = np.asarray(jax.jit(jax.hessian(f))(x))
     out = calculus.hvp(f, x, v)
     assert out.dtype == jnp.float64
     assert_close(out, h @ np.asarray(v), rtol=1e-12)

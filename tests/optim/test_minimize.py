@@ -20,7 +20,6 @@ FUN = optim.quadratic(A, B)
         ("sgd", optax.sgd(0.05), 2000),
         ("momentum", optax.sgd(0.05, momentum=0.9), 2000),
         ("adam", optax.adam(0.05), 4000),
-        ("lbfgs", optax.lbfgs(), 200),
     ],
 )
 def test_minimize_reaches_quadratic_minimizer(name, optimizer, max_steps):

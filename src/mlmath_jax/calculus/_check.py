@@ -69,37 +69,42 @@ def check_grad(
         num_directions = _validate.static_int(num_directions, "num_directions", minimum=1)
     if key is None:
         key = jax.random.key(0)
-    grad = jax.grad(flat_f)(x_flat)
-    root_eps = jnp.cbrt(jnp.finfo(dtype).eps).astype(dtype)
 
-    def central(d, h):
-        xp, xm = x_flat + h * d, x_flat - h * d
-        return (flat_f(xp) - flat_f(xm)).astype(dtype), xp, xm
+    def run(x_flat, key):
+        grad = jax.grad(flat_f)(x_flat)
+        root_eps = jnp.cbrt(jnp.finfo(dtype).eps).astype(dtype)
 
-    if num_directions is None and n <= _ALL_COORDINATES_MAX:
+        def central(d, h):
+            xp, xm = x_flat + h * d, x_flat - h * d
+            return (flat_f(xp) - flat_f(xm)).astype(dtype), xp, xm
 
-        def one(i):
-            d = jax.nn.one_hot(i, n, dtype=dtype)
-            h = root_eps * jnp.maximum(1.0, jnp.abs(x_flat[i])) if eps is None else eps
-            diff, xp, xm = central(d, jnp.asarray(h, dtype))
-            # Divide by the step actually taken (x ± h is rounded).
-            return grad[i], diff / (xp[i] - xm[i])
+        if num_directions is None and n <= _ALL_COORDINATES_MAX:
 
-        analytic, numeric = jax.lax.map(one, jnp.arange(n))
-    else:
-        m = _DEFAULT_DIRECTIONS if num_directions is None else num_directions
-        scale = jnp.maximum(1.0, jnp.max(jnp.abs(x_flat)))
-        h = jnp.asarray(root_eps * scale if eps is None else eps, dtype)
+            def one(i):
+                d = jax.nn.one_hot(i, n, dtype=dtype)
+                h = root_eps * jnp.maximum(1.0, jnp.abs(x_flat[i])) if eps is None else eps
+                diff, xp, xm = central(d, jnp.asarray(h, dtype))
+                # Divide by the step actually taken (x ± h is rounded).
+                return grad[i], diff / (xp[i] - xm[i])
 
-        def one(k):
-            d = jax.random.normal(k, (n,), dtype)
-            d = d / jnp.linalg.norm(d)
-            diff, _, _ = central(d, h)
-            return jnp.vdot(grad, d), diff / (2 * h)
+            analytic, numeric = jax.lax.map(one, jnp.arange(n))
+        else:
+            m = _DEFAULT_DIRECTIONS if num_directions is None else num_directions
+            scale = jnp.maximum(1.0, jnp.max(jnp.abs(x_flat)))
+            h = jnp.asarray(root_eps * scale if eps is None else eps, dtype)
 
-        analytic, numeric = jax.lax.map(one, jax.random.split(key, m))
-    err = jnp.max(jnp.abs(analytic - numeric))
-    denom = jnp.maximum(jnp.max(jnp.abs(analytic)), jnp.max(jnp.abs(numeric)))
-    return jnp.where(
-        err == 0, jnp.zeros((), dtype), err / jnp.maximum(denom, jnp.finfo(dtype).tiny)
-    )
+            def one(k):
+                d = jax.random.normal(k, (n,), dtype)
+                d = d / jnp.linalg.norm(d)
+                diff, _, _ = central(d, h)
+                return jnp.vdot(grad, d), diff / (2 * h)
+
+            analytic, numeric = jax.lax.map(one, jax.random.split(key, m))
+        err = jnp.max(jnp.abs(analytic - numeric))
+        denom = jnp.maximum(jnp.max(jnp.abs(analytic)), jnp.max(jnp.abs(numeric)))
+        return jnp.where(
+            err == 0, jnp.zeros((), dtype), err / jnp.maximum(denom, jnp.finfo(dtype).tiny)
+        )
+
+    # One compiled program: tracing op by op outside jit costs more than compiling.
+    return jax.jit(run)(x_flat, key)

@@ -167,14 +167,12 @@ def hessian_eigsh(
     v0 = _validate.as_real(v0, "v0")
     if v0.shape != (n,):
         raise ValueError(f"v0 must be [n] with n={n} parameters, got shape {v0.shape}")
-    return eigsh(
-        _flat_hvp(flat_f, x_flat),
-        k,
-        v0=v0.astype(x_flat.dtype),
-        which=which,
-        max_iters=max_iters,
-        tol=tol,
-    )
+
+    def run(x_flat, v0):
+        return eigsh(_flat_hvp(flat_f, x_flat), k, v0=v0, which=which, max_iters=max_iters, tol=tol)
+
+    # One compiled program: tracing op by op outside jit costs more than compiling.
+    return jax.jit(run)(x_flat, v0.astype(x_flat.dtype))
 
 
 def _rademacher(key: jax.Array, n: int, dtype: Any) -> jax.Array:
@@ -214,17 +212,22 @@ def hessian_trace(
     """
     num_samples = _validate.static_int(num_samples, "num_samples", minimum=2)
     flat_f, x_flat = _flat(f, x)
-    matvec = _flat_hvp(flat_f, x_flat)
     n, dtype = x_flat.size, x_flat.dtype
 
-    def quad(k):
-        z = _rademacher(k, n, dtype)
-        return jnp.vdot(z, matvec(z))
+    def run(x_flat, key):
+        matvec = _flat_hvp(flat_f, x_flat)
 
-    samples = jax.lax.map(quad, jax.random.split(key, num_samples))
-    mean = jnp.mean(samples)
-    se = jnp.std(samples, ddof=1) / jnp.sqrt(jnp.asarray(num_samples, dtype))
-    return mean, se
+        def quad(k):
+            z = _rademacher(k, n, dtype)
+            return jnp.vdot(z, matvec(z))
+
+        samples = jax.lax.map(quad, jax.random.split(key, num_samples))
+        mean = jnp.mean(samples)
+        se = jnp.std(samples, ddof=1) / jnp.sqrt(jnp.asarray(num_samples, dtype))
+        return mean, se
+
+    # One compiled program: tracing op by op outside jit costs more than compiling.
+    return jax.jit(run)(x_flat, key)
 
 
 def hessian_spectral_density(
@@ -291,22 +294,28 @@ def hessian_spectral_density(
         raise ValueError(f"grid must be a 1-D array of at least 2 points, got shape {grid.shape}")
     if sigma is not None:
         _check_positive(sigma, "sigma")
-    matvec = _flat_hvp(flat_f, x_flat)
 
-    def nodes_weights(k):
-        v0 = _rademacher(k, n, dtype)
-        alpha, beta, _ = lanczos_tridiagonal(matvec, v0, num_iters)
-        t = jnp.diag(alpha) + jnp.diag(beta, 1) + jnp.diag(beta, -1)
-        theta, q = jnp.linalg.eigh(t)
-        return theta, q[0] ** 2
+    def run(x_flat, key, grid):
+        matvec = _flat_hvp(flat_f, x_flat)
 
-    theta, weights = jax.lax.map(nodes_weights, jax.random.split(key, num_probes))
-    theta, weights = theta.reshape(-1), weights.reshape(-1) / num_probes
-    if sigma is None:
-        spacing = (grid[-1] - grid[0]) / (grid.shape[0] - 1)
-        sigma = jnp.maximum(0.01 * (jnp.max(theta) - jnp.min(theta)), spacing)
-    sigma = jnp.asarray(sigma, dtype)
-    z = (grid[:, None] - theta[None, :]) / sigma
-    gauss = jnp.exp(-0.5 * z * z) / (sigma * jnp.sqrt(2.0 * jnp.pi).astype(dtype))
-    density = gauss @ weights
-    return density / jnp.trapezoid(density, grid)
+        def nodes_weights(k):
+            v0 = _rademacher(k, n, dtype)
+            alpha, beta, _ = lanczos_tridiagonal(matvec, v0, num_iters)
+            t = jnp.diag(alpha) + jnp.diag(beta, 1) + jnp.diag(beta, -1)
+            theta, q = jnp.linalg.eigh(t)
+            return theta, q[0] ** 2
+
+        theta, weights = jax.lax.map(nodes_weights, jax.random.split(key, num_probes))
+        theta, weights = theta.reshape(-1), weights.reshape(-1) / num_probes
+        if sigma is None:
+            spacing = (grid[-1] - grid[0]) / (grid.shape[0] - 1)
+            width = jnp.maximum(0.01 * (jnp.max(theta) - jnp.min(theta)), spacing)
+        else:
+            width = jnp.asarray(sigma, dtype)
+        z = (grid[:, None] - theta[None, :]) / width
+        gauss = jnp.exp(-0.5 * z * z) / (width * jnp.sqrt(2.0 * jnp.pi).astype(dtype))
+        density = gauss @ weights
+        return density / jnp.trapezoid(density, grid)
+
+    # One compiled program: tracing op by op outside jit costs more than compiling.
+    return jax.jit(run)(x_flat, key, grid)
