@@ -93,3 +93,14 @@ def test_dispatch_threshold_agrees_with_lapack(rng):
         a = _hard_batch(rng, 60, n).astype(np.float32)
         w, v = linalg.eigh(a)
         _check(a, w, v, rtol=2e-5)
+
+
+def test_chunked_large_batch(rng):
+    # More than two CPU chunks, with padding: same answers as unchunked.
+    size = 2 * _small_eigh._CPU_CHUNK + 1001
+    a = _hard_batch(rng, size, 3).astype(np.float32).reshape(size, 1, 3, 3)
+    w, v = linalg.eigh(a)
+    assert w.shape == (size, 1, 3) and v.shape == (size, 1, 3, 3)
+    _check(a[:, 0], w[:, 0], v[:, 0], rtol=1e-5)
+    w2, _ = _small_eigh.jacobi_eigh_small(jnp.asarray(a[-1500:]))
+    assert_close(w[-1500:], w2, rtol=1e-6, name="chunked vs whole")

@@ -55,7 +55,7 @@ def _eigh_dispatch(a: jax.Array) -> tuple[jax.Array, jax.Array]:
     if n == 1:
         return a[..., 0, :], jnp.ones_like(a)
     if 2 <= n <= _small_eigh.MAX_N:
-        return _small_eigh.jacobi_eigh_small(a)
+        return _small_eigh.eigh_small_batched(a)
     w, v = jnp.linalg.eigh(a, symmetrize_input=False)
     return w, v
 

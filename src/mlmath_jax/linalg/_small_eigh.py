@@ -15,6 +15,8 @@ small and fixed (quadratic convergence).
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 
@@ -42,6 +44,34 @@ def _rotation(app, aqq, apq):
     t = jnp.where(apq == 0, 0, t)
     c = jax.lax.rsqrt(t * t + 1)
     return c, t * c, t
+
+
+# On CPU a large batch is processed in chunks whose working set (a few dozen [chunk]
+# arrays) stays in cache; the sweeps' many small fusions then do not stream from memory.
+# (Measured: 100000 3×3 matrices, median 50 ms unchunked vs 19 ms in chunks of 8192–25000.)
+_CPU_CHUNK = 16384
+
+
+def eigh_small_batched(a: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """:func:`jacobi_eigh_small` for ``[..., n, n]``, chunked over the batch on CPU."""
+    n = a.shape[-1]
+    batch = a.shape[:-2]
+    size = math.prod(batch)
+    if size <= 2 * _CPU_CHUNK:
+        return jacobi_eigh_small(a)
+
+    def chunked(a):
+        flat = a.reshape((size, n, n))
+        count = -(-size // _CPU_CHUNK)
+        pad = count * _CPU_CHUNK - size
+        flat = jnp.concatenate([flat, jnp.zeros((pad, n, n), a.dtype)]) if pad else flat
+        w, v = jax.lax.map(jacobi_eigh_small, flat.reshape((count, _CPU_CHUNK, n, n)))
+        w = w.reshape((count * _CPU_CHUNK, n))[:size].reshape(batch + (n,))
+        v = v.reshape((count * _CPU_CHUNK, n, n))[:size].reshape(batch + (n, n))
+        return w, v
+
+    # Accelerators want the whole batch in flight at once.
+    return jax.lax.platform_dependent(a, cpu=chunked, default=jacobi_eigh_small)
 
 
 def jacobi_eigh_small(a: jax.Array, sweeps: int | None = None) -> tuple[jax.Array, jax.Array]:
