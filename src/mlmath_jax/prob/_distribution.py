@@ -17,6 +17,7 @@ Python numbers). Traced invalid parameters (inside ``jit``) make every method re
 from __future__ import annotations
 
 import dataclasses
+import functools
 import numbers
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -261,8 +262,7 @@ class Distribution:
           >>> Normal(jnp.zeros(3), 1.0).sample(jax.random.key(0), (5,)).shape
           (5, 3)
         """
-        shape = sample_shape_of(sample_shape) + self.batch_shape
-        return self._guard(self._sample(key, shape), event=True)
+        return _jit_sample(self, key, sample_shape_of(sample_shape) + self.batch_shape)
 
     def log_prob(self, x: ArrayLike) -> jax.Array:
         """Log density (continuous) or log mass (discrete) at ``x`` (``scipy.stats`` logpdf/logpmf).
@@ -278,7 +278,7 @@ class Distribution:
           >>> Normal(0.0, 1.0).log_prob(0.0)
           Array(-0.9189385, dtype=float32)
         """
-        return self._guard(self._log_prob(self._value(x)))
+        return _jit_log_prob(self, x)
 
     def prob(self, x: ArrayLike) -> jax.Array:
         """Density or mass at ``x``: ``exp(log_prob(x))`` (``scipy.stats`` pdf/pmf).
@@ -298,7 +298,7 @@ class Distribution:
           >>> Exponential(2.0).mean()
           Array(0.5, dtype=float32)
         """
-        return self._guard(self._mean(), event=True)
+        return _jit_mean(self)
 
     def variance(self) -> jax.Array:
         """Variance, ``batch_shape + event_shape`` (marginal variances for vector families).
@@ -308,7 +308,7 @@ class Distribution:
           >>> Exponential(2.0).variance()
           Array(0.25, dtype=float32)
         """
-        return self._guard(self._variance(), event=True)
+        return _jit_variance(self)
 
     def stddev(self) -> jax.Array:
         """Standard deviation, ``sqrt(variance())`` (``scipy.stats`` ``std``).
@@ -328,7 +328,7 @@ class Distribution:
           >>> Exponential(1.0).entropy()
           Array(1., dtype=float32)
         """
-        return self._guard(self._entropy())
+        return _jit_entropy(self)
 
 
 class Univariate(Distribution):
@@ -348,7 +348,7 @@ class Univariate(Distribution):
           >>> Uniform(0.0, 4.0).cdf(1.0)
           Array(0.25, dtype=float32)
         """
-        return self._guard(self._cdf(self._value(x)))
+        return _jit_cdf(self, x)
 
     def median(self) -> jax.Array:
         """Median (``scipy.stats`` ``median``: ``ppf(0.5)``; smallest ``k`` with ``cdf(k) >= 1/2``).
@@ -358,7 +358,7 @@ class Univariate(Distribution):
           >>> Uniform(0.0, 4.0).median()
           Array(2., dtype=float32)
         """
-        return self._guard(self._median())
+        return _jit_median(self)
 
 
 class Continuous(Univariate):
@@ -378,12 +378,54 @@ class Continuous(Univariate):
           >>> Uniform(0.0, 4.0).icdf(0.75)
           Array(3., dtype=float32)
         """
-        q = self._value(q)
-        out = self._icdf(q)
-        return self._guard(jnp.where((q >= 0) & (q <= 1), out, jnp.nan))
+        return _jit_icdf(self, q)
 
     def _median(self) -> jax.Array:
         return self._icdf(jnp.full(self.batch_shape, 0.5, self.dtype))
+
+
+# The public methods run as compiled functions of the distribution pytree: one compilation
+# per family, shapes and dtype, then fast calls outside jit (inside jit they are inlined).
+@functools.partial(jax.jit, static_argnums=2)
+def _jit_sample(dist: Distribution, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    return dist._guard(dist._sample(key, shape), event=True)
+
+
+@jax.jit
+def _jit_log_prob(dist: Distribution, x: jax.Array) -> jax.Array:
+    return dist._guard(dist._log_prob(dist._value(x)))
+
+
+@jax.jit
+def _jit_mean(dist: Distribution) -> jax.Array:
+    return dist._guard(dist._mean(), event=True)
+
+
+@jax.jit
+def _jit_variance(dist: Distribution) -> jax.Array:
+    return dist._guard(dist._variance(), event=True)
+
+
+@jax.jit
+def _jit_entropy(dist: Distribution) -> jax.Array:
+    return dist._guard(dist._entropy())
+
+
+@jax.jit
+def _jit_cdf(dist: Univariate, x: jax.Array) -> jax.Array:
+    return dist._guard(dist._cdf(dist._value(x)))
+
+
+@jax.jit
+def _jit_median(dist: Univariate) -> jax.Array:
+    return dist._guard(dist._median())
+
+
+@jax.jit
+def _jit_icdf(dist: Continuous, q: jax.Array) -> jax.Array:
+    q = dist._value(q)
+    out = dist._icdf(q)
+    return dist._guard(jnp.where((q >= 0) & (q <= 1), out, jnp.nan))
 
 
 def _is_int(x: Any) -> bool:

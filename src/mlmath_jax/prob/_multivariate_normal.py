@@ -283,6 +283,9 @@ class MultivariateNormal(Distribution):
           Array([[0.25  , 0.    ],
                  [0.    , 0.0625]], dtype=float32)
         """
+        return _jit_covariance(self)
+
+    def _covariance(self) -> jax.Array:
         if self.scale_tril is not None:
             low = self.scale_tril
             cov = _matmul(low, _swap(low))
@@ -292,3 +295,8 @@ class MultivariateNormal(Distribution):
         cov = jnp.broadcast_to(cov, self.batch_shape + (self.dim, self.dim))
         valid = self._valid()[..., None, None]
         return jnp.where(valid, cov, jnp.nan)
+
+
+@jax.jit
+def _jit_covariance(dist: MultivariateNormal) -> jax.Array:
+    return dist._covariance()
