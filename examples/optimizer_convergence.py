@@ -122,10 +122,16 @@ def main():
         gap = np.maximum((values - f_star) / (values[0] - f_star), 1e-17)
         res = optim.newton(fun, x0, tol=1e-6)
         print(f"{title:38s} {'Newton':24s} {int(res.num_steps)}")
-        ax.loglog(np.arange(1, gap.size + 1), gap, "o-", color="C3", ms=4, zorder=3,
-                  label=f"Newton (damped): {int(res.num_steps)}")
-        ax.legend(loc="lower left", fontsize=8, title="steps to |∇f| ≤ 1e-6",
-                  title_fontsize=8)
+        ax.loglog(
+            np.arange(1, gap.size + 1),
+            gap,
+            "o-",
+            color="C3",
+            ms=4,
+            zorder=3,
+            label=f"Newton (damped): {int(res.num_steps)}",
+        )
+        ax.legend(loc="lower left", fontsize=8, title="steps to |∇f| ≤ 1e-6", title_fontsize=8)
         ax.set_title(title)
         ax.set_xlabel("step + 1")
         ax.set_ylim(1e-16, 2.0)

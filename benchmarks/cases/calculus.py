@@ -25,8 +25,11 @@ def _hvp_reference(x, v):
 
 def _vectors(n):
     def setup(rng):
-        return (rng.standard_normal(n).astype(np.float32) * 0.5,
-                rng.standard_normal(n).astype(np.float32))
+        return (
+            rng.standard_normal(n).astype(np.float32) * 0.5,
+            rng.standard_normal(n).astype(np.float32),
+        )
+
     return setup
 
 
@@ -34,14 +37,24 @@ def _hvp_cases(quick: bool) -> list[Case]:
     out = []
     for n in [1000] if quick else [1000, 3000, 10000]:
         params = {"n": n, "dtype": "float32", "hessian_bytes": 4 * n * n, "hvp_bytes": 4 * n}
-        out.append(Case(
-            "calculus.hvp", params, _vectors(n),
-            [Contender("mlmath_jax", lambda x, v: calculus.hvp(_lse_quartic, x, v)),
-             Contender("jax.hessian @ v",
-                       lambda x, v: jnp.dot(jax.hessian(_lse_quartic)(x), v,
-                                            precision=jax.lax.Precision.HIGHEST))],
-            reference=_hvp_reference, tol=1e-4,
-        ))
+        out.append(
+            Case(
+                "calculus.hvp",
+                params,
+                _vectors(n),
+                [
+                    Contender("mlmath_jax", lambda x, v: calculus.hvp(_lse_quartic, x, v)),
+                    Contender(
+                        "jax.hessian @ v",
+                        lambda x, v: jnp.dot(
+                            jax.hessian(_lse_quartic)(x), v, precision=jax.lax.Precision.HIGHEST
+                        ),
+                    ),
+                ],
+                reference=_hvp_reference,
+                tol=1e-4,
+            )
+        )
     return out
 
 
@@ -61,6 +74,7 @@ def _big_setup(n):
         u = rng.standard_normal(n)
         u = (u * np.sqrt(3.0 / (u @ u))).astype(np.float32)  # ‖u‖² = 3: a separated top
         return x, d, u
+
     return setup
 
 
@@ -108,16 +122,33 @@ def _spectrum_cases(quick: bool) -> list[Case]:
     n = 10**6
     params = {"n": n, "dtype": "float32", "hessian_bytes_if_formed": 4 * n * n}
     return [
-        Case("calculus.hessian_top_eigenvalue", params, _big_setup(n),
-             [Contender("mlmath_jax", _top_eig)], reference=_top_eig_reference, tol=1e-4,
-             quick=False),
-        Case("calculus.hessian_trace", {**params, "num_samples": 10}, _big_setup(n),
-             [Contender("mlmath_jax", _trace)], reference=_trace_reference, tol=1e-3,
-             quick=False),
-        Case("calculus.hessian_spectral_density",
-             {**params, "num_probes": 4, "num_iters": 40, "grid": 221}, _big_setup(n),
-             [Contender("mlmath_jax", _density)],
-             reference=lambda x, d, u: _trace_reference(x, d, u) / n, tol=2e-2, quick=False),
+        Case(
+            "calculus.hessian_top_eigenvalue",
+            params,
+            _big_setup(n),
+            [Contender("mlmath_jax", _top_eig)],
+            reference=_top_eig_reference,
+            tol=1e-4,
+            quick=False,
+        ),
+        Case(
+            "calculus.hessian_trace",
+            {**params, "num_samples": 10},
+            _big_setup(n),
+            [Contender("mlmath_jax", _trace)],
+            reference=_trace_reference,
+            tol=1e-3,
+            quick=False,
+        ),
+        Case(
+            "calculus.hessian_spectral_density",
+            {**params, "num_probes": 4, "num_iters": 40, "grid": 221},
+            _big_setup(n),
+            [Contender("mlmath_jax", _density)],
+            reference=lambda x, d, u: _trace_reference(x, d, u) / n,
+            tol=2e-2,
+            quick=False,
+        ),
     ]
 
 

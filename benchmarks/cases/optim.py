@@ -23,6 +23,7 @@ def _quadratic_setup(n):
         q, _ = np.linalg.qr(rng.standard_normal((n, n)))
         a = (q * np.logspace(0, -1, n)) @ q.T  # condition number 10
         return a.astype(np.float32), rng.standard_normal(n).astype(np.float32)
+
     return setup
 
 
@@ -33,8 +34,9 @@ def _minimizer(a, b):
 
 def _device_loop(a, b, *, optimizer, steps):
     # tol = 0: exactly `steps` steps, so the time per call gives the step rate.
-    res = optim.minimize(optim.quadratic(a, b), jnp.zeros_like(b), optimizer=optimizer,
-                         max_steps=steps, tol=0.0)
+    res = optim.minimize(
+        optim.quadratic(a, b), jnp.zeros_like(b), optimizer=optimizer, max_steps=steps, tol=0.0
+    )
     return res.x
 
 
@@ -64,13 +66,24 @@ def _minimize_cases(quick: bool) -> list[Case]:
         for n in [100] if quick else [100, 1000]:
             params = {"n": n, "steps": steps, "optimizer": name, "dtype": "float32"}
             kw = {"optimizer": opt, "steps": steps}
-            out.append(Case(
-                "optim.minimize_steps", params, _quadratic_setup(n),
-                [Contender("mlmath_jax", functools.partial(_device_loop, **kw)),
-                 Contender("optax per-step jit, python loop",
-                           functools.partial(_python_loop, **kw), "host")],
-                reference=_minimizer, tol=1e-2, quick=quick,
-            ))
+            out.append(
+                Case(
+                    "optim.minimize_steps",
+                    params,
+                    _quadratic_setup(n),
+                    [
+                        Contender("mlmath_jax", functools.partial(_device_loop, **kw)),
+                        Contender(
+                            "optax per-step jit, python loop",
+                            functools.partial(_python_loop, **kw),
+                            "host",
+                        ),
+                    ],
+                    reference=_minimizer,
+                    tol=1e-2,
+                    quick=quick,
+                )
+            )
     return out
 
 
@@ -113,8 +126,11 @@ _ALPHA = 1.0
 
 def _fista_lasso(x, y):
     res = optim.proximal_gradient(
-        lambda w: 0.5 * jnp.mean((y - x @ w) ** 2), jnp.zeros(x.shape[1]),
-        prox=lambda v, s: optim.prox_l1(v, _ALPHA * s), max_steps=5000, tol=1e-4,
+        lambda w: 0.5 * jnp.mean((y - x @ w) ** 2),
+        jnp.zeros(x.shape[1]),
+        prox=lambda v, s: optim.prox_l1(v, _ALPHA * s),
+        max_steps=5000,
+        tol=1e-4,
     )
     return res.x
 
@@ -130,16 +146,30 @@ def _sklearn_lasso(x, y, tol=1e-6):
 
 def _model_cases(quick: bool) -> list[Case]:
     return [
-        Case("optim.newton_logistic", {"n": 569, "d": 30, "dataset": "breast_cancer"},
-             lambda rng: _breast_cancer(),
-             [Contender("mlmath_jax", _newton_logistic),
-              Contender("sklearn LogisticRegression (lbfgs)", _sklearn_logistic, "host")],
-             reference=functools.partial(_sklearn_logistic, tol=1e-12), tol=1e-3, quick=False),
-        Case("optim.fista_lasso", {"n": 442, "d": 10, "dataset": "diabetes", "alpha": _ALPHA},
-             lambda rng: _diabetes(),
-             [Contender("mlmath_jax", _fista_lasso),
-              Contender("sklearn Lasso (coordinate descent)", _sklearn_lasso, "host")],
-             reference=functools.partial(_sklearn_lasso, tol=1e-12), tol=1e-3, quick=False),
+        Case(
+            "optim.newton_logistic",
+            {"n": 569, "d": 30, "dataset": "breast_cancer"},
+            lambda rng: _breast_cancer(),
+            [
+                Contender("mlmath_jax", _newton_logistic),
+                Contender("sklearn LogisticRegression (lbfgs)", _sklearn_logistic, "host"),
+            ],
+            reference=functools.partial(_sklearn_logistic, tol=1e-12),
+            tol=1e-3,
+            quick=False,
+        ),
+        Case(
+            "optim.fista_lasso",
+            {"n": 442, "d": 10, "dataset": "diabetes", "alpha": _ALPHA},
+            lambda rng: _diabetes(),
+            [
+                Contender("mlmath_jax", _fista_lasso),
+                Contender("sklearn Lasso (coordinate descent)", _sklearn_lasso, "host"),
+            ],
+            reference=functools.partial(_sklearn_lasso, tol=1e-12),
+            tol=1e-3,
+            quick=False,
+        ),
     ]
 
 
