@@ -164,3 +164,22 @@ def test_proximal_gradient_bad_input():
         optim.proximal_gradient(f, jnp.zeros(2), prox=lambda v, s: v, step_size=-1.0)
     with pytest.raises(ValueError, match="smooth_fun must return a scalar"):
         optim.proximal_gradient(lambda x: x, jnp.zeros(2), prox=lambda v, s: v)
+
+
+@pytest.mark.parametrize("which", ["nuclear", "group"])
+def test_proximal_gradient_denoising_equals_prox(rng, which):
+    # min ½‖x - m‖² + g(x) is solved exactly by prox_g(m): FISTA must land there.
+    if which == "nuclear":
+        m = jnp.asarray(rng.standard_normal((6, 4)), jnp.float32)
+        prox = lambda v, s: optim.prox_nuclear(v, 1.5 * s)  # noqa: E731
+        expected = optim.prox_nuclear(m, 1.5)
+    else:
+        m = jnp.asarray(rng.standard_normal(9), jnp.float32)
+        groups = jnp.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
+        prox = lambda v, s: optim.prox_group_lasso(v, 1.5 * s, groups, num_groups=3)  # noqa: E731
+        expected = optim.prox_group_lasso(m, 1.5, groups)
+    res = optim.proximal_gradient(
+        lambda x: 0.5 * jnp.sum((x - m) ** 2), jnp.zeros_like(m), prox=prox, tol=1e-5
+    )
+    assert bool(res.converged)
+    assert_close(res.x, expected, rtol=1e-5, atol=1e-6)

@@ -125,20 +125,18 @@ def prox_group_lasso(
             f"for x of shape {x.shape}"
         )
     concrete = _validate.is_concrete(groups)
+    if concrete and groups.size:
+        with jax.ensure_compile_time_eval():  # known ids: check them now, also under jit
+            low, high = int(jnp.min(groups)), int(jnp.max(groups))
+    else:
+        low = high = 0
     if num_groups is None:
         if not concrete:
             raise ValueError("num_groups must be given when groups is traced (under jit)")
-        num_groups = int(jnp.max(groups)) + 1 if groups.size else 0
+        num_groups = high + 1
     num_groups = _validate.static_int(num_groups, "num_groups", minimum=1)
-    if (
-        concrete
-        and groups.size
-        and (int(jnp.min(groups)) < 0 or int(jnp.max(groups)) >= num_groups)
-    ):
-        raise ValueError(
-            f"groups must hold ids in [0, {num_groups}), got ids from "
-            f"{int(jnp.min(groups))} to {int(jnp.max(groups))}"
-        )
+    if concrete and groups.size and (low < 0 or high >= num_groups):
+        raise ValueError(f"groups must hold ids in [0, {num_groups}), got ids from {low} to {high}")
     sq = jnp.moveaxis(x * x, -1, 0)
     group_sq = jax.ops.segment_sum(sq, groups, num_segments=num_groups)  # [G, ...]
     coord_sq = jnp.moveaxis(group_sq[groups], 0, -1)  # each coordinate's group ‖x_g‖²
