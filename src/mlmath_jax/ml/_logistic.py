@@ -149,7 +149,10 @@ def _logistic(X, y, C, tol, *, fit_intercept: bool, max_iter: int) -> LinearMode
         return it + 1, theta_new, z_new, f_new, gradient(theta_new, z_new), stalled
 
     theta0 = jnp.zeros(p, dtype)
-    z0 = jnp.zeros(n, dtype)
+    if fit_intercept:  # start from the intercept-only fit: usually one Newton step fewer
+        frac = jnp.clip(jnp.mean(y), 0.5 / n, 1.0 - 0.5 / n)
+        theta0 = theta0.at[d].set(jnp.log(frac) - jnp.log1p(-frac))
+    z0 = jnp.full(n, theta0[d] if fit_intercept else 0.0, dtype)
     state = (
         jnp.zeros((), jnp.int32),
         theta0,
