@@ -183,3 +183,18 @@ def test_proximal_gradient_denoising_equals_prox(rng, which):
     )
     assert bool(res.converged)
     assert_close(res.x, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.x64
+def test_prox_gradients_x64(rng):
+    from jax.test_util import check_grads
+
+    x = jnp.asarray(rng.standard_normal(6) * 2)
+    check_grads(lambda v: optim.prox_l1(v, 0.3), (x,), order=1, modes=["fwd", "rev"])
+    check_grads(lambda v: optim.prox_elastic_net(v, 0.3, 0.5), (x,), order=1, modes=["rev"])
+    groups = jnp.array([0, 0, 1, 1, 2, 2])
+    check_grads(
+        lambda v: optim.prox_group_lasso(v, 0.3, groups), (x,), order=1, modes=["fwd", "rev"]
+    )
+    a = jnp.asarray(rng.standard_normal((4, 3)))
+    check_grads(lambda m: optim.prox_nuclear(m, 0.2), (a,), order=1, modes=["rev"])

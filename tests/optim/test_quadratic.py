@@ -67,3 +67,12 @@ def test_quadratic_minimizer_x64(rng):
     x = optim.quadratic_minimizer(a, b)
     assert x.dtype == jnp.float64
     assert_close(x, -0.5 * np.linalg.solve(a, b), rtol=1e-9)
+
+
+@pytest.mark.x64
+def test_quadratic_minimizer_gradient_x64(rng):
+    from jax.test_util import check_grads
+
+    a = jnp.asarray(random_spd(rng, (4, 4), cond=10.0))
+    b = jnp.asarray(rng.standard_normal(4))
+    check_grads(optim.quadratic_minimizer, (a, b), order=1, modes=["fwd", "rev"])
