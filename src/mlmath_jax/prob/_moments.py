@@ -8,6 +8,7 @@ no cancellation, unlike merging raw sums of squares.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 
 import jax
@@ -68,17 +69,7 @@ class Moments:
           [2. 6.]
         """
         arr = _validate.as_real(x, "x")
-        axes = _axes(axis, arr.ndim)
-        out_shape = tuple(s for i, s in enumerate(arr.shape) if i not in axes)
-        flat = _to_last(arr, axes)
-        n = flat.shape[-1]
-        count = jnp.full(out_shape, n, arr.dtype)
-        if n == 0:
-            zero = jnp.zeros(out_shape, arr.dtype)
-            return cls(count, zero, zero)
-        m, d, resid, _ = _centred(flat)
-        m2 = _blocked_sum(d * d) - resid * resid / n
-        return cls(count, m.reshape(out_shape), m2.reshape(out_shape))
+        return _from_data(arr, _axes(axis, arr.ndim))
 
     def merge(self, other: Moments) -> Moments:
         """Combine with the moments of another part (Chan et al. parallel update).
@@ -98,13 +89,7 @@ class Moments:
         """
         if not isinstance(other, Moments):
             raise TypeError(f"other must be Moments, got {type(other).__name__}")
-        n = self.count + other.count
-        safe_n = jnp.where(n > 0, n, 1)
-        delta = other.mean - self.mean
-        frac = jnp.where(n > 0, other.count / safe_n, 0)
-        new_mean = self.mean + delta * frac
-        new_m2 = self.m2 + other.m2 + delta * delta * self.count * frac
-        return Moments(n, new_mean, new_m2)
+        return _merge(self, other)
 
     def variance(self, ddof: int = 0) -> jax.Array:
         """Variance ``m2 / (count - ddof)`` (divisor clipped at 0, as ``numpy.var``).
@@ -123,3 +108,28 @@ class Moments:
         """
         ddof = _validate.static_int(ddof, "ddof")
         return self.m2 / jnp.maximum(self.count - ddof, 0)
+
+
+@functools.partial(jax.jit, static_argnames=("axes",))
+def _from_data(arr: jax.Array, axes: tuple[int, ...]) -> Moments:
+    out_shape = tuple(s for i, s in enumerate(arr.shape) if i not in axes)
+    flat = _to_last(arr, axes)
+    n = flat.shape[-1]
+    count = jnp.full(out_shape, n, arr.dtype)
+    if n == 0:
+        zero = jnp.zeros(out_shape, arr.dtype)
+        return Moments(count, zero, zero)
+    m, d, resid, _ = _centred(flat)
+    m2 = _blocked_sum(d * d) - resid * resid / n
+    return Moments(count, m.reshape(out_shape), m2.reshape(out_shape))
+
+
+@jax.jit
+def _merge(self: Moments, other: Moments) -> Moments:
+    n = self.count + other.count
+    safe_n = jnp.where(n > 0, n, 1)
+    delta = other.mean - self.mean
+    frac = jnp.where(n > 0, other.count / safe_n, 0)
+    new_mean = self.mean + delta * frac
+    new_m2 = self.m2 + other.m2 + delta * delta * self.count * frac
+    return Moments(n, new_mean, new_m2)

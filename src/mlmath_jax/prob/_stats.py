@@ -9,6 +9,7 @@ Chan, Golub and LeVeque), with blocked (pairwise-like) summation so rounding gro
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -89,7 +90,13 @@ def mean(x: ArrayLike, axis: int | Sequence[int] | None = None) -> jax.Array:
       >>> print(prob.mean(jnp.array([[1.0, 2.0], [3.0, 6.0]]), axis=0))
       [2. 4.]
     """
-    x, out_shape = _prepare(x, axis)
+    arr = _validate.as_real(x, "x")
+    return _mean(arr, _axes(axis, arr.ndim))
+
+
+@functools.partial(jax.jit, static_argnames=("axes",))
+def _mean(x: jax.Array, axes: tuple[int, ...]) -> jax.Array:
+    x, out_shape = _prepare(x, axes)
     if x.shape[-1] == 0:
         return jnp.full(out_shape, jnp.nan, x.dtype)
     return _centred(x)[0].reshape(out_shape)
@@ -122,7 +129,13 @@ def var(x: ArrayLike, axis: int | Sequence[int] | None = None, ddof: int = 0) ->
       1.0 1.3333334
     """
     ddof = _validate.static_int(ddof, "ddof")
-    x, out_shape = _prepare(x, axis)
+    arr = _validate.as_real(x, "x")
+    return _var(arr, _axes(axis, arr.ndim), ddof)
+
+
+@functools.partial(jax.jit, static_argnames=("axes", "ddof"))
+def _var(x: jax.Array, axes: tuple[int, ...], ddof: int) -> jax.Array:
+    x, out_shape = _prepare(x, axes)
     n = x.shape[-1]
     if n == 0:
         return jnp.full(out_shape, jnp.nan, x.dtype)
@@ -186,7 +199,11 @@ def covariance(x: ArrayLike, ddof: int = 1) -> jax.Array:
       [[1. 2.]
        [2. 4.]]
     """
-    ddof = _validate.static_int(ddof, "ddof")
+    return _covariance(_validate.matrix(x, "x"), _validate.static_int(ddof, "ddof"))
+
+
+@functools.partial(jax.jit, static_argnames=("ddof",))
+def _covariance(x: jax.Array, ddof: int) -> jax.Array:
     d, n = _centred_samples(x)
     # HIGHEST: TF32 matmuls on a GPU keep only 10 mantissa bits.
     c = jnp.matmul(jnp.swapaxes(d, -1, -2), d, precision=jax.lax.Precision.HIGHEST)
@@ -214,7 +231,12 @@ def correlation(x: ArrayLike) -> jax.Array:
       [[ 1. -1.]
        [-1.  1.]]
     """
-    c = covariance(x, ddof=0)
+    return _correlation(_validate.matrix(x, "x"))
+
+
+@jax.jit
+def _correlation(x: jax.Array) -> jax.Array:
+    c = _covariance(x, 0)
     s = jnp.sqrt(jnp.diagonal(c, axis1=-2, axis2=-1))
     r = c / s[..., :, None] / s[..., None, :]
     return jnp.clip(r, -1.0, 1.0)

@@ -5,9 +5,10 @@ A joint table has one axis per discrete variable; ``joint[i, j, k] = P(X0=i, X1=
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -56,7 +57,11 @@ def marginal(joint: ArrayLike, axes: int | Sequence[int]) -> jax.Array:
       [0.3 0.7] [0.4 0.6]
     """
     joint = _table(joint)
-    kept = _axis_tuple(axes, joint.ndim, "axes")
+    return _marginal(joint, _axis_tuple(axes, joint.ndim, "axes"))
+
+
+@functools.partial(jax.jit, static_argnames=("kept",))
+def _marginal(joint: jax.Array, kept: tuple[int, ...]) -> jax.Array:
     others = tuple(a for a in range(joint.ndim) if a not in kept)
     m = jnp.sum(joint, axis=others)
     order = sorted(range(len(kept)), key=lambda i: kept[i])  # position of each kept axis
@@ -89,7 +94,11 @@ def conditional(joint: ArrayLike, given: int | Sequence[int]) -> jax.Array:
        [0.6667 0.5714]]
     """
     joint = _table(joint)
-    cond = _axis_tuple(given, joint.ndim, "given")
+    return _conditional(joint, _axis_tuple(given, joint.ndim, "given"))
+
+
+@functools.partial(jax.jit, static_argnames=("cond",))
+def _conditional(joint: jax.Array, cond: tuple[int, ...]) -> jax.Array:
     rest = tuple(a for a in range(joint.ndim) if a not in cond)
     p_given = jnp.sum(joint, axis=rest, keepdims=True)
     safe = jnp.where(p_given > 0, p_given, 1)
@@ -135,7 +144,12 @@ def are_independent(joint: ArrayLike, *, atol: float = 1e-6) -> jax.Array:
       >>> print(prob.are_independent(jnp.array([[0.5, 0.0], [0.0, 0.5]])))
       False
     """
-    p = _normalised(_table(joint))
+    return _are_independent(_table(joint), atol)
+
+
+@jax.jit
+def _are_independent(joint: jax.Array, atol: Any) -> jax.Array:
+    p = _normalised(joint)
     return jnp.all(jnp.abs(p - _product_of_marginals(p)) <= atol)
 
 
@@ -161,7 +175,12 @@ def mutual_information(joint: ArrayLike) -> jax.Array:
       >>> print(prob.mutual_information(jnp.array([[0.5, 0.0], [0.0, 0.5]])))
       0.6931472
     """
-    p = _normalised(_table(joint))
+    return _mutual_information(_table(joint))
+
+
+@jax.jit
+def _mutual_information(joint: jax.Array) -> jax.Array:
+    p = _normalised(joint)
     q = _product_of_marginals(p)
     positive = p > 0
     ratio = jnp.where(positive, p, 1) / jnp.where(positive, q, 1)
@@ -220,25 +239,31 @@ def chi2_independence(counts: ArrayLike, *, table_ndim: int | None = None) -> Ch
             f"table_ndim must be in [1, counts.ndim={arr.ndim}], got {nd} (shape {arr.shape})"
         )
     _validate.nonnegative(arr, "counts")
-    table_axes = tuple(range(arr.ndim - nd, arr.ndim))
     tshape = arr.shape[arr.ndim - nd :]
     dof = math.prod(tshape) - sum(tshape) + nd - 1
+    stat, p, zero_expected = _chi2(arr, nd, dof)
+    if _validate.is_concrete(zero_expected) and bool(zero_expected):
+        raise ValueError(
+            "counts: the table of expected frequencies has a zero element (an empty row, "
+            "column or slice), so the chi² statistic is undefined"
+        )
+    return Chi2Result(stat, p, dof)
+
+
+@functools.partial(jax.jit, static_argnames=("nd", "dof"))
+def _chi2(arr: jax.Array, nd: int, dof: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+    table_axes = tuple(range(arr.ndim - nd, arr.ndim))
     total = jnp.sum(arr, axis=table_axes, keepdims=True)
     expected = jnp.ones_like(arr)
     for a in table_axes:
         others = tuple(b for b in table_axes if b != a)
         expected = expected * (jnp.sum(arr, axis=others, keepdims=True) / total)
     expected = expected * total
-    if _validate.is_concrete(expected) and arr.size and bool(jnp.any(expected == 0)):
-        raise ValueError(
-            "counts: the table of expected frequencies has a zero element (an empty row, "
-            "column or slice), so the chi² statistic is undefined"
-        )
     stat = jnp.sum(
         jnp.where(expected > 0, (arr - expected) ** 2 / expected, jnp.nan), axis=table_axes
     )
+    zero_expected = jnp.any(expected == 0) if arr.size else jnp.bool_(False)
     if dof == 0:
         stat = jnp.where(jnp.isnan(stat), stat, 0.0)
-        return Chi2Result(stat, jnp.where(jnp.isnan(stat), stat, 1.0), dof)
-    p = jax.scipy.special.gammaincc(dof / 2.0, stat / 2.0)
-    return Chi2Result(stat, p, dof)
+        return stat, jnp.where(jnp.isnan(stat), stat, 1.0), zero_expected
+    return stat, jax.scipy.special.gammaincc(dof / 2.0, stat / 2.0), zero_expected
