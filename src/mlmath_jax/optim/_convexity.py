@@ -21,7 +21,8 @@ class ConvexityReport(NamedTuple):
         not a proof: a False is a certificate of non-convexity, a True is not of convexity.
       min_hessian_eigenvalue: smallest Hessian eigenvalue over the sampled points.
       max_jensen_gap: largest ``f(t x + (1-t) y) - (t f(x) + (1-t) f(y))`` over sampled
-        segments; positive values contradict convexity.
+        segments; positive values contradict convexity; ``-inf`` when no segment was
+        sampled (``num_segments=0`` or a single point).
     """
 
     is_convex: jax.Array
@@ -41,7 +42,7 @@ def convexity_check(
     Two tests on the samples: the smallest eigenvalue of the Hessian at each point (dense
     ``jax.hessian`` and ``eigvalsh`` of the flattened function, so meant for up to a few
     thousand parameters), and Jensen's inequality on ``num_segments`` random segments
-    between random pairs of points at a uniform random ``t``. The function is reported
+    between random pairs of distinct points at a uniform random ``t``. The function is reported
     convex when no Hessian eigenvalue is below ``-sqrt(eps)·max|λ|`` and no Jensen gap is
     above ``sqrt(eps)·(|f(z)| + t|f(x)| + (1-t)|f(y)|)`` (``eps`` the dtype's machine
     epsilon), i.e. when the samples are consistent with convexity up to rounding. This is
@@ -107,10 +108,10 @@ def convexity_check(
         min_hessian = jnp.min(lam_min)
         hessian_ok = min_hessian >= -rtol * jnp.max(lam_abs)
 
-        if num_segments:
+        if num_segments and m > 1:
             k_i, k_j, k_t = jax.random.split(key, 3)
             i = jax.random.randint(k_i, (num_segments,), 0, m)
-            j = jax.random.randint(k_j, (num_segments,), 0, m)
+            j = (i + jax.random.randint(k_j, (num_segments,), 1, m)) % m  # j != i
             t = jax.random.uniform(k_t, (num_segments,), dtype)
             fx = jax.vmap(flat_f)(flat_points)
 
