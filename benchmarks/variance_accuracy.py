@@ -6,7 +6,7 @@ figure). Deterministic (seeded) and cheap: ``python -m benchmarks.variance_accur
 For float32 data ``x = mean + N(0, 1)`` (n = 1e6) at means 1e0 .. 1e6 we compare the
 relative error, against NumPy's float64 variance of the same float32 data, of:
   - naive: the textbook ``E[x²] - E[x]²`` in float32 (``jnp.mean(x*x) - jnp.mean(x)**2``),
-  - ours: ``mlmath_jax.prob.var`` (corrected two-pass with blocked sums),
+  - ours: ``mlmath_jax.prob.var`` (corrected two-pass),
   - ``numpy.var`` on the float32 data (NumPy's float32 two-pass with pairwise sums).
 """
 

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from .. import _validate
-from ._stats import _axes, _blocked_sum, _centred, _to_last
+from ._stats import _axes, _centred, _to_last
 
 
 @jax.tree_util.register_dataclass
@@ -120,7 +120,7 @@ def _from_data(arr: jax.Array, axes: tuple[int, ...]) -> Moments:
         zero = jnp.zeros(out_shape, arr.dtype)
         return Moments(count, zero, zero)
     m, d, resid, _ = _centred(flat)
-    m2 = _blocked_sum(d * d) - resid * resid / n
+    m2 = jnp.sum(d * d, axis=-1) - resid * resid / n
     return Moments(count, m.reshape(out_shape), m2.reshape(out_shape))
 
 
