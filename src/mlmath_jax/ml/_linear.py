@@ -32,6 +32,14 @@ class LinearModel:
       n_iter: iterations used (0 for closed-form fits).
       converged: whether the solver met its tolerance (always True for closed forms).
       kind: ``"regression"`` or ``"logistic"`` (static): what :meth:`predict` returns.
+
+    Example:
+      >>> model = ml.LinearModel(jnp.array([2.0, -1.0]), jnp.array(0.5))
+      >>> print(model.predict(jnp.array([[1.0, 1.0], [0.0, 2.0]])))
+      [ 1.5 -1.5]
+      >>> logit = ml.LinearModel(jnp.array([1.0]), jnp.array(0.0), kind="logistic")
+      >>> print(logit.predict(jnp.array([[-2.0], [3.0]])), logit.predict_proba(jnp.zeros((1, 1))))
+      [0 1] [[0.5 0.5]]
     """
 
     coef: jax.Array
