@@ -126,16 +126,22 @@ def is_concrete(x: Any) -> bool:
 def nonnegative(x: Any, name: str) -> None:
     """Raise ``ValueError`` if concrete ``x`` has a negative (or NaN) entry; skip tracers."""
     if is_concrete(x):
-        arr = jnp.asarray(x)
-        if arr.size and not bool(jnp.all(arr >= 0)):
+        # Under jit, jnp operations on constants are staged: evaluate this check eagerly.
+        with jax.ensure_compile_time_eval():
+            arr = jnp.asarray(x)
+            bad = arr.size and not bool(jnp.all(arr >= 0))
+        if bad:
             raise ValueError(f"{name} must be >= 0, got {arr}")
 
 
 def positive(x: Any, name: str) -> None:
     """Raise ``ValueError`` if concrete ``x`` has an entry <= 0 (or NaN); skip tracers."""
     if is_concrete(x):
-        arr = jnp.asarray(x)
-        if arr.size and not bool(jnp.all(arr > 0)):
+        # Under jit, jnp operations on constants are staged: evaluate this check eagerly.
+        with jax.ensure_compile_time_eval():
+            arr = jnp.asarray(x)
+            bad = arr.size and not bool(jnp.all(arr > 0))
+        if bad:
             raise ValueError(f"{name} must be > 0, got {arr}")
 
 
