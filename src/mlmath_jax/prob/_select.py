@@ -32,6 +32,7 @@ from .. import _validate
 from ._stats import _axes, _to_last
 
 _BITS = 2  # bits decided per pass (2**_BITS - 1 counts per pass); divides 32
+_MAX_SPLIT = 8  # up to this many quantiles get their own reduction operands
 _METHODS = ("linear", "lower", "higher", "midpoint", "nearest", "inverted_cdf")
 
 
@@ -82,6 +83,22 @@ def _reduce(operands: tuple[jax.Array, ...], inits: tuple[Any, ...], fns) -> tup
     return tuple(out)
 
 
+def _columns(nq: int) -> list:
+    """Index expressions for the queries: one per query when few, else all at once.
+
+    Few queries get one operand each (``[B, r, m]``), so one fused loop reads the data once
+    for all of them; many share a broadcast ``[B, Q, r, m]`` operand (bounded program size).
+    """
+    if nq <= _MAX_SPLIT:
+        return [(slice(None), slice(j, j + 1)) for j in range(nq)]
+    return [(slice(None), slice(None))]
+
+
+def _rows(a: jax.Array, cols: tuple) -> jax.Array:
+    """``a[cols]`` (``[B, Q']``) shaped to broadcast against keys ``[B, 1 or Q', r, m]``."""
+    return a[cols][..., None, None]
+
+
 def _select(
     x: jax.Array, k: jax.Array, weights: jax.Array | None = None, q: jax.Array | None = None
 ) -> tuple[jax.Array, jax.Array]:
@@ -100,25 +117,32 @@ def _select(
     if wr is not None:
         total = jnp.sum(weights, axis=-1)[:, None]
     step = _BITS
+    cols = _columns(k.shape[1])
 
     def one_pass(i, prefix, with_nan=False):
         key = _to_key(xr)
         shift = (bits - step * (i + 1)).astype(utype)
         ops, inits = [], []
         for d in range(1, 1 << step):
-            less = key < (prefix | (jnp.asarray(d, utype) << shift))[..., None, None]
-            if wr is None:
-                ops.append(less.astype(jnp.int32))
-                inits.append(jnp.int32(0))
-            else:
-                ops.append(jnp.where(less, wr, 0))
-                inits.append(jnp.zeros((), wr.dtype))
+            thr = prefix | (jnp.asarray(d, utype) << shift)
+            for c in cols:
+                less = key < _rows(thr, c)
+                if wr is None:
+                    ops.append(less.astype(jnp.int32))
+                    inits.append(jnp.int32(0))
+                else:
+                    ops.append(jnp.where(less, wr, 0))
+                    inits.append(jnp.zeros((), wr.dtype))
         if with_nan:  # the first pass also looks for NaN, saving a pass
             ops.append(jnp.broadcast_to(jnp.isnan(xr), ops[0].shape).astype(jnp.int32))
             inits.append(jnp.int32(0))
         sums = _reduce(tuple(ops), tuple(inits), (lax.add,) * len(ops))
         sums = [jnp.sum(s, axis=-1) for s in sums]
         has_nan = sums.pop()[:, :1] > 0 if with_nan else None
+        nc = len(cols)
+        sums = [
+            jnp.concatenate(sums[j * nc : (j + 1) * nc], axis=1) for j in range(len(sums) // nc)
+        ]
         if wr is None:
             above = [s <= k for s in sums]
         else:
@@ -138,14 +162,17 @@ def _next(x: jax.Array, t: jax.Array, k_next: jax.Array) -> jax.Array:
     b, n = x.shape
     r = _split(n, b)
     key = _to_key(x.reshape(b, 1, r, n // r))
-    tt = t[..., None, None]
     big = jnp.asarray(jnp.iinfo(utype).max, utype)
-    count_le, min_gt = _reduce(
-        ((key <= tt).astype(jnp.int32), jnp.where(key > tt, key, big)),
-        (jnp.int32(0), big),
-        (lax.add, lax.min),
-    )
-    count_le, min_gt = jnp.sum(count_le, axis=-1), jnp.min(min_gt, axis=-1)
+    cols = _columns(t.shape[1])
+    ops, inits, fns = [], [], []
+    for c in cols:
+        tt = _rows(t, c)
+        ops += [(key <= tt).astype(jnp.int32), jnp.where(key > tt, key, big)]
+        inits += [jnp.int32(0), big]
+        fns += [lax.add, lax.min]
+    out = _reduce(tuple(ops), tuple(inits), tuple(fns))
+    count_le = jnp.concatenate([jnp.sum(c, axis=-1) for c in out[0::2]], axis=1)
+    min_gt = jnp.concatenate([jnp.min(c, axis=-1) for c in out[1::2]], axis=1)
     return jnp.where(count_le >= k_next + 1, t, min_gt)
 
 
