@@ -44,3 +44,10 @@ def test_spectral_bad_input():
         ml.spectral_clustering(np.ones((2, 10, 2)), 2, key=key)
     with pytest.raises(ValueError, match="n_init must be >= 1"):
         ml.spectral_clustering(X, 2, key=key, n_init=0)
+
+
+def test_spectral_large_uses_lanczos():
+    # Above 1024 points the embedding comes from eigsh instead of a dense eigh.
+    X, y = make_circles(1200, noise=0.05, factor=0.5, random_state=2)
+    labels = ml.spectral_clustering(X.astype(np.float32), 2, key=jax.random.key(1), gamma=50.0)
+    assert adjusted_rand_score(y, np.asarray(labels)) >= 0.95

@@ -286,7 +286,10 @@ def eigsh(
     of ``||A||₂``). The eigenvalue error is then at most ``tol * ||A||₂`` and usually far
     smaller (it is quadratic in the residual). Default ``tol`` is ``eps ** 0.75`` of the
     dtype (about 6e-6 in float32, 2e-12 in float64). Eigenpairs that have not converged
-    after ``max_iters`` restarts come back as NaN.
+    after ``max_iters`` restarts come back as NaN. Like ARPACK, a single-vector Krylov
+    method can miss copies of an eigenvalue of high multiplicity (directions that ``v0``
+    and rounding never reach). Not differentiable (an iterative solver with a data-
+    dependent loop); differentiate :func:`eigh` instead.
 
     Args:
       a_or_matvec: a symmetric ``[..., n, n]`` array, or a function ``[n] -> [n]`` computing
