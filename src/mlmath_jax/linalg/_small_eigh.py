@@ -3,14 +3,13 @@
 LAPACK and cuSOLVER solve one small matrix at a time (or launch one tiny kernel per
 matrix), so batches of 2×2 / 3×3 matrices — structure tensors, per-pixel covariances,
 inertia tensors — spend their time in overhead. Here the batch is the vector dimension:
-each matrix entry is a ``[batch]`` array and a cyclic Jacobi sweep is a short, fully fused
-sequence of elementwise operations.
+each matrix entry is a ``[batch]`` array and a cyclic Jacobi sweep is a short sequence of
+fused elementwise operations (unrolled at trace time, so only for ``n <= MAX_N``).
 
 Jacobi is used (rather than the closed-form trigonometric solution of the cubic) because
 it is accurate to rounding level in every case: eigenvectors are products of plane
 rotations, hence orthonormal to rounding even for repeated or clustered eigenvalues,
-where the closed forms lose all accuracy in float32. For ``n <= 3`` the number of sweeps is
-small and fixed (quadratic convergence).
+where the closed forms lose all accuracy in float32. Convergence is quadratic: 4–6 sweeps.
 """
 
 from __future__ import annotations
