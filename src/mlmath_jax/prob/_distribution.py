@@ -4,8 +4,8 @@ Every family is a frozen dataclass registered with ``jax.tree_util.register_data
 whose parameters are the data fields. Construction converts and broadcasts the parameters
 and checks their values when they are concrete; rebuilding an instance from its leaves
 (``jax.tree.map``, ``jit`` outputs, ``vmap``, ``grad`` cotangents) goes through the same
-constructor, so a static ``_checked`` field (``True`` on every built instance, hence in every
-treedef) tells it to store the leaves as they are: tree utilities may put ``None``,
+constructor, so a static ``_checked`` field (the class name on every built instance, hence
+in every treedef) tells it to store the leaves as they are: tree utilities may put ``None``,
 sentinels, tracers or shape tuples there, and gradients may be negative.
 
 Two tiers of validation (house style): shapes and static options raise while tracing;
@@ -176,7 +176,10 @@ class Distribution:
     mask), ``_sample`` and the private ``_log_prob``/``_mean``/... methods.
     """
 
-    _checked: bool = dataclasses.field(
+    # False when built by the user; afterwards the class name, which also keeps treedefs of
+    # different families unequal (JAX compares dataclass nodes by their static fields only,
+    # so a shared jit cache would otherwise mix up, say, Uniform and Binomial).
+    _checked: bool | str = dataclasses.field(
         default=False, repr=False, kw_only=True, metadata={"static": True}
     )
 
@@ -192,7 +195,7 @@ class Distribution:
                 values = self._canonical(values)
             for name, value in values.items():
                 object.__setattr__(self, name, value)
-        object.__setattr__(self, "_checked", True)
+        object.__setattr__(self, "_checked", type(self).__qualname__)
 
     # --- hooks -----------------------------------------------------------------------
     def _canonical(self, values: dict[str, Any]) -> dict[str, jax.Array]:

@@ -6,6 +6,7 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 from jax.scipy import special
 from jax.typing import ArrayLike
 
@@ -17,6 +18,73 @@ from ._distribution import (
     implicit_inverse,
     register,
 )
+
+
+def _propose(key, a, dtype):
+    # One Marsaglia-Tsang proposal per entry of ``a`` (all >= 1): d v with v = (1 + c x)^3.
+    d = a - 1 / 3
+    c = 1 / jnp.sqrt(9 * d)
+    kx, ku = jax.random.split(key)
+    x = jax.random.normal(kx, a.shape, dtype)
+    u = jax.random.uniform(ku, a.shape, dtype)
+    v = (1 + c * x) ** 3
+    safe_v = jnp.where(v > 0, v, 1)
+    ok = (v > 0) & (jnp.log(u) < 0.5 * x * x + d - d * safe_v + d * jnp.log(safe_v))
+    return d * safe_v, ok
+
+
+@jax.custom_jvp
+def standard_gamma(key: jax.Array, a: jax.Array) -> jax.Array:
+    """Gamma(a, 1) draws, one per entry of ``a`` (Marsaglia & Tsang 2000).
+
+    Every entry gets one proposal (accepted with probability > 0.95); the few rejected
+    entries are compacted into a buffer of ``n / 32 + 64`` slots and redrawn there, so the
+    total work is about 1.1 proposals per draw instead of a whole-array loop until the last
+    entry accepts (``jax.random.gamma``). ``a < 1`` is boosted: ``G(a) = G(a + 1) U^(1/a)``.
+    The derivative in ``a`` is the implicit reparameterisation ``-dF/da / f``
+    (``jax.lax.random_gamma_grad``), as for ``jax.random.gamma``.
+    """
+    dtype = a.dtype
+    shape = a.shape
+    flat_a = a.reshape(-1)
+    n = flat_a.size
+    valid = (flat_a > 0) & (flat_a < jnp.inf)
+    flat_a = jnp.where(valid, flat_a, 1)  # invalid shapes: no endless rejection loop
+    boost = flat_a < 1
+    a1 = jnp.where(boost, flat_a + 1, flat_a)
+    k_first, k_rest, k_boost = jax.random.split(key, 3)
+    sample, ok = _propose(k_first, a1, dtype)
+    cap = min(n, n // 32 + 64)
+
+    def cond(state):
+        return jnp.any(~state[1])
+
+    def body(state):
+        sample, ok, i = state
+        (idx,) = jnp.nonzero(~ok, size=cap, fill_value=n)
+        sub_a = a1.at[idx].get(mode="fill", fill_value=1)
+        new, new_ok = _propose(jax.random.fold_in(k_rest, i), sub_a, dtype)
+        take = new_ok & (idx < n)
+        sample = sample.at[idx].set(
+            jnp.where(take, new, sample.at[idx].get(mode="fill", fill_value=0)), mode="drop"
+        )
+        ok = ok.at[idx].set(take | ok.at[idx].get(mode="fill", fill_value=True), mode="drop")
+        return sample, ok, i + 1
+
+    sample, _, _ = lax.while_loop(cond, body, (sample, ok, jnp.zeros((), jnp.uint32)))
+    u = jax.random.uniform(k_boost, (n,), dtype)
+    # U^(1/a) in log space: the product underflows to 0 only where the true draw does.
+    boosted = sample * jnp.exp(jnp.log(u) / jnp.where(boost, flat_a, 1))
+    out = jnp.where(boost, boosted, sample)
+    return jnp.where(valid, out, jnp.nan).reshape(shape)
+
+
+@standard_gamma.defjvp
+def _standard_gamma_jvp(primals, tangents):
+    key, a = primals
+    _, a_dot = tangents
+    x = standard_gamma(key, a)
+    return x, lax.random_gamma_grad(a, x) * a_dot
 
 
 def _standard_quantile(params, q):
@@ -56,8 +124,9 @@ class Gamma(Continuous):
 
     Density ``rate**a x**(a - 1) exp(-rate x) / Gamma(a)`` for ``x >= 0`` with
     ``a = concentration``; SciPy's shape ``a`` is ``concentration`` and its ``scale`` is
-    ``1 / rate``. Samples use ``jax.random.gamma`` (implicit reparameterisation, so
-    ``grad`` flows to ``concentration`` and ``rate``); ``icdf`` and ``median`` invert
+    ``1 / rate``. Samples use our Marsaglia-Tsang sampler with compacted redraws (several
+    times faster than ``jax.random.gamma`` on CPU) and its implicit reparameterisation, so
+    ``grad`` flows to ``concentration`` and ``rate``; ``icdf`` and ``median`` invert
     ``gammainc`` by bisection on the float bits (exact to the last bit of the CDF).
 
     Attributes:
@@ -89,8 +158,7 @@ class Gamma(Continuous):
         return (self.concentration > 0) & (self.rate > 0)
 
     def _sample(self, key, shape):
-        a = jnp.broadcast_to(self.concentration, shape)
-        return jax.random.gamma(key, a, shape, self.dtype) / self.rate
+        return standard_gamma(key, jnp.broadcast_to(self.concentration, shape)) / self.rate
 
     def _log_prob(self, x):
         a, r = self.concentration, self.rate

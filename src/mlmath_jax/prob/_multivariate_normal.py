@@ -164,13 +164,13 @@ class MultivariateNormal(Distribution):
         scale_tril: ArrayLike | None = None,
         precision: ArrayLike | None = None,
         precision_tril: ArrayLike | None = None,
-        _checked: bool = False,
+        _checked: bool | str = False,
     ) -> None:
         def store(loc, scale_tril, precision_tril):
             object.__setattr__(self, "loc", loc)
             object.__setattr__(self, "scale_tril", scale_tril)
             object.__setattr__(self, "precision_tril", precision_tril)
-            object.__setattr__(self, "_checked", True)
+            object.__setattr__(self, "_checked", type(self).__qualname__)
 
         if _checked:  # rebuilt from leaves by a tree utility
             store(loc, scale_tril, precision_tril)
