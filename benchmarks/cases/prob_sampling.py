@@ -102,57 +102,87 @@ def _numpy(draw):
     return lambda data: draw(gen)
 
 
+def _normal_case(n: int, impl: str, tag: str, quick: bool) -> Case:
+    return Case(
+        name=f"prob.sample.normal.{tag}",
+        params={"n": n, "key": tag, "dtype": "float32"},
+        setup=_key_setup(impl),
+        contenders=[
+            Contender("mlmath_jax", functools.partial(_ours_normal, impl=impl, n=n)),
+            Contender("jax.random", functools.partial(_jax_normal, impl=impl, n=n)),
+            Contender("numpy.Generator", _numpy(
+                lambda g: LOC + SCALE * g.standard_normal(n, np.float32)), "host"),
+        ],
+        reference=lambda *_: (LOC, SCALE**2, 3.0),
+        error=_moments_z,
+        tol=6.0,
+        bytes=4.0 * n,
+        quick=quick,
+    )
+
+
+def _gamma_case(n: int, impl: str, tag: str, quick: bool, with_jax: bool) -> Case:
+    contenders = [Contender("mlmath_jax", functools.partial(_ours_gamma, impl=impl, n=n))]
+    if with_jax:  # jax.random.gamma's whole-array rejection loop is ~20x slower on CPU
+        contenders.append(Contender("jax.random", functools.partial(_jax_gamma, impl=impl, n=n)))
+    contenders.append(Contender("numpy.Generator", _numpy(
+        lambda g: g.standard_gamma(CONC, n, np.float32) / RATE), "host"))
+    return Case(
+        name=f"prob.sample.gamma.{tag}",
+        params={"n": n, "key": tag, "dtype": "float32", "concentration": CONC},
+        setup=_key_setup(impl),
+        contenders=contenders,
+        reference=lambda *_: (CONC / RATE, CONC / RATE**2, 3.0 + 6.0 / CONC),
+        error=_moments_z,
+        tol=6.0,
+        bytes=4.0 * n,
+        quick=quick,
+    )
+
+
+def _categorical_case(n: int, impl: str, tag: str, quick: bool, with_jax: bool) -> Case:
+    p = _probs()
+    cdf = np.cumsum(p.astype(np.float64))
+    contenders = [Contender("mlmath_jax", functools.partial(_ours_categorical, impl=impl, n=n))]
+    if with_jax:  # Gumbel-max: K uniforms and 2K logs per draw
+        contenders.append(
+            Contender("jax.random", functools.partial(_jax_categorical, impl=impl, n=n)))
+    contenders += [
+        Contender("numpy.Generator", _numpy(
+            lambda g: g.choice(K, n, p=p.astype(np.float64))), "host"),
+        Contender("numpy.searchsorted", _numpy(
+            lambda g: np.searchsorted(cdf, g.random(n) * cdf[-1], side="right")), "host"),
+    ]
+    return Case(
+        name=f"prob.sample.categorical.{tag}",
+        params={"n": n, "key": tag, "K": K},
+        setup=_key_setup(impl),
+        contenders=contenders,
+        reference=lambda *_: p,
+        error=_freq_z,
+        tol=6.0,
+        bytes=4.0 * n,
+        quick=quick,
+    )
+
+
 def cases(quick: bool) -> list[Case]:
-    sizes = [1_000_000] if quick else [10_000_000, 30_000_000]
     out = []
-    for n in sizes:
-        for impl in ("threefry2x32", "rbg"):
-            tag = "threefry" if impl.startswith("threefry") else "rbg"
-            common = dict(setup=_key_setup(impl), tol=6.0, bytes=4.0 * n, quick=quick)
-            out.append(Case(
-                name=f"prob.sample.normal.{tag}",
-                params={"n": n, "key": tag, "dtype": "float32"},
-                contenders=[
-                    Contender("mlmath_jax", functools.partial(_ours_normal, impl=impl, n=n)),
-                    Contender("jax.random", functools.partial(_jax_normal, impl=impl, n=n)),
-                    Contender("numpy.Generator", _numpy(
-                        lambda g, n=n: LOC + SCALE * g.standard_normal(n, np.float32)), "host"),
-                ],
-                reference=lambda *_: (LOC, SCALE**2, 3.0),
-                error=_moments_z,
-                **common,
-            ))
-            gamma_n = n if quick else n // 3  # rejection sampling: ~3x the work per draw
-            out.append(Case(
-                name=f"prob.sample.gamma.{tag}",
-                params={"n": gamma_n, "key": tag, "dtype": "float32", "concentration": CONC},
-                contenders=[
-                    Contender("mlmath_jax", functools.partial(_ours_gamma, impl=impl, n=gamma_n)),
-                    Contender("jax.random", functools.partial(_jax_gamma, impl=impl, n=gamma_n)),
-                    Contender("numpy.Generator", _numpy(
-                        lambda g, n=gamma_n: g.standard_gamma(CONC, n, np.float32) / RATE),
-                        "host"),
-                ],
-                reference=lambda *_: (CONC / RATE, CONC / RATE**2, 3.0 + 6.0 / CONC),
-                error=_moments_z,
-                **{**common, "bytes": 4.0 * gamma_n},
-            ))
-            p = _probs()
-            cdf = np.cumsum(p.astype(np.float64))
-            out.append(Case(
-                name=f"prob.sample.categorical.{tag}",
-                params={"n": n, "key": tag, "K": K},
-                contenders=[
-                    Contender("mlmath_jax", functools.partial(_ours_categorical, impl=impl, n=n)),
-                    Contender("jax.random", functools.partial(_jax_categorical, impl=impl, n=n)),
-                    Contender("numpy.Generator", _numpy(
-                        lambda g, n=n, p=p: g.choice(K, n, p=p.astype(np.float64))), "host"),
-                    Contender("numpy.searchsorted", _numpy(
-                        lambda g, n=n, c=cdf: np.searchsorted(c, g.random(n) * c[-1],
-                                                              side="right")), "host"),
-                ],
-                reference=lambda *_, p=p: p,
-                error=_freq_z,
-                **common,
-            ))
+    for impl in ("threefry2x32", "rbg"):
+        tag = "threefry" if impl.startswith("threefry") else "rbg"
+        if quick:
+            out += [
+                _normal_case(1_000_000, impl, tag, True),
+                _gamma_case(100_000, impl, tag, True, with_jax=True),
+                _categorical_case(200_000, impl, tag, True, with_jax=True),
+            ]
+        else:
+            out += [
+                _normal_case(10_000_000, impl, tag, False),
+                _normal_case(30_000_000, impl, tag, False),
+                _gamma_case(1_000_000, impl, tag, False, with_jax=True),
+                _gamma_case(10_000_000, impl, tag, False, with_jax=False),
+                _categorical_case(1_000_000, impl, tag, False, with_jax=True),
+                _categorical_case(10_000_000, impl, tag, False, with_jax=False),
+            ]
     return out
