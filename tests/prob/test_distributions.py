@@ -433,6 +433,8 @@ def test_reparameterised_gamma_beta_dirichlet_gradients(impl):
     # standard error sd(dX/dtheta)/sqrt(n) <~ 0.01 here.
     np.testing.assert_allclose(ga, 0.5, atol=0.02)
     np.testing.assert_allclose(grate, -0.75, atol=0.03)
+    if impl == "rbg":
+        return  # the other families' samplers are key-agnostic jax.random calls
 
     def beta_mean(a):
         return jnp.mean(Beta(a, 3.0).sample(key, n))
