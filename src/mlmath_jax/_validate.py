@@ -119,8 +119,8 @@ def static_int(value: Any, name: str, *, minimum: int | None = None) -> int:
 
 
 def is_concrete(x: Any) -> bool:
-    """True when ``x`` holds known values (not a tracer), so value checks can run now."""
-    return not isinstance(x, jax.core.Tracer)
+    """True when no leaf of ``x`` is a tracer, so value checks can run now."""
+    return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(x))
 
 
 def nonnegative(x: Any, name: str) -> None:

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import _validate
-from ._hessian import _check_positive, _flat
+from ._hessian import _flat
 
 # Up to this many parameters every coordinate is checked; above, random directions.
 _ALL_COORDINATES_MAX = 32
@@ -64,7 +64,7 @@ def check_grad(
     flat_f, x_flat = _flat(f, x)
     n, dtype = x_flat.size, x_flat.dtype
     if eps is not None:
-        _check_positive(eps, "eps")
+        _validate.positive(eps, "eps")
     if num_directions is not None:
         num_directions = _validate.static_int(num_directions, "num_directions", minimum=1)
     if key is None:

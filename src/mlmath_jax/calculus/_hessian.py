@@ -15,17 +15,6 @@ from ..linalg import eigsh
 from ..linalg._lanczos import EighResult, lanczos_tridiagonal
 
 
-def _check_positive(value: Any, name: str) -> None:
-    """Raise ``ValueError`` if a value known now (also under ``jit``) is not > 0."""
-    if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(value)):
-        return
-    with jax.ensure_compile_time_eval():
-        arr = jnp.asarray(value)
-        ok = bool(jnp.all(arr > 0))
-    if not ok:
-        raise ValueError(f"{name} must be > 0, got {arr}")
-
-
 def _check_fun(f: Any) -> None:
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
@@ -293,7 +282,7 @@ def hessian_spectral_density(
     if grid.ndim != 1 or grid.shape[0] < 2:
         raise ValueError(f"grid must be a 1-D array of at least 2 points, got shape {grid.shape}")
     if sigma is not None:
-        _check_positive(sigma, "sigma")
+        _validate.positive(sigma, "sigma")
 
     def run(x_flat, key, grid):
         matvec = _flat_hvp(flat_f, x_flat)

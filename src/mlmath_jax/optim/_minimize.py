@@ -60,24 +60,9 @@ def scalar_value(fun: Callable[..., Any], x: Any, name: str) -> jax.ShapeDtypeSt
     return out
 
 
-def check_sign(value: Any, name: str, *, strict: bool = False) -> None:
-    """Raise ``ValueError`` if a value known now has an entry < 0 (``<= 0`` when strict).
-
-    Python numbers and concrete arrays are checked even while tracing under ``jit``
-    (``ensure_compile_time_eval``); traced values are skipped.
-    """
-    if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(value)):
-        return
-    with jax.ensure_compile_time_eval():
-        arr = jnp.asarray(value)
-        ok = bool(jnp.all(arr > 0)) if strict else bool(jnp.all(arr >= 0))
-    if not ok:
-        raise ValueError(f"{name} must be {'> 0' if strict else '>= 0'}, got {arr}")
-
-
 def check_tol(tol: Any, name: str = "tol") -> None:
-    """Require a known ``tol`` to be >= 0."""
-    check_sign(tol, name)
+    """Require a known ``tol`` to be >= 0 (also under ``jit``; traced values are skipped)."""
+    _validate.nonnegative(tol, name)
 
 
 def minimize(

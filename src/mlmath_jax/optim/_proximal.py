@@ -13,7 +13,6 @@ from .. import _validate
 from ._minimize import (
     OptResult,
     check_fun,
-    check_sign,
     check_tol,
     inexact_tree,
     scalar_value,
@@ -24,7 +23,7 @@ _MAX_BACKTRACKS = 60
 
 
 def _threshold(value: ArrayLike, name: str, dtype: Any) -> jax.Array:
-    check_sign(value, name)
+    _validate.nonnegative(value, name)
     value = _validate.as_real(value, name)
     return value.astype(dtype)
 
@@ -254,7 +253,7 @@ def proximal_gradient(
 
     backtrack = step_size is None
     if not backtrack:
-        check_sign(step_size, "step_size", strict=True)
+        _validate.positive(step_size, "step_size")
 
     def run(x0):
         value0, grad0 = value_and_grad(x0)
