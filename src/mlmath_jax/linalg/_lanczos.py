@@ -299,8 +299,9 @@ def eigsh(
     residuals stagnate): 6e-6 to 8e-5 in float32 for n up to 4096, about 2e-12 in
     float64. Eigenpairs that have not converged after ``max_iters`` restarts come back
     as NaN. Like ARPACK, a single-vector Krylov
-    method can miss copies of an eigenvalue of high multiplicity (directions that ``v0``
-    and rounding never reach). Not differentiable (an iterative solver with a data-
+    method can miss copies of a repeated eigenvalue, or one of two nearly equal ones
+    (relative gap ~1e-5), when the wanted set ends inside such a cluster: then ask for a
+    few more pairs, or use :func:`eigh`. Not differentiable (an iterative solver with a data-
     dependent loop); differentiate :func:`eigh` instead.
 
     Args:
