@@ -66,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"[{i}/{len(cases)}] {case.name} {report._fmt_params(case.params)} "
               f"({time.perf_counter() - t0:.1f}s): {best}", flush=True)
-    paths = report.write(records, meta, args.out)
+        if i < len(cases):  # keep what has been measured if a long run is stopped
+            report.write_data(records, {**meta, "complete": False}, args.out)
+    paths = report.write(records, {**meta, "complete": True}, args.out)
     print(f"done in {time.perf_counter() - start:.0f}s; wrote "
           + ", ".join(str(p) for p in paths.values()))
     return 0

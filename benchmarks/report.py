@@ -51,7 +51,8 @@ def markdown(records: Sequence[Record], meta: dict[str, Any]) -> str:
         f"# mlmath_jax benchmarks: {meta['title']}",
         "",
         f"Date {meta['date']}; JAX {meta['jax']}; devices: {', '.join(meta['devices'])}; "
-        f"host CPU: {meta['host']}; mode: {'quick' if meta['quick'] else 'full'}.",
+        f"host CPU: {meta['host']}; mode: {'quick' if meta['quick'] else 'full'}"
+        + ("" if meta.get("complete", True) else " (INCOMPLETE: the run was stopped)") + ".",
         "",
         "Times are medians of repeats after a warm-up (compile time apart); inputs are made",
         "once on the host and moved to the device outside the timed region. `x ours` is the",
@@ -84,6 +85,14 @@ def markdown(records: Sequence[Record], meta: dict[str, Any]) -> str:
 
 def write(records: Sequence[Record], meta: dict[str, Any], out_dir: Path) -> dict[str, Path]:
     """Write ``<slug>.json`` and ``<slug>.md`` (and charts) into ``out_dir``; return paths."""
+    paths = write_data(records, meta, out_dir)
+    for i, png in enumerate(charts.write(records, meta["title"], out_dir / slug(meta["title"]))):
+        paths[f"png{i}"] = png
+    return paths
+
+
+def write_data(records: Sequence[Record], meta: dict[str, Any], out_dir: Path) -> dict[str, Path]:
+    """Write ``<slug>.json`` and ``<slug>.md`` into ``out_dir`` (no charts); return paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     name = slug(meta["title"])
     paths = {"json": out_dir / f"{name}.json", "md": out_dir / f"{name}.md"}
@@ -99,6 +108,4 @@ def write(records: Sequence[Record], meta: dict[str, Any], out_dir: Path) -> dic
     }
     paths["json"].write_text(json.dumps(payload, indent=1, default=str) + "\n")
     paths["md"].write_text(markdown(records, meta))
-    for i, png in enumerate(charts.write(records, meta["title"], out_dir / name)):
-        paths[f"png{i}"] = png
     return paths
