@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import fnmatch
+import os
 import platform
 import sys
 import time
@@ -28,6 +29,20 @@ def _devices(choice: str) -> list:
     return found
 
 
+def _host_cpu() -> str:
+    """The host CPU's model name (Linux), else what ``platform`` knows, with the core count."""
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    name = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{name}, {os.cpu_count()} logical cores"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
@@ -48,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.date.today().isoformat(),
         "jax": jax.__version__,
         "devices": [f"{d.platform}: {d.device_kind}" for d in devices],
-        "host": platform.processor() or platform.machine(),
+        "host": _host_cpu(),
         "quick": args.quick,
         "repeat": args.repeat,
     }
