@@ -108,3 +108,21 @@ def test_cli_runs_a_quick_case(tmp_path, capsys):
     assert "linalg.matmul_tf32" in out and (tmp_path / "cpu.json").exists()
     with pytest.raises(SystemExit):
         main(["--case", "no-such-case", "--out", str(tmp_path)])
+
+
+def test_headline_table_rewrites_the_marked_readme_section(tmp_path):
+    from benchmarks import headline
+
+    records = run_case(_tiny_case(), jax.devices("cpu")[:1], repeat=2)
+    meta = {"title": "cpu", "date": "2026-01-01", "jax": jax.__version__,
+            "devices": ["cpu: cpu"], "host": "x86_64", "quick": True}
+    paths = report.write(records, meta, tmp_path)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{headline.START}\nold\n{headline.END}\noutro\n")
+    assert headline.main([str(paths["json"]), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert "old" not in text and text.startswith("intro") and text.endswith("outro\n")
+    row = next(line for line in text.splitlines() if line.startswith("| test.add"))
+    ratio = float(row.rstrip(" |").rsplit("|", 1)[1])
+    ours, peer = records
+    assert ratio == pytest.approx(peer.median_s / ours.median_s, rel=1e-2)
