@@ -125,4 +125,4 @@ def test_headline_table_rewrites_the_marked_readme_section(tmp_path):
     row = next(line for line in text.splitlines() if line.startswith("| test.add"))
     ratio = float(row.rstrip(" |").rsplit("|", 1)[1])
     ours, peer = records
-    assert ratio == pytest.approx(peer.median_s / ours.median_s, rel=1e-2)
+    assert ratio == pytest.approx(peer.median_s / ours.median_s, abs=0.006)  # 2 decimals
