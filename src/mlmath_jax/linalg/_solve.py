@@ -16,6 +16,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from .. import _validate
+from ._structure import default_rtol
 
 
 class SlogdetResult(NamedTuple):
@@ -144,7 +145,7 @@ def pinv(a: ArrayLike, *, rtol: float | None = None) -> jax.Array:
     a = _validate.matrix(a, "a")
     m, n = a.shape[-2:]
     if rtol is None:
-        rtol = max(m, n) * float(jnp.finfo(a.dtype).eps)
+        rtol = default_rtol(m, n, a.dtype)
     return jnp.linalg.pinv(a, rtol=rtol)
 
 

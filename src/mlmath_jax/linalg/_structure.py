@@ -9,10 +9,15 @@ from jax.typing import ArrayLike
 from .. import _validate
 
 
+def default_rtol(m: int, n: int, dtype: jnp.dtype) -> float:
+    """NumPy's default relative tolerance for ``matrix_rank`` and ``pinv``: ``max(m, n) eps``."""
+    return max(m, n) * float(jnp.finfo(dtype).eps)
+
+
 def singular_value_tolerance(s: jax.Array, m: int, n: int, rtol: float | None) -> jax.Array:
-    """``rtol * max(s)``; default ``rtol = max(m, n) * eps`` (NumPy's ``matrix_rank``)."""
+    """``rtol * max(s)``, with :func:`default_rtol` when ``rtol`` is None."""
     if rtol is None:
-        rtol = max(m, n) * float(jnp.finfo(s.dtype).eps)
+        rtol = default_rtol(m, n, s.dtype)
     return rtol * jnp.max(s, axis=-1, initial=0.0)
 
 
