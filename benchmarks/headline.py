@@ -15,6 +15,11 @@ from pathlib import Path
 from .report import OURS, _fmt_params, _fmt_time
 
 START, END = "<!-- headline:start -->", "<!-- headline:end -->"
+# The cases the README shows (used when --case is not given with --readme).
+README_CASES = [
+    "linalg.matmul", "linalg.eigsh.top10", "prob.median", "ml.ridge_path", "ml.lasso",
+    "ml.logistic", "calculus.hvp", "optim.minimize_steps",
+]
 
 
 def table(payload: dict, cases: list[str] | None = None) -> str:
@@ -59,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--case", action="append", help="case names to include (repeatable)")
     parser.add_argument("--readme", type=Path, help="rewrite the marked section of this file")
     args = parser.parse_args(argv)
-    text = table(json.loads(args.results.read_text()), args.case)
+    cases = args.case or (README_CASES if args.readme else None)
+    text = table(json.loads(args.results.read_text()), cases)
     if args.readme:
         doc = args.readme.read_text()
         pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), flags=re.S)
