@@ -119,7 +119,7 @@ def test_headline_table_rewrites_the_marked_readme_section(tmp_path):
     paths = report.write(records, meta, tmp_path)
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{headline.START}\nold\n{headline.END}\noutro\n")
-    assert headline.main([str(paths["json"]), "--readme", str(readme)]) == 0
+    assert headline.main([str(paths["json"]), "--readme", str(readme), "--case", "test.add"]) == 0
     text = readme.read_text()
     assert "old" not in text and text.startswith("intro") and text.endswith("outro\n")
     row = next(line for line in text.splitlines() if line.startswith("| test.add"))
