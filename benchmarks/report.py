@@ -83,18 +83,26 @@ def markdown(records: Sequence[Record], meta: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def stem_name(meta: dict[str, Any]) -> str:
+    """File stem for a run: the device slug, with ``-quick`` for quick runs."""
+    return slug(meta["title"]) + ("-quick" if meta.get("quick") else "")
+
+
 def write(records: Sequence[Record], meta: dict[str, Any], out_dir: Path) -> dict[str, Path]:
     """Write ``<slug>.json`` and ``<slug>.md`` (and charts) into ``out_dir``; return paths."""
     paths = write_data(records, meta, out_dir)
-    for i, png in enumerate(charts.write(records, meta["title"], out_dir / slug(meta["title"]))):
+    for i, png in enumerate(charts.write(records, meta["title"], out_dir / stem_name(meta))):
         paths[f"png{i}"] = png
     return paths
 
 
 def write_data(records: Sequence[Record], meta: dict[str, Any], out_dir: Path) -> dict[str, Path]:
-    """Write ``<slug>.json`` and ``<slug>.md`` into ``out_dir`` (no charts); return paths."""
+    """Write ``<slug>.json`` and ``<slug>.md`` into ``out_dir`` (no charts); return paths.
+
+    Quick runs are named ``<slug>-quick.*`` so they never replace a committed full run.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    name = slug(meta["title"])
+    name = stem_name(meta)
     paths = {"json": out_dir / f"{name}.json", "md": out_dir / f"{name}.md"}
 
     def clean(value: Any) -> Any:

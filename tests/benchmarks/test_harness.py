@@ -90,7 +90,7 @@ def test_write_json_and_markdown(tmp_path):
     meta = {"title": "NVIDIA H100 80GB HBM3", "date": "2026-01-01", "jax": jax.__version__,
             "devices": ["cpu: cpu"], "host": "x86_64", "quick": True}
     paths = report.write(records, meta, tmp_path)
-    assert paths["json"].name == "nvidia-h100-80gb-hbm3.json"
+    assert paths["json"].name == "nvidia-h100-80gb-hbm3-quick.json"  # quick never replaces full
     data = json.loads(paths["json"].read_text())
     assert data["meta"]["quick"] is True
     assert {r["contender"] for r in data["records"]} == {"mlmath_jax", "numpy"}
@@ -105,7 +105,7 @@ def test_cli_runs_a_quick_case(tmp_path, capsys):
     assert main(["--quick", "--case", "linalg.matmul_tf32", "--repeat", "2",
                  "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "linalg.matmul_tf32" in out and (tmp_path / "cpu.json").exists()
+    assert "linalg.matmul_tf32" in out and (tmp_path / "cpu-quick.json").exists()
     with pytest.raises(SystemExit):
         main(["--case", "no-such-case", "--out", str(tmp_path)])
 
