@@ -7,7 +7,6 @@ and ``power_iteration``.
 from __future__ import annotations
 
 import functools
-import numbers
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -324,9 +323,6 @@ def is_psd(a: ArrayLike, *, rtol: float | None = None) -> jax.Array:
     n = a.shape[-1]
     if rtol is None:
         rtol = n * float(jnp.finfo(a.dtype).eps)
-    elif isinstance(rtol, numbers.Real):  # checked here: _validate's check fails under jit
-        if not rtol >= 0:
-            raise ValueError(f"rtol must be >= 0, got {rtol}")
     else:
         _validate.nonnegative(rtol, "rtol")
     return _is_psd(a, rtol)

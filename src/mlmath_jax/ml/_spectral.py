@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import numbers
 
 import jax
 import jax.numpy as jnp
@@ -159,9 +158,5 @@ def spectral_clustering(
     if k > n:
         raise ValueError(f"n_clusters must be <= n_samples = {n}, got {k}")
     n_init = _validate.static_int(n_init, "n_init", minimum=1)
-    if isinstance(gamma, numbers.Real):  # checked here: _validate.positive fails under jit
-        if not gamma > 0:
-            raise ValueError(f"gamma must be > 0, got {gamma}")
-    else:
-        _validate.positive(gamma, "gamma")
+    _validate.positive(gamma, "gamma")
     return _spectral(X, key, jnp.asarray(gamma, X.dtype), n_clusters=k, n_init=n_init)
