@@ -52,14 +52,16 @@ def at_least_rank(x: jax.Array, rank: int, name: str, what: str = "array") -> ja
     return x
 
 
-def vector(x: ArrayLike, name: str) -> jax.Array:
-    """An inexact ``[..., n]`` array (at least 1-D)."""
-    return at_least_rank(as_inexact(x, name), 1, name, "a [..., n] vector")
+def vector(x: ArrayLike, name: str, *, real: bool = False) -> jax.Array:
+    """An inexact ``[..., n]`` array (at least 1-D); with ``real``, complex is a TypeError."""
+    x = as_real(x, name) if real else as_inexact(x, name)
+    return at_least_rank(x, 1, name, "a [..., n] vector")
 
 
-def matrix(a: ArrayLike, name: str) -> jax.Array:
-    """An inexact ``[..., m, n]`` array (at least 2-D)."""
-    return at_least_rank(as_inexact(a, name), 2, name, "a [..., m, n] matrix")
+def matrix(a: ArrayLike, name: str, *, real: bool = False) -> jax.Array:
+    """An inexact ``[..., m, n]`` array (at least 2-D); with ``real``, complex is a TypeError."""
+    a = as_real(a, name) if real else as_inexact(a, name)
+    return at_least_rank(a, 2, name, "a [..., m, n] matrix")
 
 
 def square(a: ArrayLike, name: str) -> jax.Array:

@@ -430,9 +430,7 @@ def power_iteration(
         raise TypeError(f"tol must be a Python float, got {type(tol).__name__}") from exc
     if not tol > 0:
         raise ValueError(f"tol must be > 0, got {tol}")
-    v0 = _validate.vector(v0, "v0")
-    if jnp.issubdtype(v0.dtype, jnp.complexfloating):
-        raise TypeError(f"v0: expected a real array, got dtype {v0.dtype}")
+    v0 = _validate.vector(v0, "v0", real=True)
     n = v0.shape[-1]
     if callable(a_or_matvec) and not hasattr(a_or_matvec, "shape"):
         if v0.ndim != 1:

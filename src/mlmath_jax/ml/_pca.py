@@ -76,9 +76,7 @@ class PCA:
           >>> print(pca.explained_variance_ratio)
           [0.99...]
         """
-        X = _validate.matrix(X, "X")
-        if jnp.issubdtype(X.dtype, jnp.complexfloating):
-            raise TypeError(f"X: expected a real array, got dtype {X.dtype}")
+        X = _validate.matrix(X, "X", real=True)
         n, d = X.shape[-2:]
         if n < 2:
             raise ValueError(f"X must have at least 2 samples (rows), got shape {X.shape}")

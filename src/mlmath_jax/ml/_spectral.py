@@ -148,11 +148,9 @@ def spectral_clustering(
       >>> print(labels[0] == labels[1], labels[0] == labels[2])
       True False
     """
-    X = _validate.matrix(X, "X")
+    X = _validate.matrix(X, "X", real=True)
     if X.ndim != 2:
         raise ValueError(f"X must be a [n, d] matrix, got shape {X.shape}")
-    if jnp.issubdtype(X.dtype, jnp.complexfloating):
-        raise TypeError(f"X: expected a real array, got dtype {X.dtype}")
     n = X.shape[0]
     k = _validate.static_int(n_clusters, "n_clusters", minimum=1)
     if k > n:

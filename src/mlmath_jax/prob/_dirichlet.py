@@ -47,9 +47,7 @@ class Dirichlet(Distribution):
     _event_rank = 1
 
     def _canonical(self, values):
-        a = _validate.vector(values["concentration"], "concentration")
-        if jnp.issubdtype(a.dtype, jnp.complexfloating):
-            raise TypeError(f"concentration: expected a real array, got dtype {a.dtype}")
+        a = _validate.vector(values["concentration"], "concentration", real=True)
         if a.shape[-1] < 2:
             raise ValueError(
                 f"concentration must have at least 2 entries on its last axis, got shape {a.shape}"
