@@ -2,7 +2,10 @@
 
 ``lanczos_tridiagonal`` is the private building block for stochastic Lanczos quadrature
 (``calculus.hessian_spectral_density``); ``eigsh`` is the public Krylov–Schur (thick-restart
-Lanczos) eigensolver for a few extreme eigenpairs of a symmetric operator.
+Lanczos) eigensolver for a few extreme eigenpairs of a symmetric operator. Given a matvec
+function it runs single-vector Krylov–Schur (below); given a dense matrix it runs the block
+variant in ``_block_krylov.py``, which multiplies a block of vectors per pass over the
+matrix.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from .. import _validate
+from . import _block_krylov
 from ._eigen import EighResult
 
 # Orthogonalisation and projections run at full float32 precision: TF32 on GPUs would
@@ -235,10 +239,14 @@ def _eigsh_krylov_schur(
     return result, ok[:k], cycles
 
 
+def _check_ncv(n: int, k: int, ncv: int | None) -> None:
+    if ncv is not None and not k < ncv <= n:
+        raise ValueError(f"ncv must satisfy k < ncv <= n (k={k}, n={n}), got ncv={ncv}")
+
+
 def _krylov_sizes(n: int, k: int, ncv: int | None) -> tuple[int, int]:
+    _check_ncv(n, k, ncv)
     m = min(n, max(2 * k + 1, 20)) if ncv is None else ncv
-    if not k < m <= n:
-        raise ValueError(f"ncv must satisfy k < ncv <= n (k={k}, n={n}), got ncv={m}")
     p = k + (m - k) // 2  # Ritz vectors kept across a restart
     return m, max(p, k)
 
@@ -256,15 +264,25 @@ def _eigsh_single(matvec, v0, k, which, max_iters, tol, ncv, a):
 
 @functools.partial(jax.jit, static_argnames=("k", "which", "max_iters", "tol", "ncv"))
 def _eigsh_array(a, v0, *, k, which, max_iters, tol, ncv):
-    def one(a, v0):
-        def matvec(x):
-            return jnp.dot(a, x, precision=_HIGHEST)
+    n = a.shape[-1]
+    _check_ncv(n, k, ncv)
+    block, m, p = _block_krylov.block_sizes(n, k, ncv)
 
-        # A dense matrix: a larger default subspace (fewer restarts) measured ~1.5x faster
-        # at n = 4096, k = 10 than SciPy's 2k + 1; memory is not the constraint here.
-        n = a.shape[-1]
-        m = min(n, max(2 * k + 1, 40)) if ncv is None else ncv
-        return _eigsh_single(matvec, v0, k, which, max_iters, tol, m, a)
+    def one(a, v0):
+        if n <= 2 * m:
+            return _eigsh_dense(None, v0, k, which, a)
+        theta, x, ok, _ = _block_krylov.block_krylov_schur(
+            a,
+            v0,
+            k=k,
+            select=functools.partial(_select, which=which),
+            block=block,
+            m=m,
+            p=p,
+            max_cycles=_DEFAULT_MAX_CYCLES if max_iters is None else max_iters,
+            tol=_default_tol(v0.dtype, n) if tol is None else tol,
+        )
+        return _finish(theta, x, ok)
 
     batch = a.shape[:-2]
     if not batch:
@@ -287,9 +305,14 @@ def eigsh(
 ) -> EighResult:
     """A few extreme eigenpairs of a symmetric operator (as ``scipy.sparse.linalg.eigsh``).
 
-    Matrix-free Krylov–Schur (thick-restart Lanczos) with full reorthogonalisation and an
-    explicit Rayleigh–Ritz step per restart. Only products with the operator are needed.
-    Small problems (``n <= 2 * ncv``) are solved with a dense ``eigh`` instead.
+    Krylov–Schur (thick-restart Lanczos) with full reorthogonalisation and an explicit
+    Rayleigh–Ritz step per restart. Given a matvec function, only products with the
+    operator are used (single-vector Krylov–Schur, the matrix is never formed). Given a
+    dense matrix, a block variant multiplies 4 vectors per pass over the matrix (a
+    matrix-matrix product costs about as much memory traffic as one matrix-vector
+    product): measured 14x faster than a full ``eigh`` for the top 10 of a 4096 x 4096
+    matrix on a 2-core CPU, against 7.6x for the single-vector method. Small problems
+    (``n <= 2 * ncv``) are solved with a dense ``eigh`` instead.
 
     Convergence: a Ritz pair ``(θ, x)`` is accepted when
     ``||A x − θ x|| <= tol * max|θ|`` (``max|θ|`` over the current Ritz values, an estimate
@@ -298,25 +321,28 @@ def eigsh(
     ``eps ** 0.75`` and ``10 √n eps`` (the rounding level of a product, below which
     residuals stagnate): 6e-6 to 8e-5 in float32 for n up to 4096, about 2e-12 in
     float64. Eigenpairs that have not converged after ``max_iters`` restarts come back
-    as NaN. Like ARPACK, a single-vector Krylov
-    method can miss copies of a repeated eigenvalue, or one of two nearly equal ones
-    (relative gap ~1e-5), when the wanted set ends inside such a cluster: then ask for a
-    few more pairs, or use :func:`eigh`. Not differentiable (an iterative solver with a data-
-    dependent loop); differentiate :func:`eigh` instead.
+    as NaN. Like ARPACK, the single-vector method (matvec input) can miss copies of a
+    repeated eigenvalue, or one of two nearly equal ones (relative gap ~1e-5), when the
+    wanted set ends inside such a cluster: then ask for a few more pairs, or use
+    :func:`eigh`; the block method (matrix input) sees up to 4 copies at once. Not
+    differentiable (an iterative solver with a data-dependent loop); differentiate
+    :func:`eigh` instead.
 
     Args:
       a_or_matvec: a symmetric ``[..., n, n]`` array, or a function ``[n] -> [n]`` computing
         the product with a symmetric matrix (a JAX function; then no batch dimensions).
       k: number of eigenpairs wanted, ``1 <= k <= n`` (static).
       v0: ``[..., n]`` starting vector; defines ``n`` and the dtype (required, so the result
-        is deterministic). A zero ``v0`` is replaced by a fixed pseudo-random vector.
+        is deterministic). A zero ``v0`` is replaced by a fixed pseudo-random vector. For a
+        matrix, the starting block is ``v0`` and 3 fixed pseudo-random vectors.
       which: ``"LA"`` (largest algebraic), ``"SA"`` (smallest algebraic) or ``"LM"``
         (largest magnitude), as SciPy (static).
       max_iters: maximum number of restart cycles (SciPy's ``maxiter``); default 1000
         (each cycle costs ``ncv − p`` products, ``p`` being about ``(ncv + k) / 2``).
       tol: relative residual tolerance (see above); static.
       ncv: Krylov subspace dimension, ``k < ncv <= n``; default ``min(n, max(2k + 1, 20))``
-        for a function and ``min(n, max(2k + 1, 40))`` for a matrix.
+        for a function and ``max(64, 2k + 8)`` for a matrix (rounded up to a multiple of
+        the block size 4, and to at least one block more than ``k``).
 
     Returns:
       ``EighResult(eigenvalues [..., k] ascending, eigenvectors [..., n, k] as columns)``.
