@@ -17,8 +17,9 @@ from .report import OURS, _fmt_params, _fmt_time
 START, END = "<!-- headline:start -->", "<!-- headline:end -->"
 # The cases the README shows (used when --case is not given with --readme).
 README_CASES = [
-    "linalg.matmul", "linalg.eigsh.top10", "prob.median", "ml.ridge_path", "ml.lasso",
-    "ml.logistic", "calculus.hvp", "optim.minimize_steps",
+    "linalg.matmul", "linalg.eigsh.top10", "prob.median",
+    "ml.ridge_path", "ml.lasso", "ml.logistic", "ml.spectral", "calculus.hvp",
+    "optim.minimize_steps",
 ]
 
 
