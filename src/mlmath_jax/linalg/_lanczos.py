@@ -199,10 +199,7 @@ def _eigsh_krylov_schur(
 
     def rayleigh_ritz(basis, image):
         h = jnp.dot(basis[:m], image.T, precision=_HIGHEST)
-        h = 0.5 * (h + h.T)
-        theta, y = jnp.linalg.eigh(h)
-        idx = _select(theta, which)[:p]
-        theta_p, y_p = theta[idx], y[:, idx]
+        theta, theta_p, y_p = _block_krylov.ritz(h, functools.partial(_select, which=which), p)
         x = jnp.dot(y_p.T, basis[:m], precision=_HIGHEST)  # [p, n]
         ax = jnp.dot(y_p.T, image, precision=_HIGHEST)
         res = jnp.linalg.norm(ax - theta_p[:, None] * x, axis=1)
@@ -210,31 +207,17 @@ def _eigsh_krylov_schur(
         ok = res <= tol * scale
         return theta_p, x, ax, ok
 
-    def cond(state):
-        cycle, done = state[0], state[1]
-        return (~done) & (cycle < max_cycles)
-
-    def body(state):
-        cycle, _, basis, image, _, _ = state
-        first = jnp.where(cycle == 0, 0, p)
-        basis, image = extend(cycle, first, basis, image)
-        theta_p, x, ax, ok = rayleigh_ritz(basis, image)
-        done = jnp.all(ok[:k])
+    def restart(basis, x, ax):
+        # Keep the Ritz vectors in rows :p (on convergence: the result), then the last
+        # basis vector, which is orthogonal to them.
         last = basis[m]
-        new_basis = jnp.zeros_like(basis).at[:p].set(x).at[p].set(last)
-        new_image = jnp.zeros_like(image).at[:p].set(ax)
-        # On convergence keep the Ritz vectors in rows :p (the result); ``last`` is harmless.
-        return cycle + 1, done, new_basis, new_image, theta_p, ok
+        basis = jnp.zeros_like(basis).at[:p].set(x).at[p].set(last)
+        image = jnp.zeros((m, n), dtype).at[:p].set(ax)
+        return basis, image
 
-    init = (
-        jnp.asarray(0, jnp.int32),
-        jnp.asarray(False),
-        basis,
-        image,
-        jnp.zeros((p,), dtype),
-        jnp.zeros((p,), bool),
+    basis, theta_p, ok, cycles = _block_krylov.thick_restart(
+        extend, rayleigh_ritz, restart, basis, image, k=k, p=p, max_cycles=max_cycles
     )
-    cycles, _, basis, _, theta_p, ok = lax.while_loop(cond, body, init)
     result = _finish(theta_p[:k], basis[:k].T, ok[:k])
     return result, ok[:k], cycles
 
