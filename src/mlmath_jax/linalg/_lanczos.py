@@ -143,16 +143,10 @@ def _finish(theta: jax.Array, vectors: jax.Array, ok: jax.Array) -> EighResult:
     return EighResult(theta, vectors)
 
 
-def _eigsh_dense(matvec, v0, k: int, which: str, a: jax.Array | None) -> EighResult:
-    """Small problems: form the matrix (if needed) and take a full ``eigh``."""
-    n = v0.shape[0]
-    if a is None:
-        eye = jnp.eye(n, dtype=v0.dtype)
-        a = jax.vmap(matvec)(eye).T  # column j = A e_j
-    a = 0.5 * (a + a.T)
-    theta, y = jnp.linalg.eigh(a)
-    idx = _select(theta, which)[:k]
-    return _finish(theta[idx], y[:, idx], jnp.ones((k,), bool))
+def _eigsh_dense(a: jax.Array, k: int, which: str) -> EighResult:
+    """Small problems: a full ``eigh`` of the (symmetrised) matrix ``a`` [n, n]."""
+    _, theta, y = _block_krylov.ritz(a, functools.partial(_select, which=which), k)
+    return _finish(theta, y, jnp.ones((k,), bool))
 
 
 def _eigsh_krylov_schur(
@@ -234,11 +228,12 @@ def _krylov_sizes(n: int, k: int, ncv: int | None) -> tuple[int, int]:
     return m, max(p, k)
 
 
-def _eigsh_single(matvec, v0, k, which, max_iters, tol, ncv, a):
+def _eigsh_single(matvec, v0, k, which, max_iters, tol, ncv):
     n = v0.shape[0]
     m, p = _krylov_sizes(n, k, ncv)
     if n <= 2 * m or m == n:
-        return _eigsh_dense(matvec, v0, k, which, a)
+        a = jax.vmap(matvec)(jnp.eye(n, dtype=v0.dtype)).T  # column j = A e_j
+        return _eigsh_dense(a, k, which)
     max_cycles = _DEFAULT_MAX_CYCLES if max_iters is None else max_iters
     tol = _default_tol(v0.dtype, n) if tol is None else tol
     result, _, _ = _eigsh_krylov_schur(matvec, v0, k, which, m, p, max_cycles, tol)
@@ -253,7 +248,7 @@ def _eigsh_array(a, v0, *, k, which, max_iters, tol, ncv):
 
     def one(a, v0):
         if n <= 2 * m:
-            return _eigsh_dense(None, v0, k, which, a)
+            return _eigsh_dense(a, k, which)
         theta, x, ok, _ = _block_krylov.block_krylov_schur(
             a,
             v0,
@@ -362,7 +357,7 @@ def eigsh(
             raise ValueError(
                 f"v0 must be a 1-D [n] vector when a matvec function is given, got {v0.shape}"
             )
-        return _eigsh_single(a_or_matvec, v0, k, which, max_iters, tol, ncv, None)
+        return _eigsh_single(a_or_matvec, v0, k, which, max_iters, tol, ncv)
     a = _validate.as_real(a_or_matvec, "a")
     a = _validate.square(a, "a")
     if a.shape[-1] != n:
