@@ -96,3 +96,47 @@ def assert_close(actual, expected, *, rtol: float, atol: float = 0.0, name: str 
         f"expected {expected[worst]!r} (|err| {err[worst]:.3g} > bound {bound:.3g}; "
         f"rtol {rtol:g} x scale {scale:.3g} + atol {atol:g})"
     )
+
+
+class CompileCounter:
+    """Counts XLA backend compiles while active (``jax.monitoring`` duration events).
+
+    Use as a context manager: ``with CompileCounter() as c: ...; assert c.count == 0``.
+    """
+
+    EVENT_SUFFIX = "backend_compile_duration"
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.events: list[str] = []
+
+    def _listener(self, event: str, duration: float, **kwargs) -> None:
+        if event.endswith(self.EVENT_SUFFIX):
+            self.count += 1
+            self.events.append(event)
+
+    def __enter__(self) -> CompileCounter:
+        jax.monitoring.register_event_duration_secs_listener(self._listener)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        jax.monitoring.unregister_event_duration_listener(self._listener)
+
+
+def compiles_on_repeat(fn, *calls) -> int:
+    """Backend compiles during calls 2.. of ``fn`` (call 1 warms up).
+
+    ``calls`` are argument tuples of the same shapes and dtypes with new values; results are
+    blocked on, so asynchronous dispatch cannot hide a compile.
+    """
+    jax.block_until_ready(fn(*calls[0]))
+    with CompileCounter() as counter:
+        for args in calls[1:]:
+            jax.block_until_ready(fn(*args))
+    return counter.count
+
+
+@pytest.fixture
+def count_compiles():
+    """The :func:`compiles_on_repeat` helper as a fixture."""
+    return compiles_on_repeat
