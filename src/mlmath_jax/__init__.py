@@ -9,17 +9,13 @@ Example:
   Array(1., dtype=float32)
 """
 
-from importlib import metadata as _metadata
-
 from . import calculus as calculus
 from . import linalg as linalg
 from . import ml as ml
 from . import optim as optim
 from . import prob as prob
 
-try:
-    __version__: str = _metadata.version("mlmath_jax")
-except _metadata.PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0.1.0+source"
+# The one place the version is written; pyproject.toml reads it (hatch's version source).
+__version__ = "0.2.0"
 
 __all__ = ["__version__", "calculus", "linalg", "ml", "optim", "prob"]

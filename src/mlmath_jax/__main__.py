@@ -1,18 +1,24 @@
-"""``python -m mlmath_jax``: print versions, the backends and devices JAX sees, and x64 mode."""
+"""``python -m mlmath_jax``: versions, the backends and devices JAX sees, and x64 mode.
 
-import platform
+The JAX part is :func:`jax.print_environment_info`; this adds the library's version, every
+backend's devices and whether float64 is on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
 
 import jax
 
 import mlmath_jax
 
 
-def _report() -> str:
-    lines = [
-        f"mlmath_jax {mlmath_jax.__version__}",
-        f"jax {jax.__version__}, jaxlib {jax.lib.__version__}, python {platform.python_version()}",
-        f"default backend: {jax.default_backend()}",
-    ]
+def report() -> str:
+    """The environment report as text (what ``python -m mlmath_jax`` prints)."""
+    lines = [f"mlmath_jax: {mlmath_jax.__version__}"]
+    lines.append(jax.print_environment_info(return_string=True).rstrip())
+    lines.append(f"default backend: {jax.default_backend()}")
     for backend in ("cpu", "gpu", "tpu"):
         try:
             devices = jax.devices(backend)
@@ -24,5 +30,21 @@ def _report() -> str:
     return "\n".join(lines)
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` (``--help``, ``--version``) and print the report."""
+    parser = argparse.ArgumentParser(
+        prog="python -m mlmath_jax",
+        description=(
+            "Print mlmath_jax's version, JAX's environment (jax, jaxlib, numpy, python, "
+            "platform), the devices of every backend JAX sees, and whether float64 is on. "
+            "Run the benchmark report with `python -m benchmarks --quick` from a clone."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=mlmath_jax.__version__)
+    parser.parse_args(argv)
+    print(report())
+    return 0
+
+
 if __name__ == "__main__":
-    print(_report())
+    sys.exit(main())
