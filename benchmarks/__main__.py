@@ -1,4 +1,12 @@
-"""Run the benchmark suite: ``python -m benchmarks [--quick] [--case PATTERN] [--device D]``."""
+"""Run the benchmark suite and write a report.
+
+``python -m benchmarks [--quick] [--case PATTERN] [--device D] [--budget SECONDS] [--out DIR]``
+
+Results go to ``<out>/<device>[-quick].json`` and ``.md`` (and PNG charts). A run updates the
+cases it runs and keeps the other cases of an existing report of the same device and mode
+(``--fresh`` starts the report anew), so a subset or a budget-limited run never destroys a
+fuller one.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +22,11 @@ from pathlib import Path
 import jax
 
 from . import report
+from .budget import Budget, by_priority
 from .cases import all_cases
 from .harness import run_case
+
+_clock = time.perf_counter  # the run's wall clock (tests replace it)
 
 
 def _devices(choice: str) -> list:
@@ -44,19 +55,34 @@ def _host_cpu() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
-    parser.add_argument("--case", default="*", help="glob on case names, e.g. 'linalg.*'")
-    parser.add_argument("--device", choices=["all", "cpu", "gpu"], default="all")
+    parser.add_argument("--case", default="*",
+                        help="glob (or substring) on case names, e.g. 'linalg.*'")
+    parser.add_argument("--device", choices=["all", "cpu", "gpu"], default="all",
+                        help="devices to run JAX contenders on (default: every one JAX sees)")
     parser.add_argument("--repeat", type=int, default=7, help="timed calls per contender")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--budget", type=float, default=None, metavar="SECONDS",
+                        help="run cases in priority order and stop before this many seconds")
+    parser.add_argument("--fresh", action="store_true",
+                        help="do not keep the cases of an existing report of this device/mode")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results",
+                        help="results folder (default benchmarks/results)")
     args = parser.parse_args(argv)
+    try:
+        budget = Budget(args.budget)
+    except ValueError as exc:
+        parser.error(str(exc))
 
     devices = _devices(args.device)
     pattern = args.case if any(c in args.case for c in "*?[") else f"*{args.case}*"
     cases = [c for c in all_cases(args.quick) if fnmatch.fnmatch(c.name, pattern)]
     if not cases:
         sys.exit(f"no case matches {args.case!r}")
+    if args.budget is not None:
+        cases = by_priority(cases)
     primary = devices[-1]  # the accelerator when there is one
     meta = {
         "title": primary.device_kind if primary.platform != "cpu" else "cpu",
@@ -66,13 +92,21 @@ def main(argv: list[str] | None = None) -> int:
         "host": _host_cpu(),
         "quick": args.quick,
         "repeat": args.repeat,
+        "case_pattern": args.case,
+        "budget_s": args.budget,
     }
+    earlier = [] if args.fresh else report.earlier_records(meta, args.out)
     print(f"{len(cases)} case(s) on {', '.join(meta['devices'])}", flush=True)
     records = []
-    start = time.perf_counter()
+    skipped: list[str] = []
+    start = _clock()
     for i, case in enumerate(cases, 1):
-        t0 = time.perf_counter()
+        if skipped or not budget.fits(_clock() - start):
+            skipped.append(case.name)
+            continue
+        t0 = _clock()
         got = run_case(case, devices, repeat=args.repeat)
+        budget.record(_clock() - t0)
         records.extend(got)
         best = ", ".join(
             f"{r.contender}@{r.platform} {report._fmt_time(r.median_s)}"
@@ -80,11 +114,16 @@ def main(argv: list[str] | None = None) -> int:
             for r in got
         )
         print(f"[{i}/{len(cases)}] {case.name} {report._fmt_params(case.params)} "
-              f"({time.perf_counter() - t0:.1f}s): {best}", flush=True)
+              f"({_clock() - t0:.1f}s): {best}", flush=True)
         if i < len(cases):  # keep what has been measured if a long run is stopped
-            report.write_data(records, {**meta, "complete": False}, args.out)
-    paths = report.write(records, {**meta, "complete": True}, args.out)
-    print(f"done in {time.perf_counter() - start:.0f}s; wrote "
+            report.write_data(report.merged(earlier, records), {**meta, "complete": False},
+                              args.out)
+    if skipped:
+        print(f"budget of {args.budget:.0f}s reached: skipped {len(skipped)} case(s): "
+              + ", ".join(skipped))
+    final = {**meta, "complete": not skipped, "skipped": skipped}
+    paths = report.write(report.merged(earlier, records), final, args.out)
+    print(f"done in {_clock() - start:.0f}s; wrote "
           + ", ".join(str(p) for p in paths.values()))
     return 0
 

@@ -72,6 +72,8 @@ class Case:
       bytes: bytes moved by one call, for memory-bound cases.
       precision: peak-table column for the FLOP fraction: "fp32", "tf32", "bf16", "fp64".
       quick: whether ``--quick`` runs it.
+      priority: order under ``--budget`` (lower runs first; ties in name order). The default
+        100 puts a case after every case that names a priority.
     """
 
     name: str
@@ -85,6 +87,7 @@ class Case:
     bytes: float | None = None
     precision: str = "fp32"
     quick: bool = True
+    priority: int = 100
 
 
 @dataclass

@@ -52,12 +52,18 @@ def markdown(records: Sequence[Record], meta: dict[str, Any]) -> str:
         "",
         f"Date {meta['date']}; JAX {meta['jax']}; devices: {', '.join(meta['devices'])}; "
         f"host CPU: {meta['host']}; mode: {'quick' if meta['quick'] else 'full'}"
-        + ("" if meta.get("complete", True) else " (INCOMPLETE: the run was stopped)") + ".",
+        + _completeness(meta) + ".",
         "",
         "Times are medians of repeats after a warm-up (compile time apart); inputs are made",
-        "once on the host and moved to the device outside the timed region. `x ours` is the",
-        "contender's time over ours on the same platform (above 1: we are faster). A wrong",
-        "answer is reported, not timed.",
+        "once on the host and moved to the device outside the timed region. Columns:",
+        "`compile` is the ahead-of-time compile of our jitted call; `median` and `min–max` are",
+        "over the timed repeats; `x ours` is the contender's median over ours on the same",
+        "platform (above 1: we are faster); `rate` is FLOP/s for compute-bound cases or bytes/s",
+        "for memory-bound ones; `% of limit` is that rate as a fraction of the device's peak",
+        "from `benchmarks/limits.py` (`-` where the device is not in the table); `check` is",
+        "the relative error against the case's float64 reference (`ok` within the case's",
+        "tolerance; a wrong answer is reported and not timed). Rows marked `(from <date>)` were",
+        "kept from an earlier run of the same device and mode.",
         "",
         "| case | params | contender | device | compile | median | min–max | x ours "
         "| rate | % of limit | check |",
@@ -78,14 +84,53 @@ def markdown(records: Sequence[Record], meta: dict[str, Any]) -> str:
         lines.append(
             f"| {r.case} | {_fmt_params(r.params)} | {r.contender} | {r.device} | "
             f"{_fmt_time(r.compile_s)} | {_fmt_time(r.median_s)} | {spread} | {ratio} | "
-            f"{rate} | {frac} | {check}{' ' + r.note if r.note else ''} |"
+            f"{rate} | {frac} | {check}{' ' + r.note if r.note else ''}"
+            + (f" (from {r.extra['from_run']})" if r.extra.get("from_run") else "") + " |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _completeness(meta: dict[str, Any]) -> str:
+    skipped = meta.get("skipped") or []
+    if skipped:
+        return (f" (INCOMPLETE: the {meta.get('budget_s', 0):.0f} s budget left out "
+                f"{len(skipped)} case(s): {', '.join(skipped)})")
+    return "" if meta.get("complete", True) else " (INCOMPLETE: the run was stopped)"
 
 
 def stem_name(meta: dict[str, Any]) -> str:
     """File stem for a run: the device slug, with ``-quick`` for quick runs."""
     return slug(meta["title"]) + ("-quick" if meta.get("quick") else "")
+
+
+def earlier_records(meta: dict[str, Any], out_dir: Path) -> list[Record]:
+    """Records of the existing report this run would write over (same device and mode).
+
+    A run updates the cases it runs and keeps the others, so running a subset (``--case``)
+    or stopping at a ``--budget`` never destroys a fuller report. Kept records carry
+    ``extra["from_run"]``, the date of the run that measured them.
+    """
+    path = out_dir / f"{stem_name(meta)}.json"
+    if not path.exists():
+        return []
+    payload = json.loads(path.read_text())
+    names = {f.name for f in dataclasses.fields(Record)}
+    kept = []
+    for raw in payload.get("records", []):
+        fields = {k: (float(v) if v in ("inf", "-inf", "nan") else v)
+                  for k, v in raw.items() if k in names}
+        record = Record(**fields)
+        record.extra.setdefault("from_run", payload.get("meta", {}).get("date", "earlier"))
+        kept.append(record)
+    return kept
+
+
+def merged(earlier: Sequence[Record], records: Sequence[Record]) -> list[Record]:
+    """``records`` plus the earlier records of (case, params) pairs this run did not measure."""
+    ran = {(r.case, json.dumps(r.params, sort_keys=True, default=str)) for r in records}
+    kept = [r for r in earlier
+            if (r.case, json.dumps(r.params, sort_keys=True, default=str)) not in ran]
+    return kept + list(records)
 
 
 def write(records: Sequence[Record], meta: dict[str, Any], out_dir: Path) -> dict[str, Path]:

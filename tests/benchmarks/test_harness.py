@@ -1,5 +1,6 @@
 """The benchmark harness on tiny cases: records, the correctness gate, limit arithmetic."""
 
+import dataclasses
 import json
 from types import SimpleNamespace
 
@@ -126,3 +127,52 @@ def test_headline_table_rewrites_the_marked_readme_section(tmp_path):
     ratio = float(row.rstrip(" |").rsplit("|", 1)[1])
     ours, peer = records
     assert ratio == pytest.approx(peer.median_s / ours.median_s, abs=0.006)  # 2 decimals
+
+
+def test_budget_orders_by_priority_and_predicts_from_the_median():
+    from benchmarks.budget import Budget, by_priority
+
+    cases = [dataclasses.replace(_tiny_case(), name=n, priority=p)
+             for n, p in (("a", 100), ("b", 1), ("c", 100), ("d", 5))]
+    assert [c.name for c in by_priority(cases)] == ["b", "d", "a", "c"]
+    budget = Budget(100.0, reserve=10.0)
+    assert budget.fits(0.0) and budget.fits(89.0) and not budget.fits(91.0)
+    for d in (10.0, 20.0, 30.0):
+        budget.record(d)
+    assert budget.predict() == 20.0
+    assert budget.fits(60.0) and not budget.fits(61.0)  # 61 + 1.5 * 20 > 90
+    assert Budget(None).fits(1e9)
+    with pytest.raises(ValueError, match="--budget"):
+        Budget(0.0)
+
+
+def test_budget_run_stops_and_names_what_it_skipped(tmp_path, capsys, monkeypatch):
+    import benchmarks.__main__ as cli
+
+    clock = iter(range(0, 10_000, 40))  # every perf_counter() call advances 40 "seconds"
+    monkeypatch.setattr(cli, "_clock", lambda: float(next(clock)))
+    assert cli.main(["--quick", "--case", "linalg.*", "--repeat", "1", "--budget", "150",
+                     "--device", "cpu", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "budget of 150s reached: skipped" in out
+    data = json.loads((tmp_path / "cpu-quick.json").read_text())
+    assert data["meta"]["complete"] is False and data["meta"]["skipped"]
+    ran = {r["case"] for r in data["records"]}
+    assert ran and not ran & set(data["meta"]["skipped"])
+    assert "INCOMPLETE: the 150 s budget left out" in (tmp_path / "cpu-quick.md").read_text()
+
+
+def test_a_subset_run_keeps_the_other_cases_of_the_report(tmp_path):
+    records = run_case(_tiny_case(), jax.devices("cpu")[:1], repeat=2)
+    meta = {"title": "cpu", "date": "2026-01-01", "jax": jax.__version__,
+            "devices": ["cpu: cpu"], "host": "x86_64", "quick": True}
+    report.write_data(records, meta, tmp_path)
+    other = dataclasses.replace(records[0], case="test.other")
+    merged = report.merged(report.earlier_records(meta, tmp_path), [other])
+    assert {r.case for r in merged} == {"test.add", "test.other"}
+    kept = [r for r in merged if r.case == "test.add"]
+    assert kept and all(r.extra["from_run"] == "2026-01-01" for r in kept)
+    rerun = report.merged(report.earlier_records(meta, tmp_path), records)
+    assert len(rerun) == len(records)  # a case run again replaces its earlier records
+    md = report.markdown(merged, meta)
+    assert "(from 2026-01-01)" in md and "`% of limit`" in md
