@@ -1,4 +1,22 @@
-"""mlmath_jax.prob (filled in by its issue)."""
+"""Probability: distributions, statistics, Monte Carlo expectation and joint tables.
+
+Distributions (``Normal``, ``Gamma``, ``MultivariateNormal``, ...; all subclasses of
+``Distribution``) are immutable pytrees with ``scipy.stats``-matching methods that pass
+through ``jit``, ``vmap`` and ``grad``; every method compiles once per family and shapes.
+Statistics (``mean``, ``var``, ``median``, ``quantile``, ``covariance``, ``Moments``) are
+accurate in float32; ``marginal``, ``conditional``, ``mutual_information`` and
+``chi2_independence`` work on joint probability (or count) tables.
+
+Example:
+  >>> import jax, jax.numpy as jnp
+  >>> from mlmath_jax import prob
+  >>> d = prob.Normal(jnp.array([0.0, 1.0]), 2.0)
+  >>> d.log_prob(jnp.array([0.0, 1.0]))
+  Array([-1.6120857, -1.6120857], dtype=float32)
+  >>> est, se = prob.expectation(lambda x: x**2, prob.Normal(0.0, 1.0), jax.random.key(0), 4000)
+  >>> bool(abs(est - 1.0) < 5 * se)
+  True
+"""
 
 from ._beta import Beta as Beta
 from ._dirichlet import Dirichlet as Dirichlet
@@ -6,6 +24,7 @@ from ._discrete import Bernoulli as Bernoulli
 from ._discrete import Binomial as Binomial
 from ._discrete import Categorical as Categorical
 from ._discrete import Poisson as Poisson
+from ._distribution import Distribution as Distribution
 from ._expectation import ExpectationResult as ExpectationResult
 from ._expectation import expectation as expectation
 from ._exponential import Exponential as Exponential
@@ -34,6 +53,7 @@ __all__: list[str] = [
     "Binomial",
     "Categorical",
     "Dirichlet",
+    "Distribution",
     "Exponential",
     "Gamma",
     "MultivariateNormal",

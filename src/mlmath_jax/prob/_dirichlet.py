@@ -10,7 +10,7 @@ from jax.scipy import special
 from jax.typing import ArrayLike
 
 from .. import _validate
-from ._distribution import Distribution, check_values, register
+from ._distribution import Distribution, as_param, check_values, register
 
 
 @register
@@ -47,7 +47,7 @@ class Dirichlet(Distribution):
     _event_rank = 1
 
     def _canonical(self, values):
-        a = _validate.vector(values["concentration"], "concentration", real=True)
+        a = _validate.vector(as_param(values["concentration"], "concentration"), "concentration")
         if a.shape[-1] < 2:
             raise ValueError(
                 f"concentration must have at least 2 entries on its last axis, got shape {a.shape}"

@@ -19,6 +19,7 @@ from jax.typing import ArrayLike
 from .. import _validate
 from ._distribution import (
     Univariate,
+    as_param,
     check_values,
     float_params,
     probs_sum_to_one,
@@ -405,7 +406,7 @@ class Categorical(Univariate):
 
     def _canonical(self, values):
         probs = _validate.at_least_rank(
-            _validate.as_real(values["probs"], "probs"), 1, "probs", "a [..., K] array"
+            as_param(values["probs"], "probs"), 1, "probs", "a [..., K] array"
         )
         probs = float_params({"probs": probs})["probs"]
         check_values(probs, lambda p: (p >= 0) & (p <= 1), "probs", "in [0, 1]")

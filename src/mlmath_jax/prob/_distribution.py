@@ -1,17 +1,28 @@
 """Shared machinery of the distributions: pytree base class, shapes, validation, inversion.
 
-Every family is a frozen dataclass registered with ``jax.tree_util.register_dataclass``
-whose parameters are the data fields. Construction converts and broadcasts the parameters
-and checks their values when they are concrete; rebuilding an instance from its leaves
-(``jax.tree.map``, ``jit`` outputs, ``vmap``, ``grad`` cotangents) goes through the same
-constructor, so a static ``_checked`` field (the class name on every built instance, hence
-in every treedef) tells it to store the leaves as they are: tree utilities may put ``None``,
-sentinels, tracers or shape tuples there, and gradients may be negative.
+Pytree idiom (one for every distribution; ``ml``'s models use the same):
 
-Two tiers of validation (house style): shapes and static options raise while tracing;
+* Each family is a frozen dataclass (``eq=False``) whose dataclass fields are its array
+  parameters, registered by :func:`register` with
+  ``jax.tree_util.register_pytree_with_keys``: every field is a child (key paths name
+  them, as ``register_dataclass`` does) and there is no static metadata.
+* Validation of user input runs only in ``__init__``/``__post_init__`` (user construction).
+  Unflattening (``jax.tree.map``, ``jit`` outputs, ``vmap``, ``grad`` cotangents) builds
+  the instance with ``object.__new__`` and ``object.__setattr__``, never the constructor,
+  so leaves that tree utilities put there (``None``, tracers, negative cotangents) are kept
+  as they are and nothing is re-validated.
+* ``==`` is object identity (``eq=False``), so it never raises and instances hash; compare
+  parameters explicitly (``jnp.array_equal(a.loc, b.loc)``) for structural equality.
+
+Two tiers of validation (house style): types and shapes raise while tracing, naming the
+parameter (``None`` or a string for a parameter raises ``TypeError`` at construction);
 parameter *values* raise ``ValueError`` only when known at construction (concrete arrays or
 Python numbers). Traced invalid parameters (inside ``jit``) make every method return NaN
 (integer samples of discrete families: ``-1``), as ``jax.scipy.stats`` gives NaN.
+
+Every public method runs one module-level jitted function of the distribution pytree and
+its array arguments, so it compiles once per (family, shapes, dtypes) and a repeated eager
+call with new parameter values compiles nothing.
 """
 
 from __future__ import annotations
@@ -29,15 +40,12 @@ from jax.typing import ArrayLike
 
 from .. import _validate
 
-_ARRAY_LIKE = (jax.Array, numbers.Number, list)
 
-
-def _is_array_like(value: Any) -> bool:
-    """True for what a user passes as a parameter (not what tree utilities put in leaves)."""
-    if isinstance(value, _ARRAY_LIKE):
-        return True
-    # NumPy arrays and scalars without importing NumPy (not a runtime dependency).
-    return hasattr(value, "__array__") and hasattr(value, "dtype") and hasattr(value, "shape")
+def as_param(value: Any, name: str) -> jax.Array:
+    """A parameter as a real floating array; ``TypeError`` naming it for non-numbers."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a real number or array, got {type(value).__name__}")
+    return _validate.as_real(value, name)
 
 
 def float_params(values: dict[str, Any]) -> dict[str, jax.Array]:
@@ -47,7 +55,7 @@ def float_params(values: dict[str, Any]) -> dict[str, jax.Array]:
       TypeError: a parameter is not a real numeric array.
       ValueError: the parameters' shapes do not broadcast (naming them).
     """
-    arrays = {name: _validate.as_real(v, name) for name, v in values.items()}
+    arrays = {name: as_param(v, name) for name, v in values.items()}
     dtype = jnp.result_type(*arrays.values())
     shape = _validate.batch_shape([a.shape for a in arrays.values()], list(arrays))
     return {name: jnp.broadcast_to(a.astype(dtype), shape) for name, a in arrays.items()}
@@ -171,31 +179,27 @@ def implicit_inverse(
 class Distribution:
     """Base of every distribution: shapes, sampling shapes and the NaN guard.
 
-    Subclasses are frozen dataclasses whose data fields are the parameters (``_params``)
-    and implement ``_canonical`` (convert, broadcast, check), ``_valid`` (traced validity
-    mask), ``_sample`` and the private ``_log_prob``/``_mean``/... methods.
-    """
+    Subclasses are frozen dataclasses whose fields are the parameters (``_params``),
+    registered as pytrees with :func:`register`, and implement ``_canonical`` (convert,
+    broadcast, check), ``_valid`` (traced validity mask), ``_sample`` and the private
+    ``_log_prob``/``_mean``/... methods. ``==`` is identity (see the module docstring).
 
-    # False when built by the user; afterwards the class name, which also keeps treedefs of
-    # different families unequal (JAX compares dataclass nodes by their static fields only,
-    # so a shared jit cache would otherwise mix up, say, Uniform and Binomial).
-    _checked: bool | str = dataclasses.field(
-        default=False, repr=False, kw_only=True, metadata={"static": True}
-    )
+    Example:
+      >>> from mlmath_jax import prob
+      >>> isinstance(prob.Normal(0.0, 1.0), prob.Distribution)
+      True
+    """
 
     _params: ClassVar[tuple[str, ...]] = ()
     _event_rank: ClassVar[int] = 0
 
     def __post_init__(self) -> None:
-        if self._checked:
-            return  # rebuilt from leaves by a tree utility: keep them as they are
+        # User construction only: unflattening bypasses __init__ (see register).
         values = {name: getattr(self, name) for name in self._params}
-        if all(_is_array_like(v) for v in values.values()):
-            with jax.ensure_compile_time_eval():
-                values = self._canonical(values)
-            for name, value in values.items():
-                object.__setattr__(self, name, value)
-        object.__setattr__(self, "_checked", type(self).__qualname__)
+        with jax.ensure_compile_time_eval():
+            values = self._canonical(values)
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
 
     # --- hooks -----------------------------------------------------------------------
     def _canonical(self, values: dict[str, Any]) -> dict[str, jax.Array]:
@@ -239,10 +243,30 @@ class Distribution:
             return jnp.where(valid, out, -1)
         return jnp.where(valid, out, jnp.nan)
 
-    def _value(self, x: ArrayLike) -> jax.Array:
-        """A point ``x`` as an array of the distribution's dtype (or wider float)."""
-        x = _validate.as_real(x, "x") if not _is_int(x) else jnp.asarray(x)
+    def _value(self, x: ArrayLike, name: str = "x") -> jax.Array:
+        """A point ``x`` as an array of the distribution's dtype (or wider float).
+
+        Raises ``ValueError`` (while tracing) if ``x``'s shape does not broadcast against
+        ``batch_shape + event_shape``.
+        """
+        x = _validate.as_real(x, name) if not _is_int(x) else jnp.asarray(x)
+        self._check_point_shape(x.shape, name)
         return x.astype(jnp.result_type(x, self.dtype))
+
+    def _check_point_shape(self, shape: tuple[int, ...], name: str) -> None:
+        event = self.event_shape
+        full = self.batch_shape + event
+        ok = len(shape) >= len(event)
+        if ok:
+            try:
+                jnp.broadcast_shapes(shape, full)
+            except ValueError:
+                ok = False
+        if not ok:
+            raise ValueError(
+                f"{name} must broadcast against batch_shape {self.batch_shape} + event_shape "
+                f"{event} of {type(self).__name__}, got shape {tuple(shape)}"
+            )
 
     # --- public methods --------------------------------------------------------------
     def sample(self, key: ArrayLike, sample_shape: int | Sequence[int] = ()) -> jax.Array:
@@ -281,7 +305,7 @@ class Distribution:
           >>> Normal(0.0, 1.0).log_prob(0.0)
           Array(-0.9189385, dtype=float32)
         """
-        return _jit_log_prob(self, x)
+        return _jit_log_prob(self, _arg(x, "x"))
 
     def prob(self, x: ArrayLike) -> jax.Array:
         """Density or mass at ``x``: ``exp(log_prob(x))`` (``scipy.stats`` pdf/pmf).
@@ -291,7 +315,7 @@ class Distribution:
           >>> Bernoulli(0.25).prob(1)
           Array(0.25, dtype=float32)
         """
-        return jnp.exp(self.log_prob(x))
+        return _jit_prob(self, _arg(x, "x"))
 
     def mean(self) -> jax.Array:
         """Mean, ``batch_shape + event_shape`` (``scipy.stats`` ``mean``).
@@ -321,7 +345,7 @@ class Distribution:
           >>> Exponential(2.0).stddev()
           Array(0.5, dtype=float32)
         """
-        return jnp.sqrt(self.variance())
+        return _jit_stddev(self)
 
     def entropy(self) -> jax.Array:
         """Differential (continuous) or Shannon (discrete) entropy in nats, ``batch_shape``.
@@ -351,7 +375,7 @@ class Univariate(Distribution):
           >>> Uniform(0.0, 4.0).cdf(1.0)
           Array(0.25, dtype=float32)
         """
-        return _jit_cdf(self, x)
+        return _jit_cdf(self, _arg(x, "x"))
 
     def median(self) -> jax.Array:
         """Median (``scipy.stats`` ``median``: ``ppf(0.5)``; smallest ``k`` with ``cdf(k) >= 1/2``).
@@ -381,22 +405,57 @@ class Continuous(Univariate):
           >>> Uniform(0.0, 4.0).icdf(0.75)
           Array(3., dtype=float32)
         """
-        return _jit_icdf(self, q)
+        return _jit_icdf(self, _arg(q, "q"))
 
     def _median(self) -> jax.Array:
         return self._icdf(jnp.full(self.batch_shape, 0.5, self.dtype))
 
 
-# The public methods run as compiled functions of the distribution pytree: one compilation
-# per family, shapes and dtype, then fast calls outside jit (inside jit they are inlined).
+# The public methods run as module-level compiled functions of the distribution pytree:
+# one compilation per family, shapes and dtypes, then no compile on repeated eager calls
+# (inside a user's jit they are inlined).
+def _check_key(key: Any) -> None:
+    dtype = getattr(key, "dtype", None)
+    shape = getattr(key, "shape", None)
+    if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        if shape == ():
+            return
+    elif dtype == jnp.uint32 and shape is not None and len(shape) == 1:
+        return  # a raw key (jax.random.PRNGKey)
+    seen = f"shape {shape} dtype {dtype}" if dtype is not None else type(key).__name__
+    raise TypeError(f"key must be a single JAX PRNG key (jax.random.key(seed)), got {seen}")
+
+
+def _nan_where_nan(out: jax.Array, x: jax.Array, event_rank: int) -> jax.Array:
+    """NaN in, NaN out: a NaN coordinate of a point makes its value NaN (as SciPy)."""
+    if not jnp.issubdtype(x.dtype, jnp.inexact):
+        return out
+    bad = jnp.isnan(x)
+    if event_rank:
+        bad = jnp.any(bad, axis=tuple(range(-event_rank, 0)))
+    return jnp.where(bad, jnp.nan, out)
+
+
 @functools.partial(jax.jit, static_argnums=2)
 def _jit_sample(dist: Distribution, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    _check_key(key)
     return dist._guard(dist._sample(key, shape), event=True)
+
+
+def _log_prob_body(dist: Distribution, x: ArrayLike) -> jax.Array:
+    x = dist._value(x)
+    out = dist._guard(dist._log_prob(x))
+    return _nan_where_nan(out, x, dist._event_rank)
 
 
 @jax.jit
 def _jit_log_prob(dist: Distribution, x: jax.Array) -> jax.Array:
-    return dist._guard(dist._log_prob(dist._value(x)))
+    return _log_prob_body(dist, x)
+
+
+@jax.jit
+def _jit_prob(dist: Distribution, x: jax.Array) -> jax.Array:
+    return jnp.exp(_log_prob_body(dist, x))
 
 
 @jax.jit
@@ -410,13 +469,19 @@ def _jit_variance(dist: Distribution) -> jax.Array:
 
 
 @jax.jit
+def _jit_stddev(dist: Distribution) -> jax.Array:
+    return jnp.sqrt(dist._guard(dist._variance(), event=True))
+
+
+@jax.jit
 def _jit_entropy(dist: Distribution) -> jax.Array:
     return dist._guard(dist._entropy())
 
 
 @jax.jit
 def _jit_cdf(dist: Univariate, x: jax.Array) -> jax.Array:
-    return dist._guard(dist._cdf(dist._value(x)))
+    x = dist._value(x)
+    return _nan_where_nan(dist._guard(dist._cdf(x)), x, 0)
 
 
 @jax.jit
@@ -426,9 +491,25 @@ def _jit_median(dist: Univariate) -> jax.Array:
 
 @jax.jit
 def _jit_icdf(dist: Continuous, q: jax.Array) -> jax.Array:
-    q = dist._value(q)
+    q = dist._value(q, "q")
     out = dist._icdf(q)
     return dist._guard(jnp.where((q >= 0) & (q <= 1), out, jnp.nan))
+
+
+def _arg(x: Any, name: str) -> Any:
+    """Pass arrays and numbers to the jitted body as they are; convert anything else here.
+
+    Lists become arrays, and ``None`` or strings raise a ``TypeError`` naming the argument
+    (instead of an error from inside ``jit``).
+    """
+    if isinstance(x, (jax.Array, numbers.Number)):
+        return x
+    dtype = getattr(x, "dtype", None)  # NumPy arrays and scalars of numbers
+    if hasattr(x, "shape") and dtype is not None and (
+        jnp.issubdtype(dtype, jnp.number) or dtype == jnp.bool_
+    ):
+        return x
+    return _validate.as_real(x, name)
 
 
 def _is_int(x: Any) -> bool:
@@ -439,5 +520,25 @@ def _is_int(x: Any) -> bool:
 
 
 def register(cls: type) -> type:
-    """Register a distribution dataclass as a pytree (parameters are the data fields)."""
-    return jax.tree_util.register_dataclass(cls)
+    """Register a distribution dataclass as a pytree whose children are all its fields.
+
+    Unflattening builds the instance with ``object.__new__`` and ``object.__setattr__``:
+    no constructor and no validation run (see the module docstring).
+    """
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    keys = tuple(jax.tree_util.GetAttrKey(n) for n in names)
+
+    def flatten_with_keys(obj):
+        return [(k, getattr(obj, n)) for k, n in zip(keys, names, strict=True)], None
+
+    def flatten(obj):
+        return [getattr(obj, n) for n in names], None
+
+    def unflatten(_, children):
+        obj = object.__new__(cls)
+        for n, child in zip(names, children, strict=True):
+            object.__setattr__(obj, n, child)
+        return obj
+
+    jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
+    return cls

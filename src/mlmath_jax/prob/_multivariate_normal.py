@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +15,7 @@ from jax.scipy.linalg import solve_triangular
 from jax.typing import ArrayLike
 
 from .. import _validate
-from ._distribution import Distribution, _is_array_like, register
+from ._distribution import Distribution, as_param, register
 
 _HIGHEST = lax.Precision.HIGHEST  # TF32 would lose the small-eigenvalue directions on GPU
 _LOG_2PI = math.log(2 * math.pi)
@@ -163,24 +164,9 @@ class MultivariateNormal(Distribution):
         *,
         scale_tril: ArrayLike | None = None,
         precision: ArrayLike | None = None,
-        precision_tril: ArrayLike | None = None,
-        _checked: bool | str = False,
     ) -> None:
-        def store(loc, scale_tril, precision_tril):
-            object.__setattr__(self, "loc", loc)
-            object.__setattr__(self, "scale_tril", scale_tril)
-            object.__setattr__(self, "precision_tril", precision_tril)
-            object.__setattr__(self, "_checked", type(self).__qualname__)
-
-        if _checked:  # rebuilt from leaves by a tree utility
-            store(loc, scale_tril, precision_tril)
-            return
-        given = {
-            "covariance": covariance,
-            "scale_tril": scale_tril,
-            "precision": precision,
-            "precision_tril": precision_tril,
-        }
+        # User construction only: unflattening bypasses __init__ (see _distribution.register).
+        given = {"covariance": covariance, "scale_tril": scale_tril, "precision": precision}
         given = {k: v for k, v in given.items() if v is not None}
         if len(given) != 1:
             raise ValueError(
@@ -188,36 +174,29 @@ class MultivariateNormal(Distribution):
                 f"got {sorted(given) or 'none'}"
             )
         ((name, mat),) = given.items()
-        if not (_is_array_like(loc) and _is_array_like(mat)):
-            raise TypeError(f"loc and {name} must be arrays")
         with jax.ensure_compile_time_eval():
-            loc = _validate.vector(loc, "loc")
-            mat = _validate.square(mat, name)
+            loc = _validate.vector(as_param(loc, "loc"), "loc")
+            mat = _validate.matrix(as_param(mat, name), name)
+            if mat.shape[-1] != mat.shape[-2]:
+                raise ValueError(f"{name} must be square [..., d, d], got shape {mat.shape}")
             _validate.same_dim(
                 loc.shape[-1], mat.shape[-1], ("loc", name), (loc.shape, mat.shape), "dimensions"
             )
-            if jnp.issubdtype(loc.dtype, jnp.complexfloating) or jnp.issubdtype(
-                mat.dtype, jnp.complexfloating
-            ):
-                raise TypeError("MultivariateNormal: loc and the matrix must be real")
             dtype = jnp.result_type(loc, mat)
             batch = _validate.batch_shape([loc.shape[:-1], mat.shape[:-2]], ["loc", name])
-            loc = jnp.broadcast_to(loc.astype(dtype), batch + loc.shape[-1:])
-            mat = mat.astype(dtype)
-            if name in ("scale_tril", "precision_tril"):
-                factor = jnp.tril(mat)
-                what = "lower triangular with a positive diagonal"
-            else:
-                factor = robust_cholesky(mat)
-                what = "symmetric positive definite"
-            if _validate.is_concrete(factor):
-                good = jnp.all(jnp.isfinite(factor)) & jnp.all(_diag(factor) > 0)
-                if not bool(good):
-                    raise ValueError(f"{name} must be {what}")
-        if name in ("covariance", "scale_tril"):
-            store(loc, factor, None)
-        else:
-            store(loc, None, factor)
+            triangular = name == "scale_tril"
+            loc, factor = _canonical_mvn(loc.astype(dtype), mat.astype(dtype), batch, triangular)
+            if _validate.is_concrete(factor) and not bool(_factor_ok(factor)):
+                what = (
+                    "lower triangular with a positive diagonal"
+                    if triangular
+                    else "symmetric positive definite"
+                )
+                raise ValueError(f"{name} must be {what}")
+        cov_side = name != "precision"
+        object.__setattr__(self, "loc", loc)
+        object.__setattr__(self, "scale_tril", factor if cov_side else None)
+        object.__setattr__(self, "precision_tril", None if cov_side else factor)
 
     @property
     def _factor(self) -> jax.Array:
@@ -295,6 +274,20 @@ class MultivariateNormal(Distribution):
         cov = jnp.broadcast_to(cov, self.batch_shape + (self.dim, self.dim))
         valid = self._valid()[..., None, None]
         return jnp.where(valid, cov, jnp.nan)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _canonical_mvn(
+    loc: jax.Array, mat: jax.Array, batch: tuple[int, ...], triangular: bool
+) -> tuple[jax.Array, jax.Array]:
+    """Broadcast ``loc`` to the batch and factor the matrix, as one compiled program."""
+    loc = jnp.broadcast_to(loc, batch + loc.shape[-1:])
+    return loc, jnp.tril(mat) if triangular else robust_cholesky(mat)
+
+
+@jax.jit
+def _factor_ok(factor: jax.Array) -> jax.Array:
+    return jnp.all(jnp.isfinite(factor)) & jnp.all(_diag(factor) > 0)
 
 
 @jax.jit
