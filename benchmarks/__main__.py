@@ -21,7 +21,7 @@ from pathlib import Path
 
 import jax
 
-from . import report
+from . import gpu_cases, report
 from .budget import Budget, by_priority
 from .cases import all_cases
 from .harness import run_case
@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=7, help="timed calls per contender")
     parser.add_argument("--budget", type=float, default=None, metavar="SECONDS",
                         help="run cases in priority order and stop before this many seconds")
+    parser.add_argument("--gpu", action="store_true",
+                        help="the GPU case list (sizes for one H100/H200; with --quick, 1/1000 "
+                             "of them), on the GPU when there is one")
     parser.add_argument("--fresh", action="store_true",
                         help="do not keep the cases of an existing report of this device/mode")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results",
@@ -77,8 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
 
     devices = _devices(args.device)
+    if args.gpu and args.device == "all":
+        devices = devices[-1:]  # the GPU list is sized for the accelerator alone
     pattern = args.case if any(c in args.case for c in "*?[") else f"*{args.case}*"
-    cases = [c for c in all_cases(args.quick) if fnmatch.fnmatch(c.name, pattern)]
+    listed = gpu_cases.cases(1e-3 if args.quick else 1.0) if args.gpu else all_cases(args.quick)
+    cases = [c for c in listed if fnmatch.fnmatch(c.name, pattern)]
     if not cases:
         sys.exit(f"no case matches {args.case!r}")
     if args.budget is not None:
@@ -92,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         "host": _host_cpu(),
         "quick": args.quick,
         "repeat": args.repeat,
+        "case_list": "gpu" if args.gpu else "areas",
         "case_pattern": args.case,
         "budget_s": args.budget,
     }

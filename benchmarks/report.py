@@ -99,8 +99,9 @@ def _completeness(meta: dict[str, Any]) -> str:
 
 
 def stem_name(meta: dict[str, Any]) -> str:
-    """File stem for a run: the device slug, with ``-quick`` for quick runs."""
-    return slug(meta["title"]) + ("-quick" if meta.get("quick") else "")
+    """File stem: the device slug, ``-gpu-list`` for the ``--gpu`` list, ``-quick`` if quick."""
+    return (slug(meta["title"]) + ("-gpu-list" if meta.get("case_list") == "gpu" else "")
+            + ("-quick" if meta.get("quick") else ""))
 
 
 def earlier_records(meta: dict[str, Any], out_dir: Path) -> list[Record]:

@@ -176,3 +176,21 @@ def test_a_subset_run_keeps_the_other_cases_of_the_report(tmp_path):
     assert len(rerun) == len(records)  # a case run again replaces its earlier records
     md = report.markdown(merged, meta)
     assert "(from 2026-01-01)" in md and "`% of limit`" in md
+
+
+def test_gpu_list_is_in_priority_order_and_runs_scaled_down(tmp_path, capsys):
+    from benchmarks import gpu_cases
+    from benchmarks.__main__ import main
+
+    listed = gpu_cases.cases(1e-3)
+    assert [c.priority for c in listed] == sorted(c.priority for c in listed)
+    assert listed[0].name == "gpu.median"
+    names = {c.name for c in listed}
+    assert {"gpu.eigh_batched", "gpu.matmul_bf16", "gpu.eigsh_top10", "gpu.pca", "gpu.ridge",
+            "gpu.logistic", "gpu.sample_normal"} <= names
+    assert main(["--gpu", "--quick", "--case", "gpu.eigh*", "--repeat", "1",
+                 "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "cpu-gpu-list-quick.json").read_text())
+    assert data["meta"]["case_list"] == "gpu"
+    assert data["records"] and all(r["correct"] for r in data["records"])
+    assert "WRONG" not in capsys.readouterr().out
