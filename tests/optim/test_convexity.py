@@ -56,11 +56,11 @@ def test_convexity_pytree_points_and_jit():
 
 
 def test_convexity_bad_input():
-    with pytest.raises(TypeError, match="f must be callable"):
+    with pytest.raises(TypeError, match="fun must be callable"):
         optim.convexity_check("f", PTS, jax.random.key(0))
     with pytest.raises(ValueError, match="leading sample axis"):
         optim.convexity_check(
             jnp.sum, {"a": jnp.ones((3, 2)), "b": jnp.ones((4,))}, jax.random.key(0)
         )
-    with pytest.raises(ValueError, match="f must return a scalar"):
+    with pytest.raises(ValueError, match="fun must return a scalar"):
         optim.convexity_check(lambda x: x, PTS, jax.random.key(0))

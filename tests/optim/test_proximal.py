@@ -158,11 +158,11 @@ def test_proximal_gradient_bad_input():
     f = lambda x: jnp.sum(x**2)  # noqa: E731
     with pytest.raises(TypeError, match="prox must be callable"):
         optim.proximal_gradient(f, jnp.zeros(2), prox=None)
-    with pytest.raises(TypeError, match="smooth_fun must be callable"):
+    with pytest.raises(TypeError, match="fun must be callable"):
         optim.proximal_gradient(1.0, jnp.zeros(2), prox=lambda v, s: v)
     with pytest.raises(ValueError, match="step_size must be > 0"):
         optim.proximal_gradient(f, jnp.zeros(2), prox=lambda v, s: v, step_size=-1.0)
-    with pytest.raises(ValueError, match="smooth_fun must return a scalar"):
+    with pytest.raises(ValueError, match="fun must return a scalar"):
         optim.proximal_gradient(lambda x: x, jnp.zeros(2), prox=lambda v, s: v)
 
 

@@ -1,5 +1,8 @@
 """mlmath_jax.optim: quadratics, convexity checks, optax-driven minimisation, Newton, prox.
 
+Every solver calls ``fun(x, *args)`` and compiles once per (function, static options,
+shapes and dtypes): pass data in ``args``.
+
 Example:
   >>> import jax.numpy as jnp
   >>> from mlmath_jax import optim
@@ -7,8 +10,8 @@ Example:
   Array([ 1., -2.], dtype=float32)
 """
 
+from ._convexity import ConvexityReport as ConvexityReport
 from ._convexity import convexity_check as convexity_check
-from ._minimize import OptResult as OptResult
 from ._minimize import minimize as minimize
 from ._newton import newton as newton
 from ._proximal import prox_elastic_net as prox_elastic_net
@@ -18,8 +21,10 @@ from ._proximal import prox_nuclear as prox_nuclear
 from ._proximal import proximal_gradient as proximal_gradient
 from ._quadratic import quadratic as quadratic
 from ._quadratic import quadratic_minimizer as quadratic_minimizer
+from ._result import OptResult as OptResult
 
 __all__ = [
+    "ConvexityReport",
     "OptResult",
     "convexity_check",
     "minimize",

@@ -2,36 +2,51 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from .. import _validate
-from ._minimize import OptResult, check_fun, check_tol, inexact_tree, scalar_value
+from .. import _linesearch, _trees, _validate
+from ._result import OptResult, check_tol, static_callable
 
 # Above this many parameters the "auto" solver switches from a dense Hessian (n² memory,
 # n³ work) to conjugate gradients on Hessian-vector products (memory linear in n).
 DENSE_MAX_PARAMS = 2000
-_ARMIJO_C = 1e-4
 _MAX_HALVINGS = 40
 
 
-def _dense_direction(f: Callable, x: jax.Array, g: jax.Array, _: int) -> jax.Array:
-    h = jax.hessian(f)(x)
+class NewtonState(NamedTuple):
+    """Loop state of :func:`newton` on the flattened parameters."""
+
+    x: jax.Array
+    value: jax.Array
+    grad: jax.Array
+    num_steps: jax.Array
+    stalled: jax.Array
+
+
+def dense_direction(f: Callable, x: jax.Array, g: jax.Array, args: tuple, _: int) -> jax.Array:
+    """``-H⁻¹ g`` from the dense Hessian of ``f(·, *args)`` (Cholesky; NaN if not PD)."""
+    h = jax.hessian(f)(x, *args)
     h = 0.5 * (h + h.T)
     chol = jnp.linalg.cholesky(h)
     return -jax.scipy.linalg.cho_solve((chol, True), g)
 
 
-def _cg_direction(f: Callable, x: jax.Array, g: jax.Array, max_iters: int) -> jax.Array:
+def cg_direction(
+    f: Callable, x: jax.Array, g: jax.Array, args: tuple, max_cg_steps: int
+) -> jax.Array:
     """Truncated CG on ``H d = -g`` (Steihaug: stops at negative curvature).
 
     The forcing tolerance ``min(0.5, |g|) |g|`` keeps Newton's quadratic convergence.
     """
-    grad_f = jax.grad(f)
+
+    def grad_f(z):
+        return jax.grad(f)(z, *args)
 
     def matvec(v):
         return jax.jvp(grad_f, (x,), (v,))[1]
@@ -42,7 +57,7 @@ def _cg_direction(f: Callable, x: jax.Array, g: jax.Array, max_iters: int) -> ja
 
     def cond(carry):
         _, r, _, i, done = carry
-        return (i < max_iters) & ~done & (jnp.linalg.norm(r) > target)
+        return (i < max_cg_steps) & ~done & (jnp.linalg.norm(r) > target)
 
     def body(carry):
         d, r, p, i, _ = carry
@@ -62,16 +77,84 @@ def _cg_direction(f: Callable, x: jax.Array, g: jax.Array, max_iters: int) -> ja
     return d
 
 
+def newton_init(f: Callable, x: jax.Array, args: tuple) -> NewtonState:
+    """The state at the flat starting point ``x``."""
+    value, grad = jax.value_and_grad(f)(x, *args)
+    return NewtonState(x, value, grad, jnp.zeros((), jnp.int32), jnp.zeros((), bool))
+
+
+def newton_step(
+    f: Callable, state: NewtonState, args: tuple, *, solver: str, max_cg_steps: int
+) -> NewtonState:
+    """One damped Newton step from ``state`` (``solver`` is ``"dense"`` or ``"cg"``).
+
+    A direction that is not finite or not a descent direction (the Hessian is not positive
+    definite there) is replaced by ``-g``. The Armijo search (``_linesearch.backtrack``)
+    allows a slack of one rounding unit of ``|f(x)|``; when no step is accepted, ``x`` stays
+    and ``stalled`` is set.
+    """
+    x, value, grad = state.x, state.value, state.grad
+    direction = dense_direction if solver == "dense" else cg_direction
+    d = direction(f, x, grad, args, max_cg_steps)
+    slope = jnp.vdot(grad, d)
+    descent = jnp.all(jnp.isfinite(d)) & (slope < 0)
+    d = jnp.where(descent, d, -grad)
+    slope = jnp.where(descent, slope, -jnp.vdot(grad, grad))
+    eps = jnp.finfo(x.dtype).eps
+    search = _linesearch.backtrack(
+        lambda t: f(x + t * d, *args),
+        value,
+        slope,
+        slack=eps * jnp.abs(value),
+        max_halvings=_MAX_HALVINGS,
+    )
+    x_new = jnp.where(search.accepted, x + search.step * d, x)
+    value_new, grad_new = jax.value_and_grad(f)(x_new, *args)
+    return NewtonState(x_new, value_new, grad_new, state.num_steps + 1, ~search.accepted)
+
+
+def newton_keep_going(state: NewtonState, tol: jax.Array, max_steps: int) -> jax.Array:
+    """Whether to take another step: under the cap, gradient above ``tol``, not stalled."""
+    return (state.num_steps < max_steps) & (jnp.linalg.norm(state.grad) > tol) & ~state.stalled
+
+
+@functools.partial(jax.jit, static_argnames=("fun", "max_steps", "solver", "max_cg_steps"))
+def _newton(fun, max_steps, solver, max_cg_steps, x0, args, tol):
+    x0 = _trees.inexact_tree(x0, "x0")
+    _trees.scalar_value(fun, x0, args, "fun")
+    flat, x = _trees.flat_fun(fun, x0)
+    unravel = ravel_pytree(x0)[1]
+    n = x.size
+    if max_cg_steps is None:
+        max_cg_steps = max(1, min(n, 200))
+    if solver == "auto":
+        solver = "dense" if n <= DENSE_MAX_PARAMS else "cg"
+
+    def f(z, *args):
+        return flat(z, *args).astype(x.dtype)
+
+    state = newton_init(f, x, args)
+    gtol = jnp.asarray(tol, x.dtype)
+    state = jax.lax.while_loop(
+        lambda s: newton_keep_going(s, gtol, max_steps),
+        lambda s: newton_step(f, s, args, solver=solver, max_cg_steps=max_cg_steps),
+        state,
+    )
+    grad_norm = jnp.linalg.norm(state.grad)
+    return OptResult(unravel(state.x), state.value, grad_norm, state.num_steps, grad_norm <= gtol)
+
+
 def newton(
-    fun: Callable[[Any], jax.Array],
+    fun: Callable[..., jax.Array],
     x0: Any,
+    args: tuple = (),
     *,
     max_steps: int = 50,
     tol: float = 1e-8,
     solver: str = "auto",
-    max_cg_iters: int | None = None,
+    max_cg_steps: int | None = None,
 ) -> OptResult:
-    """Minimise ``fun`` by damped Newton steps with a backtracking line search.
+    """Minimise ``fun(x, *args)`` by damped Newton steps with a backtracking line search.
 
     Each step solves ``H d = -g`` for the Newton direction, either with the dense Hessian
     (``jax.hessian`` and a Cholesky factorisation) or with truncated conjugate gradients on
@@ -82,91 +165,53 @@ def newton(
     Armijo's condition ``f(x + t d) <= f(x) + 1e-4 t gᵀd`` holds (with a slack of one
     rounding unit of ``|f(x)|``, so steps at the precision's floor are not refused). Close
     to a minimum with a positive-definite Hessian the full step is taken and convergence is
-    quadratic. The whole loop is one ``lax.while_loop``; works under ``jit`` and ``vmap``.
-    ``scipy.optimize.minimize(method="Newton-CG")`` is the nearest SciPy equivalent.
+    quadratic. The whole loop is one ``lax.while_loop``, compiled once per (``fun``, static
+    options, shapes and dtypes of ``x0`` and ``args``); works under ``jit`` and ``vmap``.
+    ``scipy.optimize.minimize(fun, x0, args, method="Newton-CG")`` is the nearest SciPy
+    equivalent.
 
     Args:
-      fun: ``x -> scalar``, twice differentiable.
+      fun: ``(x, *args) -> scalar``, twice differentiable in ``x``.
       x0: starting point, an array or pytree (flattened with
         ``jax.flatten_util.ravel_pytree`` internally).
+      args: tuple of extra arguments of ``fun`` (traced: new values do not compile again).
       max_steps: largest number of Newton steps (static, >= 0).
-      tol: absolute tolerance on the gradient's 2-norm (in float32, ask for what the
-        precision can reach, e.g. ``1e-4`` for ``|fun|`` near 1).
+      tol: absolute tolerance on the gradient's 2-norm (traced; in float32, ask for what
+        the precision can reach, e.g. ``1e-4`` for ``|fun|`` near 1).
       solver: ``"dense"``, ``"cg"`` or ``"auto"`` (dense up to 2000 parameters); static.
-      max_cg_iters: CG iterations per step (static); default ``min(n, 200)``.
+      max_cg_steps: largest number of CG steps per Newton step (static, >= 1); default
+        ``min(n, 200)``.
 
     Returns:
       :class:`OptResult`; ``converged`` is ``grad_norm <= tol``.
 
     Raises:
-      TypeError: if ``fun`` is not callable.
+      TypeError: if ``fun`` is not callable or ``args`` is not a tuple.
       ValueError: if ``fun`` does not return a scalar, ``solver`` is unknown, or
-        ``max_steps``/``tol``/``max_cg_iters`` are out of range.
+        ``max_steps``/``tol``/``max_cg_steps`` are out of range.
 
     Example:
-      >>> fun = lambda x: jnp.sum(jnp.exp(x) - 2.0 * x)
-      >>> res = optim.newton(fun, jnp.zeros(2), tol=1e-5)
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import optim
+      >>> def fun(x, c):
+      ...     return jnp.sum(jnp.exp(x) - c * x)
+      >>> res = optim.newton(fun, jnp.zeros(2), (2.0,), tol=1e-5)
       >>> print(res.x, res.converged)
       [0.693 0.693] True
     """
-    check_fun(fun, "fun")
+    fun = static_callable(fun, "fun")
+    args = _trees.check_args(args)
     max_steps = _validate.static_int(max_steps, "max_steps", minimum=0)
     check_tol(tol)
     _validate.one_of(solver, ("auto", "dense", "cg"), "solver")
-    x0 = inexact_tree(x0, "x0")
-    scalar_value(fun, x0, "fun")
-    x_flat, unravel = ravel_pytree(x0)
-    n = x_flat.size
-    if max_cg_iters is None:
-        max_cg_iters = min(n, 200)
-    max_cg_iters = _validate.static_int(max_cg_iters, "max_cg_iters", minimum=1)
-    if solver == "auto":
-        solver = "dense" if n <= DENSE_MAX_PARAMS else "cg"
-    direction = _dense_direction if solver == "dense" else _cg_direction
-
-    def f(z):
-        return fun(unravel(z)).astype(x_flat.dtype)
-
-    def run(x_flat):
-        value_and_grad = jax.value_and_grad(f)
-        eps = jnp.finfo(x_flat.dtype).eps
-        value0, grad0 = value_and_grad(x_flat)
-        gtol = jnp.asarray(tol, x_flat.dtype)
-
-        def cond(carry):
-            _, value, grad, step, stalled = carry
-            return (step < max_steps) & (jnp.linalg.norm(grad) > gtol) & ~stalled
-
-        def body(carry):
-            x, value, grad, step, _ = carry
-            d = direction(f, x, grad, max_cg_iters)
-            slope = jnp.vdot(grad, d)
-            descent = jnp.all(jnp.isfinite(d)) & (slope < 0)
-            d = jnp.where(descent, d, -grad)
-            slope = jnp.where(descent, slope, -jnp.vdot(grad, grad))
-            slack = eps * jnp.abs(value)
-
-            def ls_cond(c):
-                t, f_new, k = c
-                ok = f_new <= value + _ARMIJO_C * t * slope + slack
-                return ~ok & (k < _MAX_HALVINGS)
-
-            def ls_body(c):
-                t, _, k = c
-                t = 0.5 * t
-                return t, f(x + t * d), k + 1
-
-            one = jnp.asarray(1.0, x.dtype)
-            t, f_new, k = jax.lax.while_loop(ls_cond, ls_body, (one, f(x + d), 0))
-            accepted = f_new <= value + _ARMIJO_C * t * slope + slack
-            x_new = jnp.where(accepted, x + t * d, x)
-            value_new, grad_new = value_and_grad(x_new)
-            return x_new, value_new, grad_new, step + 1, ~accepted
-
-        init = (x_flat, value0, grad0, jnp.asarray(0, jnp.int32), jnp.asarray(False))
-        x, value, grad, step, _ = jax.lax.while_loop(cond, body, init)
-        grad_norm = jnp.linalg.norm(grad)
-        return OptResult(unravel(x), value, grad_norm, step, grad_norm <= gtol)
-
-    # One compiled program: tracing op by op outside jit costs more than compiling.
-    return jax.jit(run)(x_flat)
+    if max_cg_steps is not None:
+        max_cg_steps = _validate.static_int(max_cg_steps, "max_cg_steps", minimum=1)
+    return _newton(
+        fun=fun,
+        max_steps=max_steps,
+        solver=solver,
+        max_cg_steps=max_cg_steps,
+        x0=x0,
+        args=args,
+        tol=tol,
+    )

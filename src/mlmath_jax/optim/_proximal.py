@@ -2,30 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+import optax
 from jax.typing import ArrayLike
 
-from .. import _validate
-from ._minimize import (
-    OptResult,
-    check_fun,
-    check_tol,
-    inexact_tree,
-    scalar_value,
-    tree_norm,
-)
+from .. import _trees, _validate
+from ._result import OptResult, check_nonnegative, check_positive, check_tol, static_callable
 
 _MAX_BACKTRACKS = 60
 
 
 def _threshold(value: ArrayLike, name: str, dtype: Any) -> jax.Array:
-    _validate.nonnegative(value, name)
-    value = _validate.as_real(value, name)
-    return value.astype(dtype)
+    return _validate.as_real(value, name).astype(dtype)
+
+
+@jax.jit
+def _prox_l1(x, threshold):
+    x = _validate.as_real(x, "x")
+    threshold = _threshold(threshold, "threshold", x.dtype)
+    return jnp.sign(x) * jnp.maximum(jnp.abs(x) - threshold, 0.0)
 
 
 def prox_l1(x: ArrayLike, threshold: ArrayLike) -> jax.Array:
@@ -45,12 +46,21 @@ def prox_l1(x: ArrayLike, threshold: ArrayLike) -> jax.Array:
       ValueError: if a concrete ``threshold`` is negative.
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import optim
       >>> optim.prox_l1(jnp.array([-2.0, 0.5, 3.0]), 1.0)
       Array([-1.,  0.,  2.], dtype=float32)
     """
+    check_nonnegative(threshold, "threshold")
+    return _prox_l1(x, threshold)
+
+
+@jax.jit
+def _prox_elastic_net(x, l1, l2):
     x = _validate.as_real(x, "x")
-    threshold = _threshold(threshold, "threshold", x.dtype)
-    return jnp.sign(x) * jnp.maximum(jnp.abs(x) - threshold, 0.0)
+    l1 = _threshold(l1, "l1", x.dtype)
+    l2 = _threshold(l2, "l2", x.dtype)
+    return jnp.sign(x) * jnp.maximum(jnp.abs(x) - l1, 0.0) / (1.0 + l2)
 
 
 def prox_elastic_net(x: ArrayLike, l1: ArrayLike, l2: ArrayLike) -> jax.Array:
@@ -72,13 +82,56 @@ def prox_elastic_net(x: ArrayLike, l1: ArrayLike, l2: ArrayLike) -> jax.Array:
       ValueError: if a concrete ``l1`` or ``l2`` is negative.
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import optim
       >>> optim.prox_elastic_net(jnp.array([-3.0, 0.5, 3.0]), 1.0, 1.0)
       Array([-1.,  0.,  1.], dtype=float32)
     """
-    x = _validate.as_real(x, "x")
-    l1 = _threshold(l1, "l1", x.dtype)
-    l2 = _threshold(l2, "l2", x.dtype)
-    return jnp.sign(x) * jnp.maximum(jnp.abs(x) - l1, 0.0) / (1.0 + l2)
+    check_nonnegative(l1, "l1")
+    check_nonnegative(l2, "l2")
+    return _prox_elastic_net(x, l1, l2)
+
+
+@functools.partial(jax.jit, static_argnames=("num_groups",))
+def _prox_group_lasso(x, threshold, groups, num_groups):
+    x = _validate.vector(x, "x", real=True)
+    threshold = _threshold(threshold, "threshold", x.dtype)
+    sq = jnp.moveaxis(x * x, -1, 0)
+    group_sq = jax.ops.segment_sum(sq, groups, num_segments=num_groups)  # [G, ...]
+    coord_sq = jnp.moveaxis(group_sq[groups], 0, -1)  # each coordinate's group ‖x_g‖²
+    positive = coord_sq > 0
+    # Double where: the norm's gradient at a zero group would be NaN otherwise.
+    norm = jnp.sqrt(jnp.where(positive, coord_sq, 1.0))
+    scale = jnp.where(positive, jnp.maximum(1.0 - threshold / norm, 0.0), 0.0)
+    return x * scale
+
+
+def _check_groups(x: Any, groups: Any, num_groups: int | None) -> int:
+    """Validate ``groups`` against ``x`` (ids checked when concrete); return ``num_groups``."""
+    x_shape = np.shape(x)
+    dtype = np.dtype(groups.dtype if hasattr(groups, "dtype") else np.asarray(groups).dtype)
+    if not np.issubdtype(dtype, np.integer):
+        raise TypeError(f"groups must be integer group ids, got dtype {dtype}")
+    if len(x_shape) < 1:
+        raise ValueError("x must be a [..., n] vector with at least 1 dimension(s), got shape ()")
+    if np.shape(groups) != x_shape[-1:]:
+        raise ValueError(
+            f"groups must be [n] with n = x.shape[-1]; got groups of shape {np.shape(groups)} "
+            f"for x of shape {x_shape}"
+        )
+    concrete = _validate.is_concrete(groups)
+    low = high = 0
+    if concrete and np.size(groups):
+        ids = np.asarray(groups)  # known ids: check them now, also under jit
+        low, high = int(ids.min()), int(ids.max())
+    if num_groups is None:
+        if not concrete:
+            raise ValueError("num_groups must be given when groups is traced (under jit)")
+        num_groups = high + 1
+    num_groups = _validate.static_int(num_groups, "num_groups", minimum=1)
+    if concrete and np.size(groups) and (low < 0 or high >= num_groups):
+        raise ValueError(f"groups must hold ids in [0, {num_groups}), got ids from {low} to {high}")
+    return num_groups
 
 
 def prox_group_lasso(
@@ -109,41 +162,24 @@ def prox_group_lasso(
       TypeError: if ``groups`` is not an integer array.
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import optim
       >>> x = jnp.array([3.0, 4.0, 0.1, 0.1])
       >>> optim.prox_group_lasso(x, 1.0, jnp.array([0, 0, 1, 1]))
       Array([2.4, 3.2, 0. , 0. ], dtype=float32)
     """
-    x = _validate.vector(x, "x")
-    threshold = _threshold(threshold, "threshold", x.dtype)
-    groups = jnp.asarray(groups)
-    if not jnp.issubdtype(groups.dtype, jnp.integer):
-        raise TypeError(f"groups must be integer group ids, got dtype {groups.dtype}")
-    if groups.shape != x.shape[-1:]:
-        raise ValueError(
-            f"groups must be [n] with n = x.shape[-1]; got groups of shape {groups.shape} "
-            f"for x of shape {x.shape}"
-        )
-    concrete = _validate.is_concrete(groups)
-    if concrete and groups.size:
-        with jax.ensure_compile_time_eval():  # known ids: check them now, also under jit
-            low, high = int(jnp.min(groups)), int(jnp.max(groups))
-    else:
-        low = high = 0
-    if num_groups is None:
-        if not concrete:
-            raise ValueError("num_groups must be given when groups is traced (under jit)")
-        num_groups = high + 1
-    num_groups = _validate.static_int(num_groups, "num_groups", minimum=1)
-    if concrete and groups.size and (low < 0 or high >= num_groups):
-        raise ValueError(f"groups must hold ids in [0, {num_groups}), got ids from {low} to {high}")
-    sq = jnp.moveaxis(x * x, -1, 0)
-    group_sq = jax.ops.segment_sum(sq, groups, num_segments=num_groups)  # [G, ...]
-    coord_sq = jnp.moveaxis(group_sq[groups], 0, -1)  # each coordinate's group ‖x_g‖²
-    positive = coord_sq > 0
-    # Double where: the norm's gradient at a zero group would be NaN otherwise.
-    norm = jnp.sqrt(jnp.where(positive, coord_sq, 1.0))
-    scale = jnp.where(positive, jnp.maximum(1.0 - threshold / norm, 0.0), 0.0)
-    return x * scale
+    check_nonnegative(threshold, "threshold")
+    num_groups = _check_groups(x, groups, num_groups)
+    return _prox_group_lasso(x, threshold, groups, num_groups=num_groups)
+
+
+@jax.jit
+def _prox_nuclear(a, threshold):
+    a = _validate.matrix(a, "a")
+    threshold = _threshold(threshold, "threshold", a.dtype)
+    u, s, vt = jnp.linalg.svd(a, full_matrices=False)
+    s = jnp.maximum(s - threshold[..., None], 0.0)
+    return jnp.matmul(u * s[..., None, :], vt, precision=jax.lax.Precision.HIGHEST)
 
 
 def prox_nuclear(a: ArrayLike, threshold: ArrayLike) -> jax.Array:
@@ -164,20 +200,170 @@ def prox_nuclear(a: ArrayLike, threshold: ArrayLike) -> jax.Array:
       ValueError: if ``a`` is not at least 2-D or a concrete ``threshold`` is negative.
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import optim
       >>> optim.prox_nuclear(jnp.diag(jnp.array([3.0, 0.5])), 1.0)
       Array([[2., 0.],
              [0., 0.]], dtype=float32)
     """
-    a = _validate.matrix(a, "a")
-    threshold = _threshold(threshold, "threshold", a.dtype)
-    u, s, vt = jnp.linalg.svd(a, full_matrices=False)
-    s = jnp.maximum(s - threshold[..., None], 0.0)
-    return jnp.matmul(u * s[..., None, :], vt, precision=jax.lax.Precision.HIGHEST)
+    check_nonnegative(threshold, "threshold")
+    return _prox_nuclear(a, threshold)
+
+
+class ProximalState(NamedTuple):
+    """Loop state of :func:`proximal_gradient`.
+
+    Attributes:
+      x: the current iterate.
+      y: the extrapolated point the next step starts from (``x`` for ISTA).
+      momentum: FISTA's ``t_k`` (1 for ISTA and after a restart).
+      lipschitz: the current estimate of ``L``; the step size is ``1/L``.
+      num_steps: steps taken.
+      grad_map_norm: 2-norm of the last gradient mapping ``L (y - x)``; ``inf`` before the
+        first step and ``-1`` once a non-finite value appeared (which stops the loop).
+    """
+
+    x: Any
+    y: Any
+    momentum: jax.Array
+    lipschitz: jax.Array
+    num_steps: jax.Array
+    grad_map_norm: jax.Array
+
+
+def _leaf_dtype(x: Any) -> Any:
+    return jnp.result_type(*[leaf.dtype for leaf in jax.tree.leaves(x)])
+
+
+def prox_grad_map(prox: Callable, y: Any, grad: Any, lipschitz: jax.Array) -> Any:
+    """The forward-backward map ``prox(y - s ∇f(y), s)`` with ``s = 1/L``.
+
+    Its fixed points are the minimisers of ``f + g`` (the optimality condition that implicit
+    differentiation uses).
+    """
+    s = (1.0 / lipschitz).astype(lipschitz.dtype)
+    z = prox(optax.tree.cast_like(optax.tree.add_scale(y, -s, grad), y), s)
+    return jax.tree.map(lambda u, v: jnp.asarray(u).astype(v.dtype), z, y)
+
+
+def backtrack_lipschitz(
+    fun: Callable,
+    prox: Callable,
+    y: Any,
+    fy: jax.Array,
+    gy: Any,
+    lipschitz: jax.Array,
+    args: tuple,
+) -> tuple[Any, jax.Array]:
+    """Double ``L`` from ``lipschitz`` until the quadratic model bounds ``f`` at ``x⁺``.
+
+    The test (Beck & Teboulle 2009) is ``f(x⁺) <= f(y) + ∇f(y)ᵀ(x⁺ - y) + L/2 ‖x⁺ - y‖²``
+    with ``x⁺ = prox_grad_map(prox, y, ∇f(y), L)``, plus a slack of one rounding unit of
+    ``|f(y)|``. (Not an Armijo search: the trial point moves along the prox path, not a
+    line, so ``_linesearch.backtrack`` does not apply.) Returns ``(x⁺, L)``.
+    """
+    eps = jnp.finfo(lipschitz.dtype).eps
+
+    def too_big(carry):
+        x_new, lip, k = carry
+        diff = optax.tree.sub(x_new, y)
+        model = fy + optax.tree.vdot(gy, diff) + 0.5 * lip * optax.tree.vdot(diff, diff)
+        return (fun(x_new, *args) > model + eps * jnp.abs(fy)) & (k < _MAX_BACKTRACKS)
+
+    def grow(carry):
+        _, lip, k = carry
+        lip = 2.0 * lip
+        return prox_grad_map(prox, y, gy, lip), lip, k + 1
+
+    init = (prox_grad_map(prox, y, gy, lipschitz), lipschitz, jnp.zeros((), jnp.int32))
+    x_new, lipschitz, _ = jax.lax.while_loop(too_big, grow, init)
+    return x_new, lipschitz
+
+
+def proximal_init(fun: Callable, x0: Any, args: tuple, step_size: Any) -> ProximalState:
+    """The state at ``x0``; with ``step_size=None``, ``L`` starts at ``f``'s curvature along ``∇f``.
+
+    That curvature is a lower bound on ``L``, so backtracking only ever grows it.
+    """
+    dtype = _leaf_dtype(x0)
+    one = jnp.asarray(1.0, dtype)
+    if step_size is None:
+        grad0 = jax.grad(fun)(x0, *args)
+        hg = jax.jvp(lambda z: jax.grad(fun)(z, *args), (x0,), (grad0,))[1]
+        g2 = optax.tree.vdot(grad0, grad0)
+        tiny = jnp.finfo(dtype).tiny
+        lip0 = jnp.where(g2 > 0, optax.tree.norm(hg) / jnp.sqrt(jnp.maximum(g2, tiny)), 1.0)
+        lip0 = jnp.where(jnp.isfinite(lip0) & (lip0 > 0), lip0, 1.0).astype(dtype)
+    else:
+        lip0 = (1.0 / jnp.asarray(step_size, dtype)).astype(dtype)
+    inf = jnp.asarray(jnp.inf, dtype)
+    return ProximalState(x0, x0, one, lip0, jnp.zeros((), jnp.int32), inf)
+
+
+def proximal_step(
+    fun: Callable,
+    prox: Callable,
+    state: ProximalState,
+    args: tuple,
+    *,
+    accelerate: bool,
+    backtrack: bool,
+) -> ProximalState:
+    """One ISTA/FISTA step from ``state.y`` (backtracking on ``L`` when ``backtrack``).
+
+    FISTA restarts its momentum when the step ``x⁺ - x`` points against the gradient
+    mapping ``y - x⁺`` (O'Donoghue & Candès 2015).
+    """
+    x, y, t = state.x, state.y, state.momentum
+    dtype = state.lipschitz.dtype
+    fy, gy = jax.value_and_grad(fun)(y, *args)
+    if backtrack:
+        x_new, lip = backtrack_lipschitz(fun, prox, y, fy, gy, state.lipschitz, args)
+    else:
+        x_new, lip = prox_grad_map(prox, y, gy, state.lipschitz), state.lipschitz
+    diff = optax.tree.sub(y, x_new)
+    grad_map_norm = lip * optax.tree.norm(diff)
+    if accelerate:
+        move = optax.tree.sub(x_new, x)
+        t = jnp.where(optax.tree.vdot(diff, move) > 0, 1.0, t)
+        t_new = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * t * t))
+        y_new = optax.tree.cast_like(optax.tree.add_scale(x_new, (t - 1.0) / t_new, move), x_new)
+    else:
+        t_new, y_new = t, x_new
+    # A non-finite gradient mapping stops the loop, reported as not converged.
+    grad_map_norm = jnp.where(jnp.isfinite(grad_map_norm), grad_map_norm, -1.0)
+    return ProximalState(
+        x_new, y_new, t_new.astype(dtype), lip, state.num_steps + 1, grad_map_norm.astype(dtype)
+    )
+
+
+def proximal_keep_going(state: ProximalState, tol: jax.Array, max_steps: int) -> jax.Array:
+    """Whether to take another step: under the cap and the gradient mapping above ``tol``."""
+    return (state.num_steps < max_steps) & (state.grad_map_norm > tol)
+
+
+@functools.partial(jax.jit, static_argnames=("fun", "prox", "accelerate", "max_steps"))
+def _proximal_gradient(fun, prox, accelerate, max_steps, x0, args, step_size, tol):
+    x0 = _trees.inexact_tree(x0, "x0")
+    out = _trees.scalar_value(fun, x0, args, "fun")
+    state = proximal_init(fun, x0, args, step_size)
+    gtol = jnp.asarray(tol, state.lipschitz.dtype)
+    backtrack = step_size is None
+    state = jax.lax.while_loop(
+        lambda s: proximal_keep_going(s, gtol, max_steps),
+        lambda s: proximal_step(fun, prox, s, args, accelerate=accelerate, backtrack=backtrack),
+        state,
+    )
+    bad = state.grad_map_norm < 0
+    grad_map_norm = jnp.where(bad, jnp.nan, state.grad_map_norm)
+    value = fun(state.x, *args).astype(out.dtype)
+    return OptResult(state.x, value, grad_map_norm, state.num_steps, ~bad & (grad_map_norm <= gtol))
 
 
 def proximal_gradient(
-    smooth_fun: Callable[[Any], jax.Array],
+    fun: Callable[..., jax.Array],
     x0: Any,
+    args: tuple = (),
     *,
     prox: Callable[[Any, jax.Array], Any],
     step_size: float | None = None,
@@ -185,7 +371,7 @@ def proximal_gradient(
     max_steps: int = 1000,
     tol: float = 1e-6,
 ) -> OptResult:
-    """Minimise ``smooth_fun(x) + g(x)`` by proximal gradient steps (ISTA, or FISTA).
+    """Minimise ``fun(x, *args) + g(x)`` by proximal gradient steps (ISTA, or FISTA).
 
     Each step is ``x⁺ = prox(y - s ∇f(y), s)`` with ``prox(v, s) = argmin_z g(z) +
     ‖z - v‖²/(2s)``; ISTA takes ``y = x``, FISTA (``accelerate=True``, Beck & Teboulle
@@ -196,125 +382,59 @@ def proximal_gradient(
     curvature of ``f`` along the first gradient and doubles until
     ``f(x⁺) <= f(y) + ∇f(y)ᵀ(x⁺ - y) + L/2 ‖x⁺ - y‖²``. Convergence is measured by the
     gradient mapping ``‖y - x⁺‖ / s``, zero exactly at a minimiser. The whole loop is a
-    ``lax.while_loop``; works under ``jit`` and ``vmap``. (scikit-learn's ``Lasso`` solves
-    the l1 case by coordinate descent; JAXopt's ``ProximalGradient`` was the JAX
-    equivalent.)
+    ``lax.while_loop``, compiled once per (``fun``, ``prox``, static options, shapes and
+    dtypes); works under ``jit`` and ``vmap``. (scikit-learn's ``Lasso`` solves the l1 case
+    by coordinate descent; JAXopt's ``ProximalGradient`` was the JAX equivalent.)
 
     Args:
-      smooth_fun: ``x -> scalar``, the differentiable part ``f``.
+      fun: ``(x, *args) -> scalar``, the differentiable part ``f``.
       x0: starting point, an array or pytree.
+      args: tuple of extra arguments of ``fun`` (traced: new values do not compile again).
       prox: ``(v, step_size) -> z``, the proximal operator of ``step_size · g``, e.g.
-        ``lambda v, s: optim.prox_l1(v, alpha * s)`` for ``g = alpha ‖x‖₁``.
-      step_size: fixed step (at most ``1/L`` for ``L``-smooth ``f``), or None to backtrack.
+        ``lambda v, s: optim.prox_l1(v, alpha * s)`` for ``g = alpha ‖x‖₁`` (static: define
+        it once and reuse it).
+      step_size: fixed step (at most ``1/L`` for ``L``-smooth ``f``; traced), or None to
+        backtrack.
       accelerate: FISTA (True) or ISTA (False); static.
       max_steps: largest number of steps (static, >= 0).
-      tol: absolute tolerance on the gradient mapping's 2-norm.
+      tol: absolute tolerance on the gradient mapping's 2-norm (traced).
 
     Returns:
-      :class:`OptResult` whose ``value`` is ``smooth_fun(x)`` only (``g`` is not known
+      :class:`OptResult` whose ``value`` is ``fun(x, *args)`` only (``g`` is not known
       here) and whose ``grad_norm`` is the last gradient mapping's norm.
 
     Raises:
-      TypeError: if ``smooth_fun`` or ``prox`` is not callable.
-      ValueError: if ``smooth_fun`` does not return a scalar, or ``step_size`` (concrete),
+      TypeError: if ``fun`` or ``prox`` is not callable, or ``args`` is not a tuple.
+      ValueError: if ``fun`` does not return a scalar, or ``step_size`` (concrete),
         ``max_steps`` or ``tol`` are out of range.
 
     Example:
-      >>> f = lambda x: 0.5 * jnp.sum((x - jnp.array([3.0, 0.2])) ** 2)
-      >>> res = optim.proximal_gradient(f, jnp.zeros(2), prox=lambda v, s: optim.prox_l1(v, s))
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import optim
+      >>> def f(x, target):
+      ...     return 0.5 * jnp.sum((x - target) ** 2)
+      >>> def prox(v, s):
+      ...     return optim.prox_l1(v, s)
+      >>> res = optim.proximal_gradient(f, jnp.zeros(2), (jnp.array([3.0, 0.2]),), prox=prox)
       >>> print(res.x, res.converged)
       [2. 0.] True
     """
-    check_fun(smooth_fun, "smooth_fun")
-    check_fun(prox, "prox")
+    fun = static_callable(fun, "fun")
+    prox = static_callable(prox, "prox")
+    args = _trees.check_args(args)
     max_steps = _validate.static_int(max_steps, "max_steps", minimum=0)
     check_tol(tol)
     if not isinstance(accelerate, bool):
         raise TypeError(f"accelerate must be a Python bool, got {type(accelerate).__name__}")
-    x0 = inexact_tree(x0, "x0")
-    out = scalar_value(smooth_fun, x0, "smooth_fun")
-    dtype = jnp.result_type(*[leaf.dtype for leaf in jax.tree.leaves(x0)])
-    value_and_grad = jax.value_and_grad(smooth_fun)
-    tiny = jnp.finfo(dtype).tiny
-    eps = jnp.finfo(dtype).eps
-
-    def tree_vdot(a, b):
-        return sum(
-            jnp.vdot(u, v) for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
-        )
-
-    def axpy(alpha, x, y):  # alpha * x + y, keeping y's dtypes
-        return jax.tree.map(lambda u, v: (alpha * u + v).astype(v.dtype), x, y)
-
-    def prox_step(y, grad, lipschitz):
-        s = (1.0 / lipschitz).astype(dtype)
-        z = prox(axpy(-s, grad, y), s)
-        return jax.tree.map(lambda u, v: jnp.asarray(u).astype(v.dtype), z, y)
-
-    backtrack = step_size is None
-    if not backtrack:
-        _validate.positive(step_size, "step_size")
-
-    def run(x0):
-        value0, grad0 = value_and_grad(x0)
-        if backtrack:
-            # Curvature along the gradient: a lower bound on L, so backtracking only grows it.
-            hg = jax.jvp(jax.grad(smooth_fun), (x0,), (grad0,))[1]
-            g2 = tree_vdot(grad0, grad0)
-            lip0 = jnp.where(g2 > 0, tree_norm(hg) / jnp.sqrt(jnp.maximum(g2, tiny)), 1.0)
-            lip0 = jnp.where(jnp.isfinite(lip0) & (lip0 > 0), lip0, 1.0).astype(dtype)
-        else:
-            lip0 = (1.0 / jnp.asarray(step_size, dtype)).astype(dtype)
-        gtol = jnp.asarray(tol, dtype)
-
-        def step(y, fy, gy, lipschitz):
-            """One prox step from ``y``, backtracking on ``L``; returns (x⁺, L)."""
-            x_new = prox_step(y, gy, lipschitz)
-            if not backtrack:
-                return x_new, lipschitz
-
-            def too_big(c):
-                x_new, lip, k = c
-                diff = jax.tree.map(jnp.subtract, x_new, y)
-                model = fy + tree_vdot(gy, diff) + 0.5 * lip * tree_vdot(diff, diff)
-                return (smooth_fun(x_new) > model + eps * jnp.abs(fy)) & (k < _MAX_BACKTRACKS)
-
-            def grow(c):
-                _, lip, k = c
-                lip = 2.0 * lip
-                return prox_step(y, gy, lip), lip, k + 1
-
-            x_new, lipschitz, _ = jax.lax.while_loop(too_big, grow, (x_new, lipschitz, 0))
-            return x_new, lipschitz
-
-        def cond(c):
-            *_, k, gmap = c
-            return (k < max_steps) & (gmap > gtol)
-
-        def body(c):
-            x, y, t, lip, k, _ = c
-            fy, gy = value_and_grad(y)
-            x_new, lip = step(y, fy, gy, lip)
-            diff = jax.tree.map(jnp.subtract, y, x_new)
-            gmap = lip * tree_norm(diff)
-            if accelerate:
-                # Restart when the step x_new - x points against the gradient mapping y - x_new.
-                restart = tree_vdot(diff, jax.tree.map(jnp.subtract, x_new, x)) > 0
-                t = jnp.where(restart, 1.0, t)
-                t_new = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * t * t))
-                y_new = axpy((t - 1.0) / t_new, jax.tree.map(jnp.subtract, x_new, x), x_new)
-            else:
-                t_new, y_new = t, x_new
-            gmap = jnp.where(jnp.isfinite(gmap), gmap, -1.0)  # NaN stops the loop (not converged)
-            return x_new, y_new, t_new.astype(dtype), lip, k + 1, gmap.astype(dtype)
-
-        one = jnp.asarray(1.0, dtype)
-        init = (x0, x0, one, lip0, jnp.asarray(0, jnp.int32), jnp.asarray(jnp.inf, dtype))
-        x, _, _, _, k, gmap = jax.lax.while_loop(cond, body, init)
-        bad = gmap < 0
-        gmap = jnp.where(bad, jnp.nan, gmap)
-        value = smooth_fun(x).astype(out.dtype)
-        return OptResult(x, value, gmap, k, ~bad & (gmap <= gtol))
-
-    # One compiled program: tracing op by op outside jit costs more than compiling.
-    return jax.jit(run)(x0)
+    if step_size is not None:
+        check_positive(step_size, "step_size")
+    return _proximal_gradient(
+        fun=fun,
+        prox=prox,
+        accelerate=accelerate,
+        max_steps=max_steps,
+        x0=x0,
+        args=args,
+        step_size=step_size,
+        tol=tol,
+    )

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
 from .. import _validate
@@ -18,6 +19,14 @@ def _a_and_b(a: ArrayLike, b: ArrayLike) -> tuple[jax.Array, jax.Array]:
     _validate.batch_shape([a.shape[:-2], b.shape[:-1]], ["a", "b"])
     dtype = jnp.result_type(a.dtype, b.dtype)
     return a.astype(dtype), b.astype(dtype)
+
+
+@jax.jit
+def _quadratic_value(x, a, b, c):
+    x = _validate.vector(x, "x")
+    _validate.same_dim(x.shape[-1], a.shape[-1], ("x", "a"), (x.shape, a.shape), "dimensions")
+    quad = jnp.einsum("...i,...ij,...j->...", x, a, x, precision=jax.lax.Precision.HIGHEST)
+    return quad + jnp.sum(b * x, axis=-1) + c
 
 
 def quadratic(a: ArrayLike, b: ArrayLike, c: ArrayLike = 0.0) -> Callable[[ArrayLike], jax.Array]:
@@ -40,22 +49,34 @@ def quadratic(a: ArrayLike, b: ArrayLike, c: ArrayLike = 0.0) -> Callable[[Array
         dimensions do not broadcast (the callable raises if ``x`` is not ``[..., n]``).
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import optim
       >>> f = optim.quadratic(jnp.eye(2), jnp.array([1.0, 0.0]), 2.0)
       >>> f(jnp.array([1.0, 1.0]))
       Array(5., dtype=float32)
     """
     a, b = _a_and_b(a, b)
     c = _validate.as_real(c, "c").astype(a.dtype)
-    n = a.shape[-1]
 
     def f(x: ArrayLike) -> jax.Array:
-        x = _validate.vector(x, "x")
-        _validate.same_dim(x.shape[-1], n, ("x", "a"), (x.shape, a.shape), "dimensions")
-        quad = jnp.einsum("...i,...ij,...j->...", x, a, x, precision=jax.lax.Precision.HIGHEST)
-        lin = jnp.sum(b * x, axis=-1)
-        return quad + lin + c
+        return _quadratic_value(x, a, b, c)
 
     return f
+
+
+@jax.jit
+def _quadratic_minimizer(a, b):
+    """The minimiser and whether every symmetric part had a Cholesky factor."""
+    a, b = _a_and_b(a, b)
+    sym = 0.5 * (a + jnp.swapaxes(a, -1, -2))
+    chol = jnp.linalg.cholesky(sym)
+    diag = jnp.diagonal(chol, axis1=-2, axis2=-1)
+    ok = jnp.all(jnp.isfinite(chol)) & jnp.all(diag > 0)
+    batch = jnp.broadcast_shapes(chol.shape[:-2], b.shape[:-1])
+    chol = jnp.broadcast_to(chol, (*batch, *chol.shape[-2:]))
+    rhs = jnp.broadcast_to(b, (*batch, b.shape[-1]))[..., None]
+    x = jax.scipy.linalg.cho_solve((chol, True), rhs)[..., 0]
+    return -0.5 * x, ok
 
 
 def quadratic_minimizer(a: ArrayLike, b: ArrayLike) -> jax.Array:
@@ -78,20 +99,15 @@ def quadratic_minimizer(a: ArrayLike, b: ArrayLike) -> jax.Array:
         is not positive definite.
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import optim
       >>> optim.quadratic_minimizer(jnp.eye(2), jnp.array([2.0, -4.0]))
       Array([-1.,  2.], dtype=float32)
     """
-    a, b = _a_and_b(a, b)
-    sym = 0.5 * (a + jnp.swapaxes(a, -1, -2))
-    chol = jnp.linalg.cholesky(sym)
-    diag = jnp.diagonal(chol, axis1=-2, axis2=-1)
-    if _validate.is_concrete(chol) and not bool(jnp.all(jnp.isfinite(chol)) & jnp.all(diag > 0)):
+    x, ok = _quadratic_minimizer(a, b)
+    if _validate.is_concrete((a, b)) and not bool(ok):
         raise ValueError(
             f"a must be positive definite (its symmetric part has no Cholesky factor), "
-            f"got a of shape {a.shape}"
+            f"got a of shape {np.shape(a)}"
         )
-    batch = jnp.broadcast_shapes(chol.shape[:-2], b.shape[:-1])
-    chol = jnp.broadcast_to(chol, (*batch, *chol.shape[-2:]))
-    rhs = jnp.broadcast_to(b, (*batch, b.shape[-1]))[..., None]
-    x = jax.scipy.linalg.cho_solve((chol, True), rhs)[..., 0]
-    return -0.5 * x
+    return x
