@@ -1,5 +1,8 @@
 """mlmath_jax.calculus: Hessian-vector products, Hessian spectra and gradient checks.
 
+Every function taken is called ``fun(x, *args)``: data go in ``args``, so repeated calls
+with the same ``fun`` and new data compile nothing.
+
 Example:
   >>> import jax.numpy as jnp
   >>> from mlmath_jax import calculus
@@ -8,12 +11,14 @@ Example:
 """
 
 from ._check import check_grad as check_grad
+from ._hessian import TraceResult as TraceResult
 from ._hessian import hessian_eigsh as hessian_eigsh
 from ._hessian import hessian_spectral_density as hessian_spectral_density
 from ._hessian import hessian_trace as hessian_trace
 from ._hessian import hvp as hvp
 
 __all__ = [
+    "TraceResult",
     "check_grad",
     "hessian_eigsh",
     "hessian_spectral_density",

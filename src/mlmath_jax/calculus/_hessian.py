@@ -1,88 +1,68 @@
-"""Hessian-vector products and matrix-free Hessian spectra (eigenpairs, trace, density)."""
+"""Hessian-vector products and matrix-free Hessian spectra (eigenpairs, trace, density).
+
+Every entry point is a thin wrapper over a module-level jitted body: the user's ``fun`` is
+a static argument (identified by the object), ``x``, ``args``, keys and tolerances are
+traced, and the checks of ``fun``'s output and of shapes run while tracing. Repeated calls
+with the same ``fun`` and new data of the same shapes compile nothing.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 from jax.typing import ArrayLike
 
-from .. import _validate
-from ..linalg import eigsh
-from ..linalg._lanczos import EighResult, lanczos_tridiagonal
+from .. import _krylov, _trees, _validate
+from ..linalg import EigshResult, eigsh
+from ._inputs import check_positive, checked_point
 
 
-def _check_fun(f: Any) -> None:
-    if not callable(f):
-        raise TypeError(f"f must be callable, got {type(f).__name__}")
+class TraceResult(NamedTuple):
+    """Result of :func:`hessian_trace`.
 
-
-def _inexact_tree(x: Any, name: str) -> Any:
-    if not jax.tree.leaves(x):
-        raise ValueError(f"{name} must be an array or a pytree with at least one array leaf")
-    return jax.tree.map(lambda leaf: _validate.as_inexact(leaf, name), x)
-
-
-def _check_scalar(f: Callable, x: Any) -> None:
-    out = jax.eval_shape(f, x)
-    if not isinstance(out, jax.ShapeDtypeStruct) or out.shape != ():
-        shape = getattr(out, "shape", type(out).__name__)
-        raise ValueError(f"f must return a scalar, got {shape}")
-
-
-def _flat(f: Callable, x: Any) -> tuple[Callable[[jax.Array], jax.Array], jax.Array]:
-    """``f`` as a function of the flattened parameters (``ravel_pytree`` order)."""
-    _check_fun(f)
-    x = _inexact_tree(x, "x")
-    _check_scalar(f, x)
-    x_flat, unravel = ravel_pytree(x)
-
-    def flat_f(z):
-        return f(unravel(z))
-
-    return flat_f, x_flat
-
-
-def _flat_hvp(flat_f: Callable, x_flat: jax.Array) -> Callable[[jax.Array], jax.Array]:
-    grad_f = jax.grad(flat_f)
-
-    def matvec(v):
-        return jax.jvp(grad_f, (x_flat,), (v.astype(x_flat.dtype),))[1]
-
-    return matvec
-
-
-def hvp(f: Callable[[Any], jax.Array], x: Any, v: Any) -> Any:
-    """Hessian-vector product ``∇²f(x) v`` without forming the Hessian.
-
-    Forward-over-reverse: ``jax.jvp(jax.grad(f), (x,), (v,))``, about the cost of two
-    gradient evaluations and memory linear in the number of parameters. (No NumPy
-    equivalent; ``jax.hessian(f)(x) @ v`` computes the same at ``n`` times the cost.)
-
-    Args:
-      f: ``x -> scalar``, twice differentiable.
-      x: the point, an array or pytree of arrays.
-      v: the direction, with the same pytree structure and leaf shapes as ``x`` (leaves
-        are cast to ``x``'s dtypes).
-
-    Returns:
-      ``∇²f(x) v``, with ``x``'s pytree structure.
-
-    Raises:
-      TypeError: if ``f`` is not callable.
-      ValueError: if ``x`` and ``v`` differ in structure or leaf shapes, or ``f`` does not
-        return a scalar.
-
-    Example:
-      >>> f = lambda x: jnp.sum(x ** 3)
-      >>> calculus.hvp(f, jnp.array([1.0, 2.0]), jnp.array([1.0, 1.0]))
-      Array([ 6., 12.], dtype=float32)
+    Attributes:
+      estimate: Hutchinson's estimate of ``tr ∇²fun(x)``, a scalar in ``x``'s dtype.
+      standard_error: its standard error, ``std(ddof=1) / sqrt(num_samples)``.
     """
-    _check_fun(f)
-    x = _inexact_tree(x, "x")
+
+    estimate: jax.Array
+    standard_error: jax.Array
+
+
+def _flat_hvp(f: Callable[..., Any], x_flat: jax.Array, v: jax.Array, args: tuple) -> jax.Array:
+    """Forward-over-reverse ``∇²f(x) v`` of a function of flat parameters."""
+    return jax.jvp(lambda z: jax.grad(f)(z, *args), (x_flat,), (v.astype(x_flat.dtype),))[1]
+
+
+@dataclasses.dataclass(frozen=True)
+class _HessianMatvec:
+    """``matvec(v, x, *args) = ∇²fun(x) v`` on flattened parameters.
+
+    A frozen dataclass, so two operators of the same ``fun`` are equal and hash alike:
+    ``linalg.eigsh``, which takes its matvec as a static argument, reuses its compiled
+    program across calls.
+    """
+
+    fun: Callable[..., Any]
+
+    def __call__(self, v: jax.Array, x: Any, *args: Any) -> jax.Array:
+        f, x_flat = _trees.flat_fun(self.fun, x)
+        return _flat_hvp(f, x_flat, v, args)
+
+
+# ----------------------------------------------------------------------------------------
+# hvp
+
+
+@functools.partial(jax.jit, static_argnames=("fun",))
+def _hvp_jit(fun, x, v, args):
+    x = _trees.inexact_tree(x, "x")
     x_def, v_def = jax.tree.structure(x), jax.tree.structure(v)
     if x_def != v_def:
         raise ValueError(
@@ -95,55 +75,53 @@ def hvp(f: Callable[[Any], jax.Array], x: Any, v: Any) -> Any:
         raise ValueError(
             f"x and v must have the same leaf shapes, got x {x_shapes} and v {v_shapes}"
         )
-    _check_scalar(f, x)
+    _trees.scalar_value(fun, x, args)
     v = jax.tree.map(lambda t, p: t.astype(p.dtype), v, x)
-    return jax.jvp(jax.grad(f), (x,), (v,))[1]
+    return jax.jvp(lambda z: jax.grad(fun)(z, *args), (x,), (v,))[1]
 
 
-def hessian_eigsh(
-    f: Callable[[Any], jax.Array],
-    x: Any,
-    k: int,
-    *,
-    v0: Any,
-    which: str = "LA",
-    max_iters: int | None = None,
-    tol: float | None = None,
-) -> EighResult:
-    """``k`` extreme eigenpairs of the Hessian of ``f`` at ``x``, matrix-free.
+def hvp(fun: Callable[..., jax.Array], x: Any, v: Any, args: tuple = ()) -> Any:
+    """Hessian-vector product ``∇²fun(x) v`` without forming the Hessian.
 
-    :func:`mlmath_jax.linalg.eigsh` (thick-restart Lanczos) on Hessian-vector products:
-    the Hessian is never formed, memory is ``O(ncv · n)`` for ``n`` parameters. The
-    pytree ``x`` is flattened with ``jax.flatten_util.ravel_pytree``; eigenvectors are in
-    that flattened space: ``ravel_pytree(x)[1](vecs[:, i])`` turns column ``i`` back into
-    ``x``'s structure. (SciPy: ``scipy.sparse.linalg.eigsh`` on a ``LinearOperator``.)
+    Forward-over-reverse: ``jax.jvp(jax.grad(fun), (x,), (v,))``, about the cost of two
+    gradient evaluations and memory linear in the number of parameters. (No NumPy
+    equivalent; ``jax.hessian(fun)(x) @ v`` computes the same at ``n`` times the cost.)
 
     Args:
-      f: ``x -> scalar``, twice differentiable.
-      x: the point, an array or pytree (``n`` parameters in all).
-      k: number of eigenpairs, ``1 <= k <= n`` (static).
-      v0: starting vector, ``[n]`` flattened, or a pytree shaped like ``x``.
-      which: ``"LA"`` (largest), ``"SA"`` (smallest) or ``"LM"`` (largest magnitude).
-      max_iters: restart cycles, as :func:`~mlmath_jax.linalg.eigsh`.
-      tol: relative residual tolerance, as :func:`~mlmath_jax.linalg.eigsh`.
+      fun: ``fun(x, *args) -> scalar``, twice differentiable in ``x``.
+      x: the point, an array or pytree of arrays.
+      v: the direction, with the same pytree structure and leaf shapes as ``x`` (leaves
+        are cast to ``x``'s dtypes).
+      args: tuple of extra arguments of ``fun`` (data; traced, not differentiated).
 
     Returns:
-      ``EighResult(eigenvalues [k] ascending, eigenvectors [n, k])``; pairs that did not
-      converge are NaN.
+      ``∇²fun(x) v``, with ``x``'s pytree structure.
 
     Raises:
-      TypeError: if ``f`` is not callable.
-      ValueError: if ``v0`` matches neither ``[n]`` nor ``x``'s structure, ``k`` is out of
-        range, ``which`` is unknown or ``f`` does not return a scalar.
+      TypeError: if ``fun`` is not callable or ``args`` is not a tuple.
+      ValueError: if ``x`` and ``v`` differ in structure or leaf shapes, or ``fun`` does
+        not return a scalar.
 
     Example:
-      >>> f = lambda x: jnp.sum(jnp.arange(1.0, 5.0) * x ** 2)
-      >>> vals, vecs = calculus.hessian_eigsh(f, jnp.zeros(4), 2, v0=jnp.ones(4))
-      >>> print(vals)
-      [6. 8.]
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import calculus
+      >>> def fun(x, c):
+      ...     return jnp.sum(c * x ** 3)
+      >>> calculus.hvp(fun, jnp.array([1.0, 2.0]), jnp.array([1.0, 1.0]), (1.0,))
+      Array([ 6., 12.], dtype=float32)
     """
-    flat_f, x_flat = _flat(f, x)
-    n = x_flat.size
+    _trees.check_fun(fun)
+    return _hvp_jit(fun, x, v, _trees.check_args(args))
+
+
+# ----------------------------------------------------------------------------------------
+# hessian_eigsh
+
+
+def _flat_start(v0: Any, x: Any, n: int, dtype: Any) -> jax.Array:
+    """``v0`` as a flat ``[n]`` vector: given flat, shaped like ``x``, or the default."""
+    if v0 is None:
+        return _krylov.default_start(n, dtype)
     if not (hasattr(v0, "shape") and jnp.shape(v0) == (n,)):
         v_shapes = [jnp.shape(leaf) for leaf in jax.tree.leaves(v0)]
         x_shapes = [jnp.shape(leaf) for leaf in jax.tree.leaves(x)]
@@ -153,25 +131,111 @@ def hessian_eigsh(
                 f"x has {x_shapes}"
             )
         v0 = ravel_pytree(jax.tree.map(lambda leaf: _validate.as_real(leaf, "v0"), v0))[0]
-    v0 = _validate.as_real(v0, "v0")
-    if v0.shape != (n,):
-        raise ValueError(f"v0 must be [n] with n={n} parameters, got shape {v0.shape}")
-
-    def run(x_flat, v0):
-        return eigsh(_flat_hvp(flat_f, x_flat), k, v0=v0, which=which, max_iters=max_iters, tol=tol)
-
-    # One compiled program: tracing op by op outside jit costs more than compiling.
-    return jax.jit(run)(x_flat, v0.astype(x_flat.dtype))
+    return _validate.as_real(v0, "v0").astype(dtype)
 
 
-def _rademacher(key: jax.Array, n: int, dtype: Any) -> jax.Array:
-    return jax.random.rademacher(key, (n,), dtype=dtype)
+@functools.partial(jax.jit, static_argnames=("fun", "k", "which", "max_steps", "ncv"))
+def _hessian_eigsh_jit(fun, x, v0, args, tol, *, k, which, max_steps, ncv):
+    x = checked_point(fun, x, args)
+    x_flat = ravel_pytree(x)[0]
+    v0 = _flat_start(v0, x, x_flat.size, x_flat.dtype)
+    return eigsh(
+        _HessianMatvec(fun),
+        k,
+        (x, *args),
+        v0=v0,
+        which=which,
+        max_steps=max_steps,
+        tol=tol,
+        ncv=ncv,
+    )
+
+
+def hessian_eigsh(
+    fun: Callable[..., jax.Array],
+    x: Any,
+    k: int,
+    args: tuple = (),
+    *,
+    v0: Any = None,
+    which: str = "LA",
+    max_steps: int | None = None,
+    tol: float | None = None,
+    ncv: int | None = None,
+) -> EigshResult:
+    """``k`` extreme eigenpairs of the Hessian of ``fun`` at ``x``, matrix-free.
+
+    :func:`mlmath_jax.linalg.eigsh` (thick-restart Lanczos) on Hessian-vector products:
+    the Hessian is never formed, memory is ``O(ncv · n)`` for ``n`` parameters. The
+    pytree ``x`` is flattened with ``jax.flatten_util.ravel_pytree``; eigenvectors are in
+    that flattened space: ``ravel_pytree(x)[1](vecs[:, i])`` turns column ``i`` back into
+    ``x``'s structure. (SciPy: ``scipy.sparse.linalg.eigsh`` on a ``LinearOperator``.)
+
+    Args:
+      fun: ``fun(x, *args) -> scalar``, twice differentiable in ``x``.
+      x: the point, an array or pytree (``n`` parameters in all).
+      k: number of eigenpairs, ``1 <= k <= n`` (static).
+      args: tuple of extra arguments of ``fun`` (data; traced).
+      v0: starting vector, ``[n]`` flattened or a pytree shaped like ``x``. Default: the
+        fixed pseudo-random ``jax.random.normal(jax.random.key(0), (n,))`` in ``x``'s
+        dtype, as :func:`~mlmath_jax.linalg.eigsh`, so results repeat.
+      which: ``"LA"`` (largest), ``"SA"`` (smallest) or ``"LM"`` (largest magnitude).
+      max_steps: restart cycles (static), as :func:`~mlmath_jax.linalg.eigsh`.
+      tol: relative residual tolerance, as :func:`~mlmath_jax.linalg.eigsh`.
+      ncv: Krylov subspace dimension (static), as :func:`~mlmath_jax.linalg.eigsh`.
+
+    Returns:
+      ``EigshResult(eigenvalues [k] ascending, eigenvectors [n, k], converged [k],
+      num_steps)``; pairs that did not converge are NaN.
+
+    Raises:
+      TypeError: if ``fun`` is not callable or ``args`` is not a tuple.
+      ValueError: if ``v0`` matches neither ``[n]`` nor ``x``'s structure, ``k`` is out of
+        range, ``which`` is unknown or ``fun`` does not return a scalar.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import calculus
+      >>> def fun(x, c):
+      ...     return jnp.sum(c * x ** 2)
+      >>> result = calculus.hessian_eigsh(fun, jnp.zeros(4), 2, (jnp.arange(1.0, 5.0),))
+      >>> print(result.eigenvalues, result.converged)
+      [6. 8.] [ True  True]
+    """
+    _trees.check_fun(fun)
+    args = _trees.check_args(args)
+    k = _validate.static_int(k, "k", minimum=1)
+    _validate.one_of(which, ("LA", "SA", "LM"), "which")
+    if max_steps is not None:
+        max_steps = _validate.static_int(max_steps, "max_steps", minimum=1)
+    if ncv is not None:
+        ncv = _validate.static_int(ncv, "ncv", minimum=k + 1)
+    check_positive(tol, "tol")
+    return _hessian_eigsh_jit(fun, x, v0, args, tol, k=k, which=which, max_steps=max_steps, ncv=ncv)
+
+
+# ----------------------------------------------------------------------------------------
+# hessian_trace
+
+
+@functools.partial(jax.jit, static_argnames=("fun", "num_samples"))
+def _hessian_trace_jit(fun, x, key, args, *, num_samples):
+    f, x_flat = _trees.flat_fun(fun, checked_point(fun, x, args))
+    n, dtype = x_flat.size, x_flat.dtype
+
+    def quad(k):
+        z = jax.random.rademacher(k, (n,), dtype=dtype)
+        return jnp.vdot(z, _flat_hvp(f, x_flat, z, args))
+
+    samples = jax.lax.map(quad, jax.random.split(key, num_samples))
+    se = jnp.std(samples, ddof=1) / jnp.sqrt(jnp.asarray(num_samples, dtype))
+    return TraceResult(jnp.mean(samples), se)
 
 
 def hessian_trace(
-    f: Callable[[Any], jax.Array], x: Any, key: jax.Array, num_samples: int
-) -> tuple[jax.Array, jax.Array]:
-    """Hutchinson's estimate of ``tr ∇²f(x)`` and its standard error.
+    fun: Callable[..., jax.Array], x: Any, key: jax.Array, num_samples: int, args: tuple = ()
+) -> TraceResult:
+    """Hutchinson's estimate of ``tr ∇²fun(x)`` and its standard error.
 
     ``mean_i z_iᵀ H z_i`` over ``num_samples`` Rademacher probes ``z_i`` (entries ±1, the
     minimum-variance choice for real probes), each ``Hz`` a Hessian-vector product. Probes
@@ -181,55 +245,95 @@ def hessian_trace(
     exact value.)
 
     Args:
-      f: ``x -> scalar``, twice differentiable.
+      fun: ``fun(x, *args) -> scalar``, twice differentiable in ``x``.
       x: the point, an array or pytree.
       key: ``jax.random.key`` for the probes.
       num_samples: number of probes, ``>= 2`` (static).
+      args: tuple of extra arguments of ``fun`` (data; traced).
 
     Returns:
-      ``(estimate, standard_error)``, scalars in ``x``'s dtype.
+      ``TraceResult(estimate, standard_error)``, scalars in ``x``'s dtype.
 
     Raises:
-      TypeError: if ``f`` is not callable.
-      ValueError: if ``num_samples < 2`` or ``f`` does not return a scalar.
+      TypeError: if ``fun`` is not callable or ``args`` is not a tuple.
+      ValueError: if ``num_samples < 2`` or ``fun`` does not return a scalar.
 
     Example:
-      >>> f = lambda x: jnp.sum(jnp.arange(1.0, 5.0) * x ** 2)
-      >>> est, se = calculus.hessian_trace(f, jnp.zeros(4), jax.random.key(0), 8)
+      >>> import jax
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import calculus
+      >>> def fun(x, c):
+      ...     return jnp.sum(c * x ** 2)
+      >>> c = jnp.arange(1.0, 5.0)
+      >>> est, se = calculus.hessian_trace(fun, jnp.zeros(4), jax.random.key(0), 8, (c,))
       >>> print(est, se)
       20.0 0.0
     """
+    _trees.check_fun(fun)
+    args = _trees.check_args(args)
     num_samples = _validate.static_int(num_samples, "num_samples", minimum=2)
-    flat_f, x_flat = _flat(f, x)
+    return _hessian_trace_jit(fun, x, key, args, num_samples=num_samples)
+
+
+# ----------------------------------------------------------------------------------------
+# hessian_spectral_density
+
+
+def _gauss_quadrature(matvec, v0: jax.Array, num_iters: int) -> tuple[jax.Array, jax.Array]:
+    """Nodes (Ritz values) and weights ``Q[0, j]²`` of ``num_iters`` Lanczos steps from ``v0``."""
+    alpha, beta, _ = _krylov.lanczos_tridiagonal(matvec, v0, num_iters)
+    t = jnp.diag(alpha) + jnp.diag(beta, 1) + jnp.diag(beta, -1)
+    theta, q = jnp.linalg.eigh(t)
+    return theta, q[0] ** 2
+
+
+def _smoothed_density(theta, weights, grid, sigma):
+    """Gaussian-smoothed node density on ``grid``, normalised by the trapezoid rule."""
+    dtype = grid.dtype
+    if sigma is None:
+        spacing = (grid[-1] - grid[0]) / (grid.shape[0] - 1)
+        width = jnp.maximum(0.01 * (jnp.max(theta) - jnp.min(theta)), spacing)
+    else:
+        width = jnp.asarray(sigma, dtype)
+    z = (grid[:, None] - theta[None, :]) / width
+    gauss = jnp.exp(-0.5 * z * z) / (width * jnp.sqrt(2.0 * jnp.pi).astype(dtype))
+    density = gauss @ weights
+    return density / jnp.trapezoid(density, grid)
+
+
+@functools.partial(jax.jit, static_argnames=("fun", "num_probes", "num_iters"))
+def _density_jit(fun, x, key, args, grid, sigma, *, num_probes, num_iters):
+    f, x_flat = _trees.flat_fun(fun, checked_point(fun, x, args))
     n, dtype = x_flat.size, x_flat.dtype
+    if num_iters > n:
+        raise ValueError(f"num_iters must be <= n={n} parameters, got {num_iters}")
+    grid = _validate.as_real(grid, "grid").astype(dtype)
+    if grid.ndim != 1 or grid.shape[0] < 2:
+        raise ValueError(f"grid must be a 1-D array of at least 2 points, got shape {grid.shape}")
 
-    def run(x_flat, key):
-        matvec = _flat_hvp(flat_f, x_flat)
+    def matvec(v):
+        return _flat_hvp(f, x_flat, v, args)
 
-        def quad(k):
-            z = _rademacher(k, n, dtype)
-            return jnp.vdot(z, matvec(z))
+    def nodes_weights(k):
+        probe = jax.random.rademacher(k, (n,), dtype=dtype)
+        return _gauss_quadrature(matvec, probe, num_iters)
 
-        samples = jax.lax.map(quad, jax.random.split(key, num_samples))
-        mean = jnp.mean(samples)
-        se = jnp.std(samples, ddof=1) / jnp.sqrt(jnp.asarray(num_samples, dtype))
-        return mean, se
-
-    # One compiled program: tracing op by op outside jit costs more than compiling.
-    return jax.jit(run)(x_flat, key)
+    theta, weights = jax.lax.map(nodes_weights, jax.random.split(key, num_probes))
+    return _smoothed_density(theta.reshape(-1), weights.reshape(-1) / num_probes, grid, sigma)
 
 
 def hessian_spectral_density(
-    f: Callable[[Any], jax.Array],
+    fun: Callable[..., jax.Array],
     x: Any,
     key: jax.Array,
+    args: tuple = (),
     *,
     num_probes: int,
     num_iters: int,
     grid: ArrayLike,
     sigma: float | None = None,
 ) -> jax.Array:
-    """Eigenvalue density of the Hessian of ``f`` at ``x`` by stochastic Lanczos quadrature.
+    """Eigenvalue density of the Hessian of ``fun`` at ``x`` by stochastic Lanczos quadrature.
 
     For each of ``num_probes`` normalised Rademacher probes ``v``, ``num_iters`` Lanczos
     steps on Hessian-vector products give a tridiagonal ``T = QΘQᵀ``; its Ritz values
@@ -245,9 +349,10 @@ def hessian_spectral_density(
     the exact, O(n³) answer.)
 
     Args:
-      f: ``x -> scalar``, twice differentiable.
+      fun: ``fun(x, *args) -> scalar``, twice differentiable in ``x``.
       x: the point, an array or pytree (``n`` parameters).
       key: ``jax.random.key`` for the probes.
+      args: tuple of extra arguments of ``fun`` (data; traced).
       num_probes: number of probe vectors (static, >= 1).
       num_iters: Lanczos steps per probe (static, ``1 <= num_iters <= n``).
       grid: ``[g]`` increasing points (``g >= 2``) at which the density is evaluated.
@@ -259,52 +364,28 @@ def hessian_spectral_density(
       ``[g]`` density values on ``grid``.
 
     Raises:
-      TypeError: if ``f`` is not callable.
+      TypeError: if ``fun`` is not callable or ``args`` is not a tuple.
       ValueError: if ``grid`` is not 1-D with at least 2 points, ``num_probes`` or
-        ``num_iters`` is out of range, ``sigma`` (concrete) is not positive, or ``f`` does
+        ``num_iters`` is out of range, ``sigma`` (concrete) is not positive, or ``fun`` does
         not return a scalar.
 
     Example:
-      >>> f = lambda x: jnp.sum(x ** 2)  # Hessian 2 I: all mass at 2
+      >>> import jax
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import calculus
+      >>> def fun(x):  # Hessian 2 I: all mass at 2
+      ...     return jnp.sum(x ** 2)
       >>> grid = jnp.linspace(0.0, 4.0, 5)
       >>> d = calculus.hessian_spectral_density(
-      ...     f, jnp.ones(10), jax.random.key(0), num_probes=2, num_iters=3, grid=grid)
+      ...     fun, jnp.ones(10), jax.random.key(0), num_probes=2, num_iters=3, grid=grid)
       >>> print(grid[jnp.argmax(d)])
       2.0
     """
+    _trees.check_fun(fun)
+    args = _trees.check_args(args)
     num_probes = _validate.static_int(num_probes, "num_probes", minimum=1)
     num_iters = _validate.static_int(num_iters, "num_iters", minimum=1)
-    flat_f, x_flat = _flat(f, x)
-    n, dtype = x_flat.size, x_flat.dtype
-    if num_iters > n:
-        raise ValueError(f"num_iters must be <= n={n} parameters, got {num_iters}")
-    grid = _validate.as_real(grid, "grid").astype(dtype)
-    if grid.ndim != 1 or grid.shape[0] < 2:
-        raise ValueError(f"grid must be a 1-D array of at least 2 points, got shape {grid.shape}")
-    if sigma is not None:
-        _validate.positive(sigma, "sigma")
-
-    def run(x_flat, key, grid):
-        matvec = _flat_hvp(flat_f, x_flat)
-
-        def nodes_weights(k):
-            v0 = _rademacher(k, n, dtype)
-            alpha, beta, _ = lanczos_tridiagonal(matvec, v0, num_iters)
-            t = jnp.diag(alpha) + jnp.diag(beta, 1) + jnp.diag(beta, -1)
-            theta, q = jnp.linalg.eigh(t)
-            return theta, q[0] ** 2
-
-        theta, weights = jax.lax.map(nodes_weights, jax.random.split(key, num_probes))
-        theta, weights = theta.reshape(-1), weights.reshape(-1) / num_probes
-        if sigma is None:
-            spacing = (grid[-1] - grid[0]) / (grid.shape[0] - 1)
-            width = jnp.maximum(0.01 * (jnp.max(theta) - jnp.min(theta)), spacing)
-        else:
-            width = jnp.asarray(sigma, dtype)
-        z = (grid[:, None] - theta[None, :]) / width
-        gauss = jnp.exp(-0.5 * z * z) / (width * jnp.sqrt(2.0 * jnp.pi).astype(dtype))
-        density = gauss @ weights
-        return density / jnp.trapezoid(density, grid)
-
-    # One compiled program: tracing op by op outside jit costs more than compiling.
-    return jax.jit(run)(x_flat, key, grid)
+    check_positive(sigma, "sigma")
+    if not isinstance(grid, jax.Array):
+        grid = _validate.as_real(grid, "grid")
+    return _density_jit(fun, x, key, args, grid, sigma, num_probes=num_probes, num_iters=num_iters)

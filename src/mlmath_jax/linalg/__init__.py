@@ -20,6 +20,7 @@ from ._eigen import eigvals as eigvals
 from ._eigen import eigvalsh as eigvalsh
 from ._eigen import is_psd as is_psd
 from ._eigen import power_iteration as power_iteration
+from ._lanczos import EigshResult as EigshResult
 from ._lanczos import eigsh as eigsh
 from ._norms import matrix_norm as matrix_norm
 from ._norms import vector_norm as vector_norm
@@ -40,6 +41,7 @@ from ._structure import rank as rank
 __all__ = [
     "EigResult",
     "EighResult",
+    "EigshResult",
     "PowerIterationResult",
     "SlogdetResult",
     "charpoly",

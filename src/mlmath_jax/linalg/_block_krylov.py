@@ -3,30 +3,24 @@
 The dense-matrix path of :func:`mlmath_jax.linalg.eigsh`. A single-vector Lanczos method
 reads the whole matrix once per basis vector, so for a dense ``n x n`` matrix it is bound
 by memory bandwidth; a block of ``b`` vectors is multiplied in one pass over the matrix
-(a matrix-matrix product), which on a CPU costs little more than one matrix-vector
-product for small ``b``. The method is the single-vector Krylov–Schur of ``_lanczos.py``
-with blocks: extend an orthonormal basis ``V`` block by block (``W = A V_j``, two passes of
-block Gram–Schmidt against all of ``V``, then Cholesky QR twice inside the block), take an
+(a matrix-matrix product), which costs little more than one matrix-vector product for
+small ``b``. The method is the single-vector Krylov–Schur of ``_lanczos.py`` with blocks:
+extend an orthonormal basis ``V`` block by block (``W = A V_j``, two passes of block
+Gram–Schmidt against all of ``V``, then Cholesky QR twice inside the block), take an
 explicit Rayleigh–Ritz step ``H = Vᵀ A V`` from the stored images, keep the ``p`` most
 wanted Ritz vectors and the last block, and extend again. Blocks also make repeated
 eigenvalues easy to find: a block of ``b`` vectors sees up to ``b`` copies at once.
 
-Sizes (measured on a 2-core CPU, n = 4096, top-10 of a GOE matrix, float32): block 4 and a
-subspace of 64 took 260-280 ms, blocks of 8 or 16 took 340-680 ms, and a single vector
-(the matrix-free path) 430-480 ms. The subspace is kept at 64 by default because
-``jnp.linalg.eigh`` of a larger projected matrix makes CPU LAPACK (OpenBLAS) start its
-worker threads, which then spin and halve the speed of the XLA products that follow
-(measured: a 4096 x 4096 times 4096 x 16 product went from 2.8 to 5.3 ms per call).
-
-The matvec path shares the outer loop (``thick_restart``) and the Rayleigh–Ritz step
-(``ritz``) but keeps its own basis extension in ``_lanczos.py``, with vectors as rows.
-Running it through this engine with blocks of 1 was measured slower where ``n`` is large:
-the top Hessian eigenvalue at 10⁶ parameters took 1.43 s instead of 0.87 s, because writing
-one column of a row-major ``[n, m]`` basis is strided. Storing rows here instead made the
-dense path 660-890 ms instead of about 300 ms.
+Sizes: block 4 and a subspace of 64 were the fastest in the ``linalg.eigsh.top10``
+benchmark. The subspace stays small also because a CPU LAPACK ``eigh`` of a larger
+projected matrix starts OpenBLAS worker threads that then compete with the XLA products.
+Vectors are columns here (a block is a contiguous slice); the matvec path of
+``_lanczos.py`` keeps rows, where writing one vector of a row-major basis is contiguous.
 """
 
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -163,6 +157,43 @@ def thick_restart(
     return basis, theta_p, ok, cycles
 
 
+def _block_extend(a, key, b: int, m: int, cycle, first, basis, image):
+    """Grow the basis block by block from column ``first`` to ``m``, storing ``A Q``."""
+
+    def step(j, carry):
+        basis, image = carry
+        offset = first + j * b
+        q = lax.dynamic_slice_in_dim(basis, offset, b, axis=1)
+        w = jnp.dot(a, q, precision=_HIGHEST)
+        image = lax.dynamic_update_slice_in_dim(image, w, offset, axis=1)
+        q_next = _next_block(basis, w, jax.random.fold_in(key, 2 + cycle * (m + 1) + j))
+        basis = lax.dynamic_update_slice_in_dim(basis, q_next, offset + b, axis=1)
+        return basis, image
+
+    return lax.fori_loop(0, (m - first) // b, step, (basis, image))
+
+
+def _block_rayleigh_ritz(select, m: int, p: int, tol, basis, image):
+    """The ``p`` most wanted Ritz pairs ``(θ, x, A x)`` (as columns) and which converged."""
+    h = jnp.dot(basis[:, :m].T, image, precision=_HIGHEST)
+    theta, theta_p, y_p = ritz(h, select, p)
+    x = jnp.dot(basis[:, :m], y_p, precision=_HIGHEST)
+    ax = jnp.dot(image, y_p, precision=_HIGHEST)
+    res = jnp.linalg.norm(ax - theta_p[None, :] * x, axis=0)
+    return theta_p, x, ax, res <= tol * jnp.max(jnp.abs(theta))
+
+
+def _block_restart(m: int, p: int, b: int, basis, x, ax):
+    """Krylov–Schur restart: keep the Ritz vectors, then the last block, then room for more.
+
+    The last block is orthogonal to the kept Ritz vectors, and their residuals lie in its span.
+    """
+    last = basis[:, m:]
+    n = basis.shape[0]
+    basis = jnp.zeros_like(basis).at[:, :p].set(x).at[:, p : p + b].set(last)
+    return basis, jnp.zeros((n, m), basis.dtype).at[:, :p].set(ax)
+
+
 def block_krylov_schur(
     a: jax.Array,
     v0: jax.Array,
@@ -173,7 +204,7 @@ def block_krylov_schur(
     m: int,
     p: int,
     max_cycles: int,
-    tol: float,
+    tol,
 ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
     """Block thick-restart Lanczos on a dense symmetric ``a`` [n, n].
 
@@ -182,48 +213,19 @@ def block_krylov_schur(
     most wanted Ritz values and vectors ``[n, k]`` (in ``select`` order), a converged
     mask (``||A x − θ x|| <= tol · max|θ|``) and the number of restart cycles.
     """
-    n = a.shape[-1]
-    dtype = a.dtype
-    b = block
+    n, dtype, b = a.shape[-1], a.dtype, block
     key = jax.random.key(0x5EED)
-
     start = jnp.concatenate([v0[:, None], jax.random.normal(key, (n, b - 1), dtype)], axis=1)
     basis = jnp.zeros((n, m + b), dtype)
     basis = basis.at[:, :b].set(_next_block(basis, start, jax.random.fold_in(key, 1)))
-    image = jnp.zeros((n, m), dtype)
-
-    def extend(cycle, first, basis, image):
-        def step(j, carry):
-            basis, image = carry
-            offset = first + j * b
-            q = lax.dynamic_slice_in_dim(basis, offset, b, axis=1)
-            w = jnp.dot(a, q, precision=_HIGHEST)
-            image = lax.dynamic_update_slice_in_dim(image, w, offset, axis=1)
-            step_key = jax.random.fold_in(key, 2 + cycle * (m + 1) + j)
-            q_next = _next_block(basis, w, step_key)
-            basis = lax.dynamic_update_slice_in_dim(basis, q_next, offset + b, axis=1)
-            return basis, image
-
-        return lax.fori_loop(0, (m - first) // b, step, (basis, image))
-
-    def rayleigh_ritz(basis, image):
-        h = jnp.dot(basis[:, :m].T, image, precision=_HIGHEST)
-        theta, theta_p, y_p = ritz(h, select, p)
-        x = jnp.dot(basis[:, :m], y_p, precision=_HIGHEST)
-        ax = jnp.dot(image, y_p, precision=_HIGHEST)
-        res = jnp.linalg.norm(ax - theta_p[None, :] * x, axis=0)
-        ok = res <= tol * jnp.max(jnp.abs(theta))
-        return theta_p, x, ax, ok
-
-    def restart(basis, x, ax):
-        # Krylov–Schur restart: the kept Ritz vectors, then the last block (orthogonal to
-        # them; the Ritz residuals lie in its span), then new blocks.
-        last = basis[:, m:]
-        basis = jnp.zeros_like(basis).at[:, :p].set(x).at[:, p : p + b].set(last)
-        image = jnp.zeros((n, m), dtype).at[:, :p].set(ax)
-        return basis, image
-
     basis, theta_p, ok, cycles = thick_restart(
-        extend, rayleigh_ritz, restart, basis, image, k=k, p=p, max_cycles=max_cycles
+        functools.partial(_block_extend, a, key, b, m),
+        functools.partial(_block_rayleigh_ritz, select, m, p, tol),
+        functools.partial(_block_restart, m, p, b),
+        basis,
+        jnp.zeros((n, m), dtype),
+        k=k,
+        p=p,
+        max_cycles=max_cycles,
     )
     return theta_p[:k], basis[:, :k], ok[:k], cycles

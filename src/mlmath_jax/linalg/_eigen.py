@@ -1,21 +1,22 @@
 """Dense eigendecompositions and what is built directly on them.
 
 ``eigh``/``eigvalsh`` (symmetric), ``eig``/``eigvals`` (general), ``charpoly``, ``is_psd``
-and ``power_iteration``.
+and ``power_iteration``. Each public function is a thin wrapper over a module-level jitted
+body whose shape checks run while tracing, so an eager call costs one dispatch.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 from jax.typing import ArrayLike
 
-from .. import _validate
+from .. import _krylov, _trees, _validate
 from . import _small_eigh
 
 # Products that decide eigenvector accuracy run at full float32 precision (no TF32).
@@ -34,6 +35,16 @@ class EigResult(NamedTuple):
 
     eigenvalues: jax.Array
     eigenvectors: jax.Array
+
+
+def _array(x: Any, name: str, *, real: bool = False) -> Any:
+    """Arrays and tracers pass untouched (checked while tracing); other input is converted.
+
+    Lists, NumPy arrays and strings are converted here, with a message naming the argument.
+    """
+    if isinstance(x, jax.Array):
+        return x
+    return _validate.as_real(x, name) if real else _validate.as_inexact(x, name)
 
 
 def _mT(x: jax.Array) -> jax.Array:
@@ -91,8 +102,7 @@ def _eigh_symmetric_jvp(primals, tangents):
 
 @jax.jit
 def _eigh_jit(a: jax.Array) -> EighResult:
-    # Compiled once per shape and dtype, so eager calls do not re-trace the Jacobi loop.
-    a = _symmetrise(a)
+    a = _symmetrise(_validate.square(a, "a"))
     if jnp.issubdtype(a.dtype, jnp.complexfloating):
         w, v = jnp.linalg.eigh(a, symmetrize_input=False)
         return EighResult(w, v)
@@ -134,7 +144,12 @@ def eigh(a: ArrayLike) -> EighResult:
       >>> print(w)
       [1. 3.]
     """
-    return _eigh_jit(_validate.square(a, "a"))
+    return _eigh_jit(_array(a, "a"))
+
+
+@jax.jit
+def _eigvalsh_jit(a: jax.Array) -> jax.Array:
+    return _eigh_jit(a).eigenvalues
 
 
 def eigvalsh(a: ArrayLike) -> jax.Array:
@@ -158,7 +173,7 @@ def eigvalsh(a: ArrayLike) -> jax.Array:
       >>> print(linalg.eigvalsh(jnp.array([[2.0, 0.0], [0.0, -1.0]])))
       [-1.  2.]
     """
-    return eigh(a).eigenvalues
+    return _eigvalsh_jit(_array(a, "a"))
 
 
 # ----------------------------------------------------------------------------------------
@@ -191,8 +206,12 @@ def eig(a: ArrayLike) -> EigResult:
       >>> print(jnp.sort_complex(w))
       [0.-1.j 0.+1.j]
     """
-    a = _validate.square(a, "a")
-    w, v = jnp.linalg.eig(a)
+    return _eig_jit(_array(a, "a"))
+
+
+@jax.jit
+def _eig_jit(a: jax.Array) -> EigResult:
+    w, v = jnp.linalg.eig(_validate.square(a, "a"))
     return EigResult(w, v)
 
 
@@ -214,8 +233,12 @@ def eigvals(a: ArrayLike) -> jax.Array:
       >>> print(linalg.eigvals(jnp.array([[2.0, 0.0], [0.0, 3.0]])))
       [2.+0.j 3.+0.j]
     """
-    a = _validate.square(a, "a")
-    return jnp.linalg.eigvals(a)
+    return _eigvals_jit(_array(a, "a"))
+
+
+@jax.jit
+def _eigvals_jit(a: jax.Array) -> jax.Array:
+    return jnp.linalg.eigvals(_validate.square(a, "a"))
 
 
 def _poly_from_roots(roots: jax.Array) -> jax.Array:
@@ -261,7 +284,9 @@ def _charpoly_jvp(primals, tangents):
     return c, dc
 
 
-_charpoly_jit = jax.jit(_charpoly)
+@jax.jit
+def _charpoly_jit(a: jax.Array) -> jax.Array:
+    return _charpoly(_validate.square(a, "a"))
 
 
 def charpoly(a: ArrayLike) -> jax.Array:
@@ -287,7 +312,7 @@ def charpoly(a: ArrayLike) -> jax.Array:
       >>> print(linalg.charpoly(jnp.array([[2.0, 0.0], [0.0, 3.0]])))
       [ 1. -5.  6.]
     """
-    return _charpoly_jit(_validate.square(a, "a"))
+    return _charpoly_jit(_array(a, "a"))
 
 
 # ----------------------------------------------------------------------------------------
@@ -319,24 +344,26 @@ def is_psd(a: ArrayLike, *, rtol: float | None = None) -> jax.Array:
       >>> print(linalg.is_psd(jnp.array([[1.0, 1.0], [1.0, 1.0]])))
       True
     """
+    if isinstance(rtol, (int, float)):  # the common case, checked without a device op
+        if not rtol >= 0:
+            raise ValueError(f"rtol must be >= 0, got {rtol}")
+    elif rtol is not None:
+        _validate.nonnegative(rtol, "rtol")
+    return _is_psd(_array(a, "a"), rtol)
+
+
+@jax.jit
+def _is_psd(a: jax.Array, rtol: Any) -> jax.Array:
     a = _validate.square(a, "a")
     n = a.shape[-1]
     if rtol is None:
         rtol = n * float(jnp.finfo(a.dtype).eps)
-    else:
-        _validate.nonnegative(rtol, "rtol")
-    return _is_psd(a, rtol)
-
-
-@jax.jit
-def _is_psd(a: jax.Array, rtol: jax.Array) -> jax.Array:
-    n = a.shape[-1]
     amax = jnp.max(jnp.abs(a), axis=(-2, -1), initial=0.0)
     asym = jnp.max(jnp.abs(a - jnp.conj(_mT(a))), axis=(-2, -1), initial=0.0)
     symmetric = asym <= rtol * amax
     if n == 0:
         return symmetric
-    w = eigvalsh(a)
+    w = _eigh_jit(a).eigenvalues
     lam_max = jnp.max(jnp.abs(w), axis=-1)
     return symmetric & (w[..., 0] >= -rtol * lam_max)
 
@@ -345,52 +372,104 @@ def _is_psd(a: jax.Array, rtol: jax.Array) -> jax.Array:
 # power iteration
 
 
-def _power_iteration_single(matvec, v0, max_iters: int, tol: float):
-    n = v0.shape[-1]
-    dtype = v0.dtype
-    # Below this relative residual the product A v is rounding noise.
-    tol = max(tol, 10.0 * (n**0.5) * float(jnp.finfo(dtype).eps))
-    v = v0 / jnp.linalg.norm(v0)
-
-    def apply(v):
-        w = jnp.asarray(matvec(v), dtype).reshape(n)
-        lam = jnp.dot(v, w, precision=_HIGHEST)
-        res = jnp.linalg.norm(w - lam * v)
-        return w, lam, res <= tol * jnp.abs(lam)
-
-    def cond(state):
-        i, _, _, _, done = state
-        return (~done) & (i < max_iters)
-
-    def body(state):
-        i, v, w, _, _ = state
-        v = w / jnp.linalg.norm(w)
-        w, lam, done = apply(v)
-        return i + 1, v, w, lam, done
-
-    w, lam, done = apply(v)
-    _, v, _, lam, done = lax.while_loop(cond, body, (jnp.int32(1), v, w, lam, done))
-    # Deterministic sign: the largest-magnitude component is positive.
-    pivot = jnp.take(v, jnp.argmax(jnp.abs(v)))
-    v = jnp.where(pivot < 0, -v, v)
-    lam = jnp.where(done, lam, jnp.nan)
-    v = jnp.where(done, v, jnp.nan)
-    return lam, v
-
-
 class PowerIterationResult(NamedTuple):
-    """Dominant eigenvalue and its unit eigenvector."""
+    """Result of :func:`power_iteration`.
+
+    Attributes:
+      eigenvalue: ``[...]`` the eigenvalue of largest magnitude (NaN if not converged).
+      eigenvector: ``[..., n]`` its unit eigenvector, largest-magnitude component positive.
+      converged: bool ``[...]``, whether the residual tolerance was met.
+      num_steps: int32 ``[...]``, products with the operator computed.
+    """
 
     eigenvalue: jax.Array
     eigenvector: jax.Array
+    converged: jax.Array
+    num_steps: jax.Array
+
+
+def _pi_apply(op, tol, v):
+    """``(A v, vᵀ A v, converged)`` for a unit vector ``v``."""
+    w = op(v)
+    lam = jnp.dot(v, w, precision=_HIGHEST)
+    return w, lam, jnp.linalg.norm(w - lam * v) <= tol * jnp.abs(lam)
+
+
+def _pi_init(op, tol, v0):
+    v = v0 / jnp.linalg.norm(v0)
+    w, lam, done = _pi_apply(op, tol, v)
+    return jnp.int32(1), v, w, lam, done
+
+
+def _pi_step(op, tol, state):
+    i, _, w, _, _ = state
+    v = w / jnp.linalg.norm(w)
+    w, lam, done = _pi_apply(op, tol, v)
+    return i + 1, v, w, lam, done
+
+
+def _pi_running(max_steps: int, state) -> jax.Array:
+    i, _, _, _, done = state
+    return (~done) & (i < max_steps)
+
+
+def _pi_finish(state) -> PowerIterationResult:
+    i, v, _, lam, done = state
+    # Deterministic sign: the largest-magnitude component is positive.
+    pivot = jnp.take(v, jnp.argmax(jnp.abs(v)))
+    v = jnp.where(pivot < 0, -v, v)
+    return PowerIterationResult(jnp.where(done, lam, jnp.nan), jnp.where(done, v, jnp.nan), done, i)
+
+
+def _power_iteration(op, v0: jax.Array, max_steps: int, tol) -> PowerIterationResult:
+    n, dtype = v0.shape[-1], v0.dtype
+    # Below this relative residual the product A v is rounding noise.
+    tol = jnp.maximum(jnp.asarray(tol, dtype), 10.0 * (n**0.5) * float(jnp.finfo(dtype).eps))
+    state = lax.while_loop(
+        functools.partial(_pi_running, max_steps),
+        functools.partial(_pi_step, op, tol),
+        _pi_init(op, tol, v0),
+    )
+    return _pi_finish(state)
+
+
+@functools.partial(jax.jit, static_argnames=("matvec", "max_steps", "n"))
+def _power_matvec(matvec, args, v0, tol, *, max_steps, n) -> PowerIterationResult:
+    v0 = _krylov.start_vector(v0, n, jnp.result_type(float))
+    op = _krylov.operator(matvec, args, v0.shape[0], v0.dtype)
+    return _power_iteration(op, v0, max_steps, tol)
+
+
+@functools.partial(jax.jit, static_argnames=("max_steps", "n"))
+def _power_matrix(a, v0, tol, *, max_steps, n) -> PowerIterationResult:
+    a = _validate.square(_validate.as_real(a, "a"), "a")
+    size = a.shape[-1]
+    if n is not None and n != size:
+        raise ValueError(f"n={n} does not match the matrix a of shape {a.shape}")
+    v0 = _krylov.default_start(size, a.dtype) if v0 is None else v0
+    v0 = _validate.vector(v0, "v0", real=True)
+    if v0.shape[-1] != size:
+        raise ValueError(f"v0 must have length n={size} to match a {a.shape}, got {v0.shape}")
+    shape = _validate.batch_shape([a.shape[:-2], v0.shape[:-1]], ["a", "v0"])
+    dtype = jnp.result_type(a.dtype, v0.dtype)
+    a = jnp.broadcast_to(a.astype(dtype), shape + a.shape[-2:]).reshape((-1, size, size))
+    v0 = jnp.broadcast_to(v0.astype(dtype), shape + (size,)).reshape((-1, size))
+
+    def one(a, v0):
+        return _power_iteration(lambda x: jnp.dot(a, x, precision=_HIGHEST), v0, max_steps, tol)
+
+    out = jax.vmap(one)(a, v0)
+    return PowerIterationResult(*(x.reshape(shape + x.shape[1:]) for x in out))
 
 
 def power_iteration(
-    a_or_matvec: ArrayLike | Callable[[jax.Array], jax.Array],
-    v0: ArrayLike,
+    a_or_matvec: ArrayLike | Callable[..., jax.Array],
+    args: tuple = (),
     *,
-    max_iters: int = 1000,
+    v0: ArrayLike | None = None,
+    max_steps: int = 1000,
     tol: float = 1e-6,
+    n: int | None = None,
 ) -> PowerIterationResult:
     """Eigenvalue of largest magnitude and its eigenvector, by power iteration.
 
@@ -398,66 +477,64 @@ def power_iteration(
     has residual ``||A v − λ v|| <= tol · |λ|`` (``tol`` is raised to ``10 √n eps`` of the
     dtype, the rounding level of the product). A negative dominant eigenvalue is found
     (``v`` alternates sign; ``λ`` and the residual do not). Convergence is linear with
-    ratio ``|λ₂ / λ₁|``; if it has not converged after ``max_iters`` products (e.g. when
-    ``λ`` and ``−λ`` are both dominant), both outputs are NaN. The returned eigenvector
-    has unit length and its largest-magnitude component positive. No NumPy equivalent;
-    compare ``scipy.sparse.linalg.eigs(a, k=1, which="LM")``.
+    ratio ``|λ₂ / λ₁|``; if it has not converged after ``max_steps`` products (e.g. when
+    ``λ`` and ``−λ`` are both dominant), ``converged`` is False and the eigenvalue and
+    eigenvector are NaN. The eigenvector has unit length and its largest-magnitude
+    component positive. No NumPy equivalent; compare
+    ``scipy.sparse.linalg.eigs(a, k=1, which="LM")``. Compiled once per (matvec, shapes,
+    dtypes, ``max_steps``): pass the matvec's data in ``args``.
 
     Args:
-      a_or_matvec: ``[..., n, n]`` square matrices, or a function ``[n] -> [n]`` (a JAX
-        function; then no batch dimensions).
+      a_or_matvec: ``[..., n, n]`` square matrices, or a function called
+        ``matvec(v, *args)`` mapping ``[n] -> [n]`` (a JAX function; then no batch
+        dimensions).
+      args: tuple of extra arguments of the matvec (traced); empty for a matrix.
       v0: ``[..., n]`` starting vector, not orthogonal to the dominant eigenvector.
-      max_iters: maximum number of products (static).
-      tol: relative residual tolerance (static), ``> 0``.
+        Default: the fixed pseudo-random ``jax.random.normal(jax.random.key(0), (n,))``
+        (in ``a``'s dtype, or JAX's default float for a matvec), so results repeat.
+      max_steps: maximum number of products (static), ``>= 1``.
+      tol: relative residual tolerance, ``> 0`` (traced).
+      n: the operator's size, needed only for a matvec without ``v0`` (static).
 
     Returns:
-      ``PowerIterationResult(eigenvalue [...], eigenvector [..., n])``.
+      ``PowerIterationResult(eigenvalue [...], eigenvector [..., n], converged [...],
+      num_steps [...])``.
 
     Raises:
-      ValueError: if shapes do not match or ``max_iters``/``tol`` are out of range.
+      ValueError: if shapes do not match, ``max_steps``/``tol`` are out of range, or a
+        matvec comes without ``v0`` and ``n``.
+      TypeError: if ``args`` is not a tuple.
 
     Example:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
-      >>> lam, v = linalg.power_iteration(jnp.diag(jnp.array([1.0, -3.0])), jnp.ones(2))
-      >>> print(lam, v)
-      -3.0 [0. 1.]
+      >>> result = linalg.power_iteration(jnp.diag(jnp.array([1.0, -3.0])))
+      >>> print(f"{result.eigenvalue:.4f}", result.converged)
+      -3.0000 True
+      >>> result = linalg.power_iteration(lambda v, d: d * v, (jnp.array([1.0, 2.0]),), n=2)
+      >>> print(f"{result.eigenvalue:.4f}", result.num_steps > 0)
+      2.0000 True
     """
-    max_iters = _validate.static_int(max_iters, "max_iters", minimum=1)
-    try:
-        tol = float(tol)
-    except TypeError as exc:
-        raise TypeError(f"tol must be a Python float, got {type(tol).__name__}") from exc
-    if not tol > 0:
-        raise ValueError(f"tol must be > 0, got {tol}")
-    v0 = _validate.vector(v0, "v0", real=True)
-    n = v0.shape[-1]
+    max_steps = _validate.static_int(max_steps, "max_steps", minimum=1)
+    if n is not None:
+        n = _validate.static_int(n, "n", minimum=1)
+    if _validate.is_concrete(tol):
+        try:
+            value = float(tol)
+        except TypeError as exc:
+            raise TypeError(f"tol must be a real scalar, got {type(tol).__name__}") from exc
+        if not value > 0:
+            raise ValueError(f"tol must be > 0, got {value}")
+    args = _trees.check_args(args)
+    if v0 is not None and not isinstance(v0, jax.Array):
+        v0 = _validate.as_real(v0, "v0")
     if callable(a_or_matvec) and not hasattr(a_or_matvec, "shape"):
-        if v0.ndim != 1:
+        if v0 is None and n is None:
             raise ValueError(
-                f"v0 must be a 1-D [n] vector when a matvec function is given, got {v0.shape}"
+                "power_iteration of a matvec function needs v0 (a start vector [n]) or n (its size)"
             )
-        lam, v = _power_iteration_single(a_or_matvec, v0, max_iters, tol)
-        return PowerIterationResult(lam, v)
-    a = _validate.as_real(a_or_matvec, "a")
-    a = _validate.square(a, "a")
-    if a.shape[-1] != n:
-        raise ValueError(
-            f"v0 must have length n={a.shape[-1]} to match a {a.shape}, got {v0.shape}"
-        )
-    shape = _validate.batch_shape([a.shape[:-2], v0.shape[:-1]], ["a", "v0"])
-    dtype = jnp.result_type(a.dtype, v0.dtype)
-    a = jnp.broadcast_to(a.astype(dtype), shape + a.shape[-2:]).reshape((-1, n, n))
-    v0 = jnp.broadcast_to(v0.astype(dtype), shape + (n,)).reshape((-1, n))
-    lam, v = _power_iteration_batch(a, v0, max_iters, tol)
-    return PowerIterationResult(lam.reshape(shape), v.reshape(shape + (n,)))
-
-
-@functools.partial(jax.jit, static_argnums=(2, 3))
-def _power_iteration_batch(a, v0, max_iters, tol):
-    def one(a, v0):
-        return _power_iteration_single(
-            lambda x: jnp.dot(a, x, precision=_HIGHEST), v0, max_iters, tol
-        )
-
-    return jax.vmap(one)(a, v0)
+        return _power_matvec(a_or_matvec, args, v0, tol, max_steps=max_steps, n=n)
+    if args:
+        raise ValueError("args are passed to a matvec function; a matrix takes none")
+    a = _array(a_or_matvec, "a", real=True)
+    return _power_matrix(a, v0, tol, max_steps=max_steps, n=n)
