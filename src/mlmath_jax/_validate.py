@@ -13,6 +13,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
 
@@ -125,26 +126,79 @@ def is_concrete(x: Any) -> bool:
     return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(x))
 
 
+def _concrete_values(x: Any) -> Any:
+    """``x`` as a host NumPy array when that needs no device work, else ``None``.
+
+    Python numbers and NumPy arrays are checked on the host at once; a ``jax.Array``
+    needs a device-to-host copy, so callers keep such checks off hot paths.
+    """
+    if isinstance(x, numbers.Number) or isinstance(x, np.ndarray | np.generic):
+        try:
+            return np.asarray(x)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def _bad_value(x: Any, ok) -> tuple[bool, Any]:
+    host = _concrete_values(x)
+    if host is not None and host.dtype.kind in "biuf":
+        return bool(host.size) and not bool(np.all(ok(host))), host
+    # Under jit, jnp operations on constants are staged: evaluate this check eagerly.
+    with jax.ensure_compile_time_eval():
+        arr = jnp.asarray(x)
+        return bool(arr.size) and not bool(jnp.all(ok(arr))), arr
+
+
 def nonnegative(x: Any, name: str) -> None:
-    """Raise ``ValueError`` if concrete ``x`` has a negative (or NaN) entry; skip tracers."""
+    """Raise ``ValueError`` if concrete ``x`` has a negative (or NaN) entry; skip tracers.
+
+    Python numbers and NumPy arrays are checked on the host (no device work).
+    """
     if is_concrete(x):
-        # Under jit, jnp operations on constants are staged: evaluate this check eagerly.
-        with jax.ensure_compile_time_eval():
-            arr = jnp.asarray(x)
-            bad = arr.size and not bool(jnp.all(arr >= 0))
+        bad, arr = _bad_value(x, lambda v: v >= 0)
         if bad:
             raise ValueError(f"{name} must be >= 0, got {arr}")
 
 
 def positive(x: Any, name: str) -> None:
-    """Raise ``ValueError`` if concrete ``x`` has an entry <= 0 (or NaN); skip tracers."""
+    """Raise ``ValueError`` if concrete ``x`` has an entry <= 0 (or NaN); skip tracers.
+
+    Python numbers and NumPy arrays are checked on the host (no device work).
+    """
     if is_concrete(x):
-        # Under jit, jnp operations on constants are staged: evaluate this check eagerly.
-        with jax.ensure_compile_time_eval():
-            arr = jnp.asarray(x)
-            bad = arr.size and not bool(jnp.all(arr > 0))
+        bad, arr = _bad_value(x, lambda v: v > 0)
         if bad:
             raise ValueError(f"{name} must be > 0, got {arr}")
+
+
+def explain_call_error(
+    arrays: dict[str, Any], statics: dict[str, Any] | None = None
+) -> None:
+    """On the error path of a call into a jitted function: name the argument jit refused.
+
+    Public functions call one module-level jitted function directly (the cheap dispatch
+    path) and validate shapes inside it, at trace time. jit itself rejects a string or
+    object where an array belongs, and an unhashable static option, with messages that
+    name no argument; call this in the ``except`` clause, then re-raise: it raises a
+    ``TypeError`` naming the culprit, or returns when every argument is acceptable (the
+    error came from inside and already names its argument).
+
+    Args:
+      arrays: the array arguments by name (``None`` values are skipped).
+      statics: the static options by name; each must be hashable.
+    """
+    for name, value in arrays.items():
+        if value is not None and not isinstance(value, jax.Array):
+            as_inexact(value, name)
+    for name, value in (statics or {}).items():
+        try:
+            hash(value)
+        except TypeError:
+            raise TypeError(
+                f"{name} must be a static Python value (a number, string, None or tuple), "
+                f"got {type(value).__name__}"
+            ) from None
 
 
 def axis(value: Any, ndim: int, name: str = "axis") -> int:

@@ -1,6 +1,12 @@
-"""Products: matmul, matvec, inner, outer (NumPy semantics, validated, full precision)."""
+"""Products: matmul, matvec, inner, outer (NumPy semantics, validated, full precision).
+
+Each public function calls one module-level jitted function directly, so a repeated eager
+call costs what the ``jnp`` call costs: shape checks run inside it, once per trace.
+"""
 
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -38,10 +44,21 @@ def matmul(a: ArrayLike, b: ArrayLike, *, precision: PrecisionLike = "highest") 
         differ.
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import linalg
       >>> linalg.matmul(jnp.eye(2), jnp.array([[1.0, 2.0], [3.0, 4.0]]))
       Array([[1., 2.],
              [3., 4.]], dtype=float32)
     """
+    try:
+        return _matmul(a, b, precision)
+    except (TypeError, ValueError):
+        _validate.explain_call_error({"a": a, "b": b}, {"precision": precision})
+        raise
+
+
+@functools.partial(jax.jit, static_argnums=(2,))
+def _matmul(a: jax.Array, b: jax.Array, precision: PrecisionLike) -> jax.Array:
     a = _validate.matrix(a, "a")
     b = _validate.matrix(b, "b")
     _validate.same_dim(a.shape[-1], b.shape[-2], ("a", "b"), (a.shape, b.shape),
@@ -65,9 +82,20 @@ def matvec(a: ArrayLike, x: ArrayLike, *, precision: PrecisionLike = "highest") 
       ValueError: if ``a`` is not at least 2-D, ``x`` not at least 1-D, or ``n`` differs.
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import linalg
       >>> linalg.matvec(jnp.array([[1.0, 2.0], [3.0, 4.0]]), jnp.array([1.0, 1.0]))
       Array([3., 7.], dtype=float32)
     """
+    try:
+        return _matvec(a, x, precision)
+    except (TypeError, ValueError):
+        _validate.explain_call_error({"a": a, "x": x}, {"precision": precision})
+        raise
+
+
+@functools.partial(jax.jit, static_argnums=(2,))
+def _matvec(a: jax.Array, x: jax.Array, precision: PrecisionLike) -> jax.Array:
     a = _validate.matrix(a, "a")
     x = _validate.vector(x, "x")
     _validate.same_dim(a.shape[-1], x.shape[-1], ("a", "x"), (a.shape, x.shape),
@@ -91,9 +119,20 @@ def inner(x: ArrayLike, y: ArrayLike, *, precision: PrecisionLike = "highest") -
       ValueError: if either is 0-D or the last dimensions differ.
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import linalg
       >>> linalg.inner(jnp.array([1.0, 2.0, 3.0]), jnp.array([4.0, 5.0, 6.0]))
       Array(32., dtype=float32)
     """
+    try:
+        return _inner(x, y, precision)
+    except (TypeError, ValueError):
+        _validate.explain_call_error({"x": x, "y": y}, {"precision": precision})
+        raise
+
+
+@functools.partial(jax.jit, static_argnums=(2,))
+def _inner(x: jax.Array, y: jax.Array, precision: PrecisionLike) -> jax.Array:
     x = _validate.vector(x, "x")
     y = _validate.vector(y, "y")
     _validate.same_dim(x.shape[-1], y.shape[-1], ("x", "y"), (x.shape, y.shape),
@@ -116,10 +155,21 @@ def outer(x: ArrayLike, y: ArrayLike) -> jax.Array:
       ValueError: if either is 0-D or the batch dimensions do not broadcast.
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import linalg
       >>> linalg.outer(jnp.array([1.0, 2.0]), jnp.array([3.0, 4.0, 5.0]))
       Array([[ 3.,  4.,  5.],
              [ 6.,  8., 10.]], dtype=float32)
     """
+    try:
+        return _outer(x, y)
+    except (TypeError, ValueError):
+        _validate.explain_call_error({"x": x, "y": y})
+        raise
+
+
+@jax.jit
+def _outer(x: jax.Array, y: jax.Array) -> jax.Array:
     x = _validate.vector(x, "x")
     y = _validate.vector(y, "y")
     _validate.batch_shape([x.shape[:-1], y.shape[:-1]], ("x", "y"))

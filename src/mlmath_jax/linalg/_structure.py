@@ -1,4 +1,9 @@
-"""Rank and linear independence, from singular values (as ``numpy.linalg.matrix_rank``)."""
+"""Rank and linear independence, from singular values (as ``numpy.linalg.matrix_rank``).
+
+Also the guarded singular values that every SVD-based function in ``linalg`` uses: LAPACK's
+SVD may not return on a matrix holding ``inf`` (``pinv`` hung), so such matrices are
+replaced by zeros before the factorisation and their singular values come back NaN.
+"""
 
 from __future__ import annotations
 
@@ -14,41 +19,103 @@ def default_rtol(m: int, n: int, dtype: jnp.dtype) -> float:
     return max(m, n) * float(jnp.finfo(dtype).eps)
 
 
-def singular_value_tolerance(s: jax.Array, m: int, n: int, rtol: float | None) -> jax.Array:
+def singular_value_tolerance(s: jax.Array, m: int, n: int, rtol: ArrayLike | None) -> jax.Array:
     """``rtol * max(s)``, with :func:`default_rtol` when ``rtol`` is None."""
     if rtol is None:
         rtol = default_rtol(m, n, s.dtype)
     return rtol * jnp.max(s, axis=-1, initial=0.0)
 
 
-def rank(a: ArrayLike, *, rtol: float | None = None) -> jax.Array:
+def finite_matrices(a: jax.Array) -> jax.Array:
+    """``[...]`` booleans: whether every entry of each ``[m, n]`` matrix is finite."""
+    return jnp.all(jnp.isfinite(a), axis=(-2, -1))
+
+
+def singular_values(a: jax.Array) -> jax.Array:
+    """Singular values ``[..., min(m, n)]``, descending; NaN for a matrix with NaN or inf.
+
+    The non-finite matrices are zeroed before the SVD, which then returns at once.
+    """
+    finite = finite_matrices(a)
+    if min(a.shape[-2:]) == 0:
+        return jnp.zeros(a.shape[:-2] + (0,), jnp.finfo(a.dtype).dtype)
+    s = jnp.linalg.svd(jnp.where(finite[..., None, None], a, 0), compute_uv=False)
+    return jnp.where(finite[..., None], s, jnp.nan)
+
+
+def _check_rtol(rtol: ArrayLike | None) -> None:
+    # A host check for Python numbers and NumPy arrays; a jax.Array costs one transfer.
+    if rtol is not None:
+        _validate.nonnegative(rtol, "rtol")
+
+
+def _defined(all_finite: jax.Array, name: str) -> None:
+    """For a concrete result, raise if some matrix held NaN or inf (its rank is undefined)."""
+    if not isinstance(all_finite, jax.core.Tracer) and not bool(all_finite):
+        raise ValueError(f"{name} holds NaN or inf: its rank is undefined")
+
+
+def rank(a: ArrayLike, *, rtol: ArrayLike | None = None) -> jax.Array:
     """Numerical rank: the number of singular values above ``rtol * max(s)``.
 
     As ``numpy.linalg.matrix_rank(a, rtol=rtol)``.
 
     Args:
       a: ``[..., m, n]`` matrices.
-      rtol: tolerance relative to the largest singular value; default
-        ``max(m, n) * eps`` for the dtype.
+      rtol: tolerance relative to the largest singular value (a number or an array that
+        broadcasts with the batch shape); default ``max(m, n) * eps`` for the dtype.
 
     Returns:
-      ``[...]`` int32 ranks.
+      ``[...]`` int32 ranks. Under ``jit`` (where no error can be raised) a matrix holding
+      NaN or inf, or a negative or NaN traced ``rtol``, gives rank ``-1``.
 
     Raises:
-      ValueError: if ``a`` has fewer than 2 dimensions.
+      ValueError: if ``a`` has fewer than 2 dimensions, ``rtol`` is negative or NaN, or
+        (for concrete input) ``a`` holds NaN or inf.
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import linalg
       >>> linalg.rank(jnp.array([[1.0, 2.0], [2.0, 4.0]]))
       Array(1, dtype=int32)
     """
-    a = _validate.matrix(a, "a")
+    _check_rtol(rtol)
+    try:
+        r, ok = _rank(a, rtol)
+    except (TypeError, ValueError):
+        _validate.explain_call_error({"a": a, "rtol": rtol})
+        raise
+    _defined(ok, "a")
+    return r
+
+
+def _rank_body(a: jax.Array, rtol: jax.Array | None) -> tuple[jax.Array, jax.Array]:
     m, n = a.shape[-2:]
-    s = jnp.linalg.svd(a, compute_uv=False)
+    s = singular_values(a)
     tol = singular_value_tolerance(s, m, n, rtol)
-    return jnp.sum(s > tol[..., None], axis=-1, dtype=jnp.int32)
+    r = jnp.sum(s > tol[..., None], axis=-1, dtype=jnp.int32)
+    ok = finite_matrices(a)
+    if rtol is not None:
+        ok_rtol = jnp.asarray(rtol) >= 0
+        r = jnp.where(ok_rtol, r, -1)
+    return jnp.where(ok, r, -1), jnp.all(ok)
 
 
-def is_linearly_independent(vectors: ArrayLike, *, rtol: float | None = None) -> jax.Array:
+@jax.jit
+def _rank(a: jax.Array, rtol: jax.Array | None) -> tuple[jax.Array, jax.Array]:
+    return _rank_body(_validate.matrix(a, "a"), rtol)
+
+
+@jax.jit
+def _independent(vectors: jax.Array, rtol: jax.Array | None) -> tuple[jax.Array, jax.Array]:
+    vectors = _validate.at_least_rank(
+        _validate.as_inexact(vectors, "vectors"), 2, "vectors", "a [..., k, n] stack of rows"
+    )
+    r, ok = _rank_body(vectors, rtol)
+    return r == vectors.shape[-2], ok
+
+
+def is_linearly_independent(vectors: ArrayLike, *, rtol: ArrayLike | None = None) -> jax.Array:
     """Whether the ``k`` rows of ``vectors`` are linearly independent (rank equals ``k``).
 
     Args:
@@ -57,16 +124,23 @@ def is_linearly_independent(vectors: ArrayLike, *, rtol: float | None = None) ->
       rtol: as in :func:`rank`.
 
     Returns:
-      ``[...]`` booleans.
+      ``[...]`` booleans. Under ``jit`` a stack holding NaN or inf gives ``False``.
 
     Raises:
-      ValueError: if ``vectors`` has fewer than 2 dimensions.
+      ValueError: if ``vectors`` has fewer than 2 dimensions, ``rtol`` is negative or NaN,
+        or (for concrete input) ``vectors`` holds NaN or inf.
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import linalg
       >>> linalg.is_linearly_independent(jnp.array([[1.0, 0.0], [1.0, 1.0]]))
       Array(True, dtype=bool)
     """
-    vectors = _validate.at_least_rank(
-        _validate.as_inexact(vectors, "vectors"), 2, "vectors", "a [..., k, n] stack of rows"
-    )
-    return rank(vectors, rtol=rtol) == vectors.shape[-2]
+    _check_rtol(rtol)
+    try:
+        independent, ok = _independent(vectors, rtol)
+    except (TypeError, ValueError):
+        _validate.explain_call_error({"vectors": vectors, "rtol": rtol})
+        raise
+    _defined(ok, "vectors")
+    return independent
