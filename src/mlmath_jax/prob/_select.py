@@ -1,408 +1,129 @@
-"""Median and quantiles by radix selection on the float bits, not by sorting.
+"""Median and quantiles by selection, not sorting, equal to ``numpy.median``/``numpy.quantile``.
 
-Floats map to unsigned integer keys whose order is the float order (flip every bit of a
-negative number, only the sign bit of a positive one). The k-th smallest key is then found
-digit by digit from the top: each pass counts, for every candidate next digit ``d``, how
-many keys lie below ``prefix | d << shift``, and keeps the largest digit whose count is at
-most ``k``. With ``_BITS`` bits a pass, float32 needs ``32 / _BITS`` passes over the data
-and float64 ``64 / _BITS``; each pass is one fused multi-output reduction (a compare and
-an add per digit), so it runs at memory speed and never sorts. The next order statistic,
-needed to interpolate, is the minimum of the keys above the k-th (or the k-th itself when
-it is repeated), one more pass. XLA's sort on CPU is slow (``jnp.median`` of 1e7 float32
-takes seconds); this takes a few linear passes on any backend.
+The public functions are thin: they read only static facts (shapes, dtypes, options and a
+``q`` known at call time) and call one module-level jitted function, which validates at
+trace time. A repeated call with new data of the same shapes compiles nothing. For a
+``q`` known at call time the NumPy indices and interpolation weights are computed once on
+the host, exactly as NumPy computes them, and kept as device arrays keyed by
+``(q, n, method, dtype)``; a traced ``q`` is handled inside the compiled function.
 
-The order is a total order in which ``-0.0`` comes before ``+0.0``; NumPy does not
-distinguish them, so a zero result may differ from NumPy's in its sign only (they compare
-equal). NaN is not ordered: any NaN in a reduced slice makes its result NaN, as NumPy.
+The order statistics come from ``_select_radix`` (radix selection on the float bits) and
+the index rules of the 13 methods from ``_quantile_index``.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jax import lax
+import numpy as np
 from jax.typing import ArrayLike
 
 from .. import _validate
-from ._stats import _axes, _to_last
+from . import _quantile_index
+from ._select_radix import key_types, order_stats, weighted_order_stats
 
-_BITS = 2  # bits decided per pass (2**_BITS - 1 counts per pass); divides 32
-_MAX_SPLIT = 8  # up to this many quantiles get their own reduction operands
-_METHODS = ("linear", "lower", "higher", "midpoint", "nearest", "inverted_cdf")
-
-
-def _key_types(dtype: Any) -> tuple[Any, Any, int]:
-    bits = jnp.finfo(dtype).bits
-    if bits == 64:
-        return jnp.int64, jnp.uint64, 64
-    if bits == 32:
-        return jnp.int32, jnp.uint32, 32
-    raise TypeError(f"x: median/quantile support float32 and float64, got {dtype}")
+Axis = int | Sequence[int] | None
+_PLAN_CACHE_MAX_Q = 4096  # larger q arrays are planned afresh on each call (no cache entry)
 
 
-def _to_key(x: jax.Array) -> jax.Array:
-    """Order-preserving map from floats to unsigned integers of the same width."""
-    itype, utype, bits = _key_types(x.dtype)
-    i = lax.bitcast_convert_type(x, itype)
-    flip = lax.shift_right_arithmetic(i, jnp.asarray(bits - 1, itype)) | jnp.asarray(
-        jnp.iinfo(itype).min, itype
-    )
-    return lax.bitcast_convert_type(i ^ flip, utype)
-
-
-def _from_key(k: jax.Array, dtype: Any) -> jax.Array:
-    itype, utype, bits = _key_types(dtype)
-    top = jnp.asarray(1, utype) << (bits - 1)
-    u = jnp.where(k >= top, k ^ top, ~k)
-    return lax.bitcast_convert_type(u, dtype)
-
-
-def _split(n: int, rows: int) -> int:
-    """Split the reduced axis into ``r`` rows so XLA's CPU reduction runs them in parallel."""
-    if rows >= 8 or n < (1 << 16):
-        return 1
-    for r in (8, 4, 2):
-        if n % r == 0:
-            return r
-    return 1
-
-
-def _reduce(operands: tuple[jax.Array, ...], inits: tuple[Any, ...], fns) -> tuple:
-    """One multi-output reduction over the last axis (XLA fuses the producers into it)."""
-    out = lax.reduce(
-        operands,
-        inits,
-        lambda a, b: tuple(f(u, v) for f, u, v in zip(fns, a, b, strict=True)),
-        (operands[0].ndim - 1,),
-    )
-    return tuple(out)
-
-
-def _columns(nq: int) -> list:
-    """Index expressions for the queries: one per query when few, else all at once.
-
-    Few queries get one operand each (``[B, r, m]``), so one fused loop reads the data once
-    for all of them; many share a broadcast ``[B, Q, r, m]`` operand (bounded program size).
-    """
-    if nq <= _MAX_SPLIT:
-        return [(slice(None), slice(j, j + 1)) for j in range(nq)]
-    return [(slice(None), slice(None))]
-
-
-def _rows(a: jax.Array, cols: tuple) -> jax.Array:
-    """``a[cols]`` (``[B, Q']``) shaped to broadcast against keys ``[B, 1 or Q', r, m]``."""
-    return a[cols][..., None, None]
-
-
-def _select(
-    x: jax.Array, k: jax.Array, weights: jax.Array | None = None, q: jax.Array | None = None
-) -> tuple[jax.Array, jax.Array]:
-    """Keys of the order statistics of ``x`` ``[B, n]`` at ranks ``k`` ``[B, Q]``.
-
-    Unweighted: the ``k``-th smallest key (0-based). Weighted (``weights`` ``[B, n]``,
-    ``q`` ``[B, Q]``): the smallest key ``t`` with ``W(key <= t) >= q * W`` and
-    ``W(key <= t) > 0`` (``numpy.quantile(..., method="inverted_cdf", weights=...)``).
-    Also returns whether each row has a NaN, ``[B, 1]``.
-    """
-    _, utype, bits = _key_types(x.dtype)
-    b, n = x.shape
-    r = _split(n, b)
-    xr = x.reshape(b, 1, r, n // r)
-    wr = None if weights is None else weights.reshape(b, 1, r, n // r)
-    if wr is not None:
-        total = jnp.sum(weights, axis=-1)[:, None]
-    step = _BITS
-    cols = _columns(k.shape[1])
-
-    def one_pass(i, prefix, with_nan=False):
-        key = _to_key(xr)
-        shift = (bits - step * (i + 1)).astype(utype)
-        ops, inits = [], []
-        for d in range(1, 1 << step):
-            thr = prefix | (jnp.asarray(d, utype) << shift)
-            for c in cols:
-                less = key < _rows(thr, c)
-                if wr is None:
-                    ops.append(less.astype(jnp.int32))
-                    inits.append(jnp.int32(0))
-                else:
-                    ops.append(jnp.where(less, wr, 0))
-                    inits.append(jnp.zeros((), wr.dtype))
-        if with_nan:  # the first pass also looks for NaN, saving a pass
-            ops.append(jnp.broadcast_to(jnp.isnan(xr), ops[0].shape).astype(jnp.int32))
-            inits.append(jnp.int32(0))
-        sums = _reduce(tuple(ops), tuple(inits), (lax.add,) * len(ops))
-        sums = [jnp.sum(s, axis=-1) for s in sums]
-        has_nan = sums.pop()[:, :1] > 0 if with_nan else None
-        nc = len(cols)
-        sums = [
-            jnp.concatenate(sums[j * nc : (j + 1) * nc], axis=1) for j in range(len(sums) // nc)
-        ]
-        if wr is None:
-            above = [s <= k for s in sums]
-        else:
-            above = [~((s >= q * total) & (s > 0)) for s in sums]
-        digit = sum(a.astype(utype) for a in above)
-        prefix = prefix | (digit << shift)
-        return (prefix, has_nan) if with_nan else prefix
-
-    prefix, has_nan = one_pass(jnp.int32(0), jnp.zeros(k.shape, utype), with_nan=True)
-    prefix = lax.fori_loop(1, bits // step, one_pass, prefix)
-    return prefix, has_nan
-
-
-def _next(x: jax.Array, t: jax.Array, k_next: jax.Array) -> jax.Array:
-    """Key of the order statistic at rank ``k_next`` (``k`` or ``k + 1``) given ``t``."""
-    _, utype, _ = _key_types(x.dtype)
-    b, n = x.shape
-    r = _split(n, b)
-    key = _to_key(x.reshape(b, 1, r, n // r))
-    big = jnp.asarray(jnp.iinfo(utype).max, utype)
-    cols = _columns(t.shape[1])
-    ops, inits, fns = [], [], []
-    for c in cols:
-        tt = _rows(t, c)
-        ops += [(key <= tt).astype(jnp.int32), jnp.where(key > tt, key, big)]
-        inits += [jnp.int32(0), big]
-        fns += [lax.add, lax.min]
-    out = _reduce(tuple(ops), tuple(inits), tuple(fns))
-    count_le = jnp.concatenate([jnp.sum(c, axis=-1) for c in out[0::2]], axis=1)
-    min_gt = jnp.concatenate([jnp.min(c, axis=-1) for c in out[1::2]], axis=1)
-    return jnp.where(count_le >= k_next + 1, t, min_gt)
-
-
-def _concrete_q(q: Any) -> list[float] | None:
-    """``q`` as Python floats (float64, like NumPy) when its values are known now."""
-    if isinstance(q, jax.core.Tracer):
-        return None
-    if isinstance(q, (int, float)):
-        return [float(q)]
-    try:
-        values = q.tolist() if hasattr(q, "tolist") else list(q)
-    except TypeError:
-        return None
-    if not isinstance(values, list):
-        values = [values]
-    flat: list[float] = []
-    for v in values:
-        if isinstance(v, list):
-            return None  # 2-D q: rejected later with a shape error
-        flat.append(float(v))
-    return flat
-
-
-def _host_indices(n: int, qs: list[float], method: str) -> tuple[list, list, list]:
-    """NumPy's (previous index, next index, gamma) for each quantile, in float64."""
-    prev, nxt, gam = [], [], []
-    for q in qs:
-        if method in ("linear", "midpoint"):
-            v = (n - 1) * q
-            if method == "midpoint":
-                v = 0.5 * (math.floor(v) + math.ceil(v))
-            p = math.floor(v)
-            if v >= n - 1:  # NumPy takes the last element for both, gamma stays v - (-1)
-                p, nx, g = n - 1, n - 1, v + 1.0
-            else:
-                nx, g = p + 1, v - p
-            if method == "midpoint":
-                g = 0.0 if v % 1 == 0 else 0.5
-            prev.append(p), nxt.append(nx), gam.append(g)
-            continue
-        if method == "lower":
-            i = math.floor((n - 1) * q)
-        elif method == "higher":
-            i = math.ceil((n - 1) * q)
-        elif method == "nearest":
-            i = round((n - 1) * q)  # half to even, as numpy.around
-        else:  # inverted_cdf
-            v = n * q - 1
-            f = math.floor(v)
-            i = max(f if v - f == 0 else f + 1, 0)
-        i = min(max(i, 0), n - 1)
-        prev.append(i), nxt.append(i), gam.append(0.0)
-    return prev, nxt, gam
-
-
-def _traced_indices(n: int, q: jax.Array, method: str, dtype: Any):
-    """The same indices for a traced ``q``, computed in ``dtype``."""
-    q = q.astype(dtype)
-    v = (n - 1) * q
-    if method in ("linear", "midpoint"):
-        fl, ce = jnp.floor(v), jnp.ceil(v)
-        if method == "midpoint":
-            v = 0.5 * (fl + ce)
-            fl = jnp.floor(v)
-        last = v >= n - 1
-        p = jnp.where(last, n - 1, fl)
-        nx = jnp.where(last, n - 1, fl + 1)
-        g = jnp.where(last, v + 1, v - fl)
-        if method == "midpoint":
-            g = jnp.where(v % 1 == 0, 0.0, 0.5).astype(dtype)
-        return p.astype(jnp.int32), nx.astype(jnp.int32), g
-    if method == "lower":
-        i = jnp.floor(v)
-    elif method == "higher":
-        i = jnp.ceil(v)
-    elif method == "nearest":
-        i = jnp.round(v)
-    else:
-        w = n * q - 1
-        f = jnp.floor(w)
-        i = jnp.where(w - f == 0, f, f + 1)
-    i = jnp.clip(i, 0, n - 1).astype(jnp.int32)
-    return i, i, jnp.zeros_like(q)
-
-
-def _lerp(a: jax.Array, b: jax.Array, t: jax.Array, one_minus_t: jax.Array) -> jax.Array:
-    """NumPy's ``_lerp``: ``a + (b-a) t`` below ``t = 0.5``, ``b - (b-a)(1-t)`` from it."""
-    diff = b - a
-    # XLA on CPU contracts a multiply feeding an add into one FMA, which rounds once where
-    # NumPy rounds twice; a select between them (equal values either way: a NaN diff
-    # gives NaN products) stops the contraction.
-    nan = jnp.isnan(diff)
-    up = jnp.where(nan, diff, diff * t)
-    down = jnp.where(nan, diff, diff * one_minus_t)
-    return jnp.where(t >= 0.5, b - down, a + up)
-
-
-def _prepare(x: ArrayLike, axis) -> tuple[jax.Array, tuple[int, ...], tuple[int, ...]]:
-    arr = _validate.as_real(x, "x")
-    _key_types(arr.dtype)
-    axes = _axes(axis, arr.ndim)
-    out_shape = tuple(s for i, s in enumerate(arr.shape) if i not in axes)
-    flat = _to_last(arr, axes)
-    return flat.reshape(math.prod(out_shape), flat.shape[-1]), out_shape, axes
-
-
-def median(x: ArrayLike, axis: int | Sequence[int] | None = None) -> jax.Array:
-    """Median over ``axis`` by radix selection (as ``numpy.median``, without sorting).
+def median(x: ArrayLike, axis: Axis = None, *, keepdims: bool = False) -> jax.Array:
+    """Median over ``axis`` by selection (as ``numpy.median``, without sorting).
 
     For an even count, the mean ``(a + b) / 2`` of the two middle values in ``x``'s dtype,
     exactly as NumPy computes it. Runs in ``32 / 2 + 1`` (float32) or ``64 / 2 + 1``
     (float64) linear passes over the data, each a fused multi-output reduction.
 
     Args:
-      x: real array (float32 or float64; integers become the default float).
-      axis: an int, a tuple of ints, or ``None`` (all axes).
+      x: real array (float32 or float64; integers and bools become the default float).
+      axis: an int, a tuple of ints, or ``None`` (all axes, the default).
+      keepdims: keep the reduced axes as dimensions of length 1 (as NumPy).
 
     Returns:
-      The median with ``axis`` removed. A slice holding a NaN gives NaN (as NumPy); an
-      empty slice gives NaN. ``-inf`` and ``inf`` in the middle give ``nan`` as NumPy's
-      mean of them does. Differentiable: the gradient goes to the middle element(s),
-      shared equally among ties (as ``jnp.median``'s).
+      The median, ``x``'s shape without ``axis`` (or with 1 there, with ``keepdims``), in
+      ``x``'s float dtype. A slice holding a NaN gives NaN (as NumPy); an empty slice gives
+      NaN (NumPy also warns). ``-inf`` and ``inf`` in the middle give NaN, as NumPy's mean
+      of them does. Differentiable: the gradient goes to the middle element(s), shared
+      equally among ties (as ``jnp.median``'s).
 
     Raises:
       ValueError: if an axis is out of range or repeated.
-      TypeError: for a dtype other than float32/float64 (after integer promotion).
+      TypeError: for complex or non-numeric ``x``, a dtype other than float32/float64
+        (after integer promotion), or a ``keepdims`` that is not a bool.
 
     Example:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import prob
       >>> print(prob.median(jnp.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0])))
       3.5
-      >>> print(prob.median(jnp.array([[3.0, 1.0, 2.0], [9.0, 7.0, 8.0]]), axis=1))
-      [2. 8.]
+      >>> x = jnp.array([[3.0, 1.0, 2.0], [9.0, 7.0, 8.0]])
+      >>> print(prob.median(x, axis=1), prob.median(x, axis=1, keepdims=True).shape)
+      [2. 8.] (2, 1)
     """
-    return _median(_validate.as_real(x, "x"), _static_axis(axis))
-
-
-def _static_axis(axis: Any) -> Any:
-    """A hashable form of ``axis`` for ``jax.jit``'s static arguments."""
-    return tuple(axis) if isinstance(axis, list) else axis
-
-
-@functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
-def _order_stats(flat, k, k_next, interpolate):
-    """Order statistics of ``flat`` ``[B, n]`` at ranks ``k`` and ``k_next`` ``[B, Q]``.
-
-    Returns ``(lo, hi, has_nan)`` (``has_nan`` as 0/1 in the data's dtype). The derivative
-    of an order statistic is the mean tangent of the elements equal to it (a subgradient;
-    with no ties, the tangent of the selected element), as for a sort-based median.
-    """
-    t, has_nan = _select(flat, k)
-    lo = _from_key(t, flat.dtype)
-    hi = _from_key(_next(flat, t, k_next), flat.dtype) if interpolate else lo
-    return lo, hi, jnp.broadcast_to(has_nan, lo.shape).astype(flat.dtype)
-
-
-@_order_stats.defjvp
-def _order_stats_jvp(interpolate, primals, tangents):
-    flat, k, k_next = primals
-    dflat = tangents[0]
-    lo, hi, nan = _order_stats(flat, k, k_next, interpolate)
-    dlo = _tangent_at(flat, dflat, lo)
-    dhi = _tangent_at(flat, dflat, hi) if interpolate else dlo
-    return (lo, hi, nan), (dlo, dhi, jnp.zeros_like(nan))
-
-
-def _tangent_at(flat: jax.Array, dflat: jax.Array, v: jax.Array) -> jax.Array:
-    eq = flat[:, None, :] == v[..., None]
-    total = jnp.sum(jnp.where(eq, dflat[:, None, :], 0), axis=-1)
-    return total / jnp.maximum(jnp.sum(eq, axis=-1), 1).astype(total.dtype)
-
-
-@functools.partial(jax.jit, static_argnames=("axis",))
-def _median(x: jax.Array, axis: Any) -> jax.Array:
-    flat, out_shape, _ = _prepare(x, axis)
-    b, n = flat.shape
-    if n == 0:
-        return jnp.full(out_shape, jnp.nan, flat.dtype)
-    k = jnp.full((b, 1), (n - 1) // 2, jnp.int32)
-    lo, hi, has_nan = _order_stats(flat, k, k + 1, n % 2 == 0)
-    if n % 2 == 0:
-        lo = (lo + hi) / 2
-    out = jnp.where(has_nan > 0, jnp.nan, lo)
-    return out[:, 0].reshape(out_shape)
+    return _median(_array(x, "x"), _static_axis(axis), _static_bool(keepdims, "keepdims"))
 
 
 def quantile(
     x: ArrayLike,
     q: ArrayLike,
-    axis: int | Sequence[int] | None = None,
+    axis: Axis = None,
     *,
     method: str = "linear",
     weights: ArrayLike | None = None,
+    keepdims: bool = False,
 ) -> jax.Array:
-    """Quantiles over ``axis`` by radix selection (as ``numpy.quantile``, without sorting).
+    """Quantiles over ``axis`` by selection (as ``numpy.quantile``, without sorting).
 
     The order statistics are found exactly (bit for bit); the interpolation then follows
-    NumPy's formulas for each ``method``: ``"linear"`` (default), ``"lower"``,
-    ``"higher"``, ``"midpoint"``, ``"nearest"`` (ties to the even index, as
-    ``numpy.around``) and ``"inverted_cdf"``. When ``q`` is known at call time (a Python
-    number, list or NumPy array), the indices and weights are computed in float64 on the
-    host exactly as NumPy does, so results equal ``numpy.quantile(x, float(q_i))``
-    bitwise. A traced ``q`` is used in ``x``'s dtype, which can move an interpolation
+    NumPy's formulas for each of its 13 methods: ``"inverted_cdf"``,
+    ``"averaged_inverted_cdf"``, ``"closest_observation"``, ``"interpolated_inverted_cdf"``,
+    ``"hazen"``, ``"weibull"``, ``"linear"`` (the default), ``"median_unbiased"``,
+    ``"normal_unbiased"`` (Hyndman and Fan's nine), ``"lower"``, ``"higher"``,
+    ``"midpoint"`` and ``"nearest"`` (ties to the even index, as ``numpy.around``).
+
+    When ``q`` is known at call time (a Python number, a list, a NumPy array or a concrete
+    ``jax.Array``), its indices and interpolation weights are computed on the host exactly
+    as NumPy computes them (float64 for Python numbers), so each result equals
+    ``numpy.quantile(x, float(q_i), ...)`` bitwise. Unlike NumPy, an array ``q`` does not
+    promote float32 ``x`` to a float64 result: results keep ``x``'s dtype. A traced ``q``
+    (inside ``jit`` or ``vmap``) is used in ``x``'s dtype, which can move an interpolation
     weight by a rounding error (and, for float32 data with ``n > 2**24``, an index).
 
     Args:
-      x: real array (float32 or float64; integers become the default float).
-      q: a quantile in ``[0, 1]`` or a 1-D array of them.
-      axis: an int, a tuple of ints, or ``None`` (all axes).
-      method: one of ``"linear"``, ``"lower"``, ``"higher"``, ``"midpoint"``,
-        ``"nearest"``, ``"inverted_cdf"``.
-      weights: non-negative weights with ``x``'s shape, or 1-D with the length of a single
-        ``axis``; only with ``method="inverted_cdf"`` (as
-        ``numpy.quantile(..., weights=...)``): the result is the smallest value whose
-        cumulative weight reaches ``q`` times the total. Weighted sums are accumulated in
-        the weights' dtype, so a ``q`` within rounding of a step of the weighted CDF may
-        pick the neighbouring value (exact for integer weights with sums below ``2**24``
-        in float32).
+      x: real array (float32 or float64; integers and bools become the default float).
+      q: quantile(s) in ``[0, 1]``, of any shape (NumPy stops at 2-D).
+      axis: an int, a tuple of ints, or ``None`` (all axes, the default).
+      method: one of the 13 method names above.
+      weights: non-negative weights with ``x``'s shape, or with the shape of the reduced
+        axes (``tuple(x.shape[a] for a in axis)``), as ``numpy.quantile(..., weights=...)``;
+        only with ``method="inverted_cdf"``, as NumPy: the result is the smallest value
+        whose cumulative weight reaches ``q`` times the total. The weighted CDF is summed
+        in the default float (float32, or float64 under x64, as NumPy), so a ``q`` within
+        rounding of a step of the CDF may pick the neighbouring value (exact for integer
+        weights with sums below ``2**24`` in float32).
+      keepdims: keep the reduced axes as dimensions of length 1 (as NumPy).
 
     Returns:
-      ``q.shape + <x's shape with axis removed>`` (the q axis first, as NumPy). Any NaN in
-      a slice gives NaN. As NumPy's linear interpolation, a zero weight on an infinite
-      neighbour gives NaN (``inf * 0``). Differentiable in ``x`` (unweighted): the
-      gradient goes to the order statistics used, shared equally among ties; not in ``q``.
+      ``q.shape + <x's shape without axis>`` (with ``keepdims``, 1 in the reduced axes),
+      the q axes first as NumPy, in ``x``'s float dtype. A slice holding a NaN gives NaN.
+      As NumPy's interpolation, a zero weight on an infinite neighbour gives NaN
+      (``inf * 0``). Under ``jit``, a traced ``q`` outside ``[0, 1]`` (or NaN) gives NaN,
+      and traced weights that are negative, NaN, infinite or all zero in a slice give NaN
+      for that slice. Differentiable in ``x`` (unweighted): the gradient goes to the order
+      statistics used, shared equally among ties; not in ``q``.
 
     Raises:
-      ValueError: for a concrete ``q`` outside ``[0, 1]``, ``q`` of more than one
-        dimension, an unknown method, weights with another method, negative concrete
-        weights or weights of the wrong shape, an empty reduction, or a bad axis.
+      ValueError: for a concrete ``q`` outside ``[0, 1]`` or NaN, an unknown method,
+        weights with a method other than ``"inverted_cdf"``, concrete weights that are
+        negative, or NaN, infinite or all zero in a slice, weights of the wrong shape, an
+        empty reduction, or a bad axis.
+      TypeError: for complex or non-numeric ``x``, ``q`` or ``weights``, weights of
+        another shape than ``x`` with ``axis=None`` (as NumPy), or a non-bool ``keepdims``.
 
     Example:
       >>> import jax.numpy as jnp
@@ -410,86 +131,272 @@ def quantile(
       >>> x = jnp.array([1.0, 2.0, 3.0, 4.0, 10.0])
       >>> print(prob.quantile(x, 0.25), prob.quantile(x, [0.5, 0.9]))
       2.0 [3.  7.6]
+      >>> print(prob.quantile(x, 0.4, method="hazen"), prob.quantile(x, 0.5, method="lower"))
+      2.5 3.0
       >>> print(prob.quantile(x, 0.5, method="inverted_cdf",
       ...                     weights=jnp.array([1.0, 1.0, 1.0, 1.0, 6.0])))
       10.0
+      >>> print(prob.quantile(x.reshape(1, 5), [[0.0], [1.0]], axis=1, keepdims=True).shape)
+      (2, 1, 1, 1)
     """
-    _validate.one_of(method, _METHODS, "method")
-    if weights is not None and method != "inverted_cdf":
-        raise ValueError(f"weights need method='inverted_cdf' (as NumPy), got {method!r}")
-    arr = _validate.as_real(x, "x")
-    _key_types(arr.dtype)
-    axes = _axes(axis, arr.ndim)
-    n = math.prod(arr.shape[a] for a in axes)
-    if n == 0:
-        raise ValueError(f"x: cannot take a quantile over an empty axis (shape {arr.shape})")
-    qs = _concrete_q(q)
-    if qs is None:
-        q_arr = _validate.as_real(q, "q").astype(arr.dtype)
-        q_shape = q_arr.shape
-    else:
-        q_shape = () if isinstance(q, (int, float)) or getattr(q, "ndim", 1) == 0 else (len(qs),)
-        if any(not 0.0 <= v <= 1.0 for v in qs):
-            raise ValueError(f"q must be in [0, 1], got {q}")
-    if len(q_shape) > 1:
-        raise ValueError(f"q must be a scalar or 1-D, got shape {q_shape}")
-    nq = max(math.prod(q_shape), 1)
+    _validate.one_of(method, _quantile_index.METHODS, "method")
     axis = _static_axis(axis)
-
+    keepdims = _static_bool(keepdims, "keepdims")
+    x = _array(x, "x")
     if weights is not None:
-        w = _weights(weights, arr, axes)
-        q_dev = jnp.asarray(qs, arr.dtype) if qs is not None else q_arr
-        out = _weighted(arr, w, q_dev.reshape(nq).astype(w.dtype), axis)
-    else:
-        if qs is not None:
-            p, nx, g = _host_indices(n, qs, method)
-            p = jnp.asarray(p, jnp.int32)
-            nx = jnp.asarray(nx, jnp.int32)
-            one_minus = jnp.asarray([1.0 - v for v in g], arr.dtype)
-            g = jnp.asarray(g, arr.dtype)
-        else:
-            p, nx, g = _traced_indices(n, q_arr.reshape(nq), method, arr.dtype)
-            one_minus = 1 - g
-        out = _unweighted(arr, p, nx, g, one_minus, axis, method in ("linear", "midpoint"))
-    return out.reshape(q_shape + out.shape[1:])
-
-
-@functools.partial(jax.jit, static_argnames=("axis", "interpolate"))
-def _unweighted(x, p, nx, g, one_minus, axis, interpolate) -> jax.Array:
-    flat, out_shape, _ = _prepare(x, axis)
-    b, _ = flat.shape
-    nq = p.shape[0]
-    k, k_next = (jnp.broadcast_to(i[None, :], (b, nq)) for i in (p, nx))
-    out, hi, has_nan = _order_stats(flat, k, k_next, interpolate)
-    if interpolate:
-        out = _lerp(out, hi, g[None, :], one_minus[None, :])
-    out = jnp.where(has_nan > 0, jnp.nan, out)  # [b, nq]
-    return jnp.moveaxis(out, 1, 0).reshape((nq,) + out_shape)
-
-
-@functools.partial(jax.jit, static_argnames=("axis",))
-def _weighted(x, w, q, axis) -> jax.Array:
-    flat, out_shape, axes = _prepare(x, axis)
-    w = _to_last(w, axes).reshape(flat.shape)
-    b, _ = flat.shape
-    nq = q.shape[0]
-    qb = jnp.broadcast_to(q[None, :], (b, nq))
-    t, has_nan = _select(flat, jnp.zeros((b, nq), jnp.int32), w, qb)
-    out = jnp.where(has_nan, jnp.nan, _from_key(t, flat.dtype))
-    return jnp.moveaxis(out, 1, 0).reshape((nq,) + out_shape)
-
-
-def _weights(weights: ArrayLike, x: jax.Array, axes: tuple[int, ...]) -> jax.Array:
-    w = _validate.as_real(weights, "weights")
-    shape = x.shape
-    if w.shape != shape:
-        if w.ndim == 1 and len(axes) == 1 and w.shape[0] == shape[axes[0]]:
-            w = w.reshape([-1 if i == axes[0] else 1 for i in range(len(shape))])
-            w = jnp.broadcast_to(w, shape)
-        else:
+        if method != "inverted_cdf":
             raise ValueError(
-                f"weights must have x's shape {shape}, or be 1-D with the length of the single "
-                f"reduced axis; got shape {w.shape}"
+                "weights: only method 'inverted_cdf' supports weights (as numpy.quantile), "
+                f"got method={method!r}"
             )
-    _validate.nonnegative(w, "weights")
-    return w.astype(jnp.result_type(w.dtype, x.dtype))
+        return _weighted_call(x, q, weights, axis, keepdims)
+    if isinstance(q, jax.core.Tracer):
+        return _quantile_traced(x, q, axis, method, keepdims)
+    n = _reduced_size(tuple(x.shape), axis)
+    ranks, coef, interpolate = _plan(q, n, method, _float_dtype(x.dtype))
+    return _quantile_planned(x, ranks, coef, axis, keepdims, interpolate)
+
+
+# --- cheap host-side helpers (static facts only) -------------------------------------------
+
+
+def _array(x: Any, name: str) -> Any:
+    """``x`` unchanged when it is already an array (no copy, no dispatch), else converted."""
+    if isinstance(x, jax.Array) or (isinstance(x, np.ndarray) and x.dtype.kind in "biuf"):
+        return x
+    return _validate.as_real(x, name)
+
+
+def _static_axis(axis: Any) -> Any:
+    """A hashable form of ``axis`` for ``jax.jit``'s static arguments."""
+    if axis is None or isinstance(axis, numbers.Integral):
+        return axis
+    if isinstance(axis, (tuple, list)):
+        return tuple(axis)
+    raise TypeError(f"axis must be an int, a tuple of ints or None, got {type(axis).__name__}")
+
+
+def _static_bool(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def _axes(axis: Axis, ndim: int) -> tuple[int, ...]:
+    """``axis`` normalised against ``ndim``, in the order given (NumPy's normalize_axis_tuple)."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, tuple):
+        axes = tuple(_validate.axis(a, ndim) for a in axis)
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"axis contains a repeated axis: {axis}")
+        return axes
+    return (_validate.axis(axis, ndim),)
+
+
+@functools.lru_cache(maxsize=256)
+def _reduced_size(shape: tuple[int, ...], axis: Axis) -> int:
+    n = math.prod(shape[a] for a in _axes(axis, len(shape)))
+    if n == 0:
+        raise ValueError(f"x: cannot take a quantile over an empty axis (shape {shape})")
+    return n
+
+
+def _float_dtype(dtype: Any) -> np.dtype:
+    if jnp.issubdtype(dtype, jnp.floating):
+        return np.dtype(dtype)
+    return np.dtype(jnp.result_type(float))  # integers and bools: the default float
+
+
+def _host_q(q: Any) -> np.ndarray:
+    """A known ``q`` as NumPy holds it (Python floats float64), checked as NumPy checks it."""
+    try:
+        qa = np.asarray(q)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"q: expected real numbers, got {type(q).__name__}") from exc
+    if qa.dtype.kind not in "biuf":
+        raise TypeError(f"q: expected real numbers, got dtype {qa.dtype}")
+    with np.errstate(invalid="ignore"):
+        if qa.size and not (qa.min() >= 0 and qa.max() <= 1):  # NaN fails too, as NumPy
+            raise ValueError(f"q must be in [0, 1], got {q}")
+    return qa
+
+
+def _plan(q: Any, n: int, method: str, dtype: np.dtype) -> tuple[jax.Array, jax.Array, bool]:
+    qa = _host_q(q)
+    args = (qa.dtype.str, qa.shape, qa.tobytes(), n, method, dtype.str)
+    if qa.size > _PLAN_CACHE_MAX_Q:
+        return _plan_uncached(*args)
+    return _plan_cached(*args)
+
+
+def _plan_uncached(qdtype, qshape, qbytes, n, method, dtype):
+    qa = np.frombuffer(qbytes, dtype=qdtype).reshape(qshape)
+    ranks, coef, _ = _quantile_index.host_plan(qa, n, method)
+    # Device arrays made outside any trace, so a cached plan never holds a tracer.
+    with jax.ensure_compile_time_eval():
+        ranks = jnp.asarray(ranks.astype(np.int32))
+        coef = jnp.asarray(coef.astype(dtype))
+    return ranks, coef, _quantile_index.interpolates(method, qa.dtype)
+
+
+_plan_cached = functools.lru_cache(maxsize=512)(_plan_uncached)
+
+
+def _weights_layout(wshape: tuple, xshape: tuple, axis: Axis) -> tuple[int, ...] | None:
+    """NumPy's ``_weights_are_valid``: the transposition of 1-D/axes-shaped weights, or None."""
+    if wshape == xshape:
+        return None
+    if axis is None:
+        raise TypeError(
+            f"weights: axis must be specified when shapes of x {xshape} and weights {wshape} "
+            "differ (as numpy.quantile)"
+        )
+    axes = _axes(axis, len(xshape))
+    if wshape != tuple(xshape[a] for a in axes):
+        raise ValueError(
+            f"weights must have x's shape {xshape} or the shape of the reduced axes "
+            f"{tuple(xshape[a] for a in axes)}, got shape {wshape}"
+        )
+    return tuple(int(i) for i in np.argsort(axes))
+
+
+def _check_weights(w: Any, xshape: tuple, axis: Axis) -> None:
+    """NumPy's value checks on concrete weights (skipped for traced ones: NaN comes back)."""
+    if not _validate.is_concrete(w):
+        return
+    wn = np.asarray(w, dtype=np.float64)
+    if np.any(wn < 0):
+        raise ValueError(f"weights must be non-negative, got {wn}")
+    with np.errstate(all="ignore"):
+        if wn.shape == xshape:
+            totals = np.sum(wn, axis=_axes(axis, len(xshape)))
+        else:  # every slice has these weights
+            totals = np.sum(wn)
+    if not np.all(np.isfinite(totals) & (totals > 0)):
+        raise ValueError(
+            "weights included NaN, inf or were all zero in a reduced slice (as numpy.quantile "
+            f"raises), got {wn}"
+        )
+
+
+def _weighted_call(x, q, weights, axis, keepdims) -> jax.Array:
+    w = _array(weights, "weights")
+    _weights_layout(tuple(w.shape), tuple(x.shape), axis)
+    _reduced_size(tuple(x.shape), axis)
+    _check_weights(w, tuple(x.shape), axis)
+    if not isinstance(q, jax.core.Tracer):
+        q = _host_q(q)
+        if q.dtype.kind == "f":
+            q = q.astype(_float_dtype(np.float64))  # compared in the CDF's dtype
+    return _quantile_weighted(x, w, q, axis, keepdims)
+
+
+# --- compiled bodies (validation at trace time) --------------------------------------------
+
+
+def _prepare(x: Any, axis: Axis, keepdims: bool) -> tuple[jax.Array, tuple[int, ...], tuple]:
+    """Data as ``[B, n]`` (reduced axes last, flattened), the axes, and the result shape."""
+    arr = _validate.as_real(x, "x")
+    key_types(arr.dtype)
+    axes = _axes(axis, arr.ndim)
+    keep = [i for i in range(arr.ndim) if i not in axes]
+    red = sorted(axes)
+    flat = jnp.transpose(arr, keep + red).reshape(
+        math.prod(arr.shape[i] for i in keep), math.prod(arr.shape[i] for i in red)
+    )
+    if keepdims:
+        shape = tuple(1 if i in axes else s for i, s in enumerate(arr.shape))
+    else:
+        shape = tuple(arr.shape[i] for i in keep)
+    return flat, axes, shape
+
+
+@functools.partial(jax.jit, static_argnames=("axis", "keepdims"))
+def _median(x: jax.Array, axis: Axis, keepdims: bool) -> jax.Array:
+    flat, _, shape = _prepare(x, axis, keepdims)
+    b, n = flat.shape
+    if n == 0 or b == 0:  # NumPy: NaN for an empty slice
+        return jnp.full(shape, jnp.nan, flat.dtype)
+    k = jnp.full((b, 1), (n - 1) // 2, jnp.int32)
+    lo, hi, has_nan = order_stats(flat, k, k + 1, n % 2 == 0)
+    if n % 2 == 0:
+        lo = (lo + hi) / 2
+    out = jnp.where(has_nan > 0, jnp.nan, lo)
+    return out[:, 0].reshape(shape)
+
+
+def _lerp(a: jax.Array, b: jax.Array, upper: jax.Array, coef: jax.Array) -> jax.Array:
+    """NumPy's ``_lerp``: ``a + (b-a) t`` below ``t = 0.5``, ``b - (b-a)(1-t)`` from it."""
+    diff = b - a
+    # XLA on CPU contracts a multiply feeding an add into one FMA, which rounds once where
+    # NumPy rounds twice; a select between equal values (a NaN diff gives a NaN product
+    # either way) stops the contraction.
+    prod = jnp.where(jnp.isnan(diff), diff, diff * coef)
+    return jnp.where(upper, b - prod, a + prod)
+
+
+def _finish(flat, lo, hi, upper, coef, valid, interpolate, q_shape, shape) -> jax.Array:
+    """Order statistics at ranks ``lo``/``hi`` (``q_shape``), interpolated, as NumPy's shape."""
+    b, _ = flat.shape
+    nq = math.prod(q_shape)
+    if nq == 0 or b == 0:
+        return jnp.zeros(q_shape + shape, flat.dtype)
+    row = lambda a: jnp.reshape(a, (1, nq))  # noqa: E731
+    k, k_next = (jnp.broadcast_to(row(i), (b, nq)) for i in (lo, hi))
+    a, c, has_nan = order_stats(flat, k, k_next, interpolate)
+    out = _lerp(a, c, row(upper), row(coef).astype(flat.dtype)) if interpolate else a
+    out = jnp.where(has_nan > 0, jnp.nan, out)
+    if valid is not None:
+        out = jnp.where(row(valid), out, jnp.nan)
+    return jnp.moveaxis(out, 1, 0).reshape(q_shape + shape)
+
+
+@functools.partial(jax.jit, static_argnames=("axis", "keepdims", "interpolate"))
+def _quantile_planned(x, ranks, coef, axis, keepdims, interpolate) -> jax.Array:
+    flat, _, shape = _prepare(x, axis, keepdims)
+    lo, hi, upper = ranks[0], ranks[1], ranks[2] > 0
+    return _finish(flat, lo, hi, upper, coef, None, interpolate, coef.shape, shape)
+
+
+def _traced_q(q: Any) -> jax.Array:
+    qa = jnp.asarray(q)
+    if not (jnp.issubdtype(qa.dtype, jnp.integer) or jnp.issubdtype(qa.dtype, jnp.floating)):
+        if qa.dtype != jnp.bool_:
+            raise TypeError(f"q: expected real numbers, got dtype {qa.dtype}")
+    return qa
+
+
+@functools.partial(jax.jit, static_argnames=("axis", "method", "keepdims"))
+def _quantile_traced(x, q, axis, method, keepdims) -> jax.Array:
+    flat, _, shape = _prepare(x, axis, keepdims)
+    n = flat.shape[1]
+    if n == 0:
+        raise ValueError(f"x: cannot take a quantile over an empty axis (shape {x.shape})")
+    q = _traced_q(q)
+    lo, hi, upper, coef, valid = _quantile_index.traced_plan(q, n, method, flat.dtype)
+    interpolate = _quantile_index.interpolates(method, q.dtype)
+    return _finish(flat, lo, hi, upper, coef, valid, interpolate, q.shape, shape)
+
+
+@functools.partial(jax.jit, static_argnames=("axis", "keepdims"))
+def _quantile_weighted(x, w, q, axis, keepdims) -> jax.Array:
+    flat, axes, shape = _prepare(x, axis, keepdims)
+    arr = _validate.as_real(x, "x")
+    w = _validate.as_real(w, "weights")
+    perm = _weights_layout(w.shape, arr.shape, axis)
+    if perm is not None:  # reduced-axes weights broadcast over the other axes, as NumPy
+        w = jnp.transpose(w, perm).reshape([s if i in axes else 1 for i, s in enumerate(arr.shape)])
+        w = jnp.broadcast_to(w, arr.shape)
+    keep = [i for i in range(arr.ndim) if i not in axes]
+    wf = jnp.transpose(w, keep + sorted(axes)).reshape(flat.shape)
+    acc = jnp.result_type(float)  # the CDF's dtype: float64 under x64, as NumPy's cumsum
+    q = _traced_q(q)
+    b, _ = flat.shape
+    nq = math.prod(q.shape)
+    if nq == 0 or b == 0:
+        return jnp.zeros(q.shape + shape, flat.dtype)
+    qf = q.reshape(1, nq).astype(acc)
+    out = weighted_order_stats(flat, wf.astype(acc), jnp.broadcast_to(qf, (b, nq)))
+    out = jnp.where((qf >= 0) & (qf <= 1), out, jnp.nan)
+    return jnp.moveaxis(out, 1, 0).reshape(q.shape + shape)

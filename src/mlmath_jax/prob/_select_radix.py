@@ -1,0 +1,224 @@
+"""Order statistics by radix selection on the float bits, not by sorting.
+
+Floats map to unsigned integer keys whose order is the float order (flip every bit of a
+negative number, only the sign bit of a positive one). The k-th smallest key is then found
+digit by digit from the top: each pass counts, for every candidate next digit ``d``, how
+many keys lie below ``prefix | d << shift``, and keeps the largest digit whose count is at
+most ``k``. With ``_BITS`` bits a pass, float32 needs ``32 / _BITS`` passes over the data
+and float64 ``64 / _BITS``; each pass is one fused multi-output reduction (a compare and
+an add per digit), so it runs at memory speed and never sorts. The next order statistic,
+needed to interpolate, is the minimum of the keys above the k-th (or the k-th itself when
+it is repeated), one more pass. XLA's sort on CPU is slow (``jnp.median`` of 1e7 float32
+takes seconds); this takes a few linear passes on any backend.
+
+The entry points take data flattened to ``[B, n]`` (one row per reduced slice) and ranks
+``[B, Q]``, so a faster selection (sample pivots, one counting pass, radix fallback) can
+replace the body without touching the NumPy index rules in ``_quantile_index.py`` or the
+public functions in ``_select.py``.
+
+The order is a total order in which ``-0.0`` comes before ``+0.0``; NumPy does not
+distinguish them, so a zero result may differ from NumPy's in its sign only (they compare
+equal). NaN is not ordered: callers replace the result of a slice holding a NaN by NaN,
+as NumPy does, using the ``has_nan`` flag returned here.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+_BITS = 2  # bits decided per pass (2**_BITS - 1 counts per pass); divides 32
+_MAX_SPLIT = 8  # up to this many quantiles get their own reduction operands
+
+
+def key_types(dtype: Any) -> tuple[Any, Any, int]:
+    """Signed and unsigned integer types of ``dtype``'s width, and the width in bits."""
+    bits = jnp.finfo(dtype).bits
+    if bits == 64:
+        return jnp.int64, jnp.uint64, 64
+    if bits == 32:
+        return jnp.int32, jnp.uint32, 32
+    raise TypeError(f"x: median/quantile support float32 and float64, got {jnp.dtype(dtype)}")
+
+
+def _to_key(x: jax.Array) -> jax.Array:
+    """Order-preserving map from floats to unsigned integers of the same width."""
+    itype, utype, bits = key_types(x.dtype)
+    i = lax.bitcast_convert_type(x, itype)
+    flip = lax.shift_right_arithmetic(i, jnp.asarray(bits - 1, itype)) | jnp.asarray(
+        jnp.iinfo(itype).min, itype
+    )
+    return lax.bitcast_convert_type(i ^ flip, utype)
+
+
+def _from_key(k: jax.Array, dtype: Any) -> jax.Array:
+    _, utype, bits = key_types(dtype)
+    top = jnp.asarray(1, utype) << (bits - 1)
+    u = jnp.where(k >= top, k ^ top, ~k)
+    return lax.bitcast_convert_type(u, dtype)
+
+
+def _split(n: int, rows: int) -> int:
+    """Split the reduced axis into ``r`` rows so XLA's CPU reduction runs them in parallel."""
+    if rows >= 8 or n < (1 << 16):
+        return 1
+    for r in (8, 4, 2):
+        if n % r == 0:
+            return r
+    return 1
+
+
+def _reduce(operands: tuple[jax.Array, ...], inits: tuple[Any, ...], fns) -> tuple:
+    """One multi-output reduction over the last axis (XLA fuses the producers into it)."""
+    out = lax.reduce(
+        operands,
+        inits,
+        lambda a, b: tuple(f(u, v) for f, u, v in zip(fns, a, b, strict=True)),
+        (operands[0].ndim - 1,),
+    )
+    return tuple(out)
+
+
+def _columns(nq: int) -> list:
+    """Index expressions for the queries: one per query when few, else all at once.
+
+    Few queries get one operand each (``[B, r, m]``), so one fused loop reads the data once
+    for all of them; many share a broadcast ``[B, Q, r, m]`` operand (bounded program size).
+    """
+    if nq <= _MAX_SPLIT:
+        return [(slice(None), slice(j, j + 1)) for j in range(nq)]
+    return [(slice(None), slice(None))]
+
+
+def _rows(a: jax.Array, cols: tuple) -> jax.Array:
+    """``a[cols]`` (``[B, Q']``) shaped to broadcast against keys ``[B, 1 or Q', r, m]``."""
+    return a[cols][..., None, None]
+
+
+def _select(
+    x: jax.Array,
+    k: jax.Array,
+    weights: jax.Array | None = None,
+    total: jax.Array | None = None,
+    q: jax.Array | None = None,
+) -> tuple[jax.Array, jax.Array]:
+    """Keys of the order statistics of ``x`` ``[B, n]`` at ranks ``k`` ``[B, Q]``.
+
+    Unweighted: the ``k``-th smallest key (0-based). Weighted (``weights`` ``[B, n]``, their
+    row sums ``total`` ``[B, 1]``, ``q`` ``[B, Q]``): the smallest key ``t`` whose weighted
+    CDF ``W(key <= t) / W`` is ``>= q`` and ``> 0``, the division and comparison made as
+    ``numpy.quantile(..., method="inverted_cdf", weights=...)`` makes them. Also returns
+    whether each row has a NaN, ``[B, 1]``.
+    """
+    _, utype, bits = key_types(x.dtype)
+    b, n = x.shape
+    r = _split(n, b)
+    xr = x.reshape(b, 1, r, n // r)
+    wr = None if weights is None else weights.reshape(b, 1, r, n // r)
+    step = _BITS
+    cols = _columns(k.shape[1])
+
+    def one_pass(i, prefix, with_nan=False):
+        key = _to_key(xr)
+        shift = (bits - step * (i + 1)).astype(utype)
+        ops, inits = [], []
+        for d in range(1, 1 << step):
+            thr = prefix | (jnp.asarray(d, utype) << shift)
+            for c in cols:
+                less = key < _rows(thr, c)
+                if wr is None:
+                    ops.append(less.astype(jnp.int32))
+                    inits.append(jnp.int32(0))
+                else:
+                    ops.append(jnp.where(less, wr, 0))
+                    inits.append(jnp.zeros((), wr.dtype))
+        if with_nan:  # the first pass also looks for NaN, saving a pass
+            ops.append(jnp.broadcast_to(jnp.isnan(xr), ops[0].shape).astype(jnp.int32))
+            inits.append(jnp.int32(0))
+        sums = _reduce(tuple(ops), tuple(inits), (lax.add,) * len(ops))
+        sums = [jnp.sum(s, axis=-1) for s in sums]
+        has_nan = sums.pop()[:, :1] > 0 if with_nan else None
+        nc = len(cols)
+        sums = [
+            jnp.concatenate(sums[j * nc : (j + 1) * nc], axis=1) for j in range(len(sums) // nc)
+        ]
+        if wr is None:
+            above = [s <= k for s in sums]
+        else:  # NumPy: the first index with cdf >= q, leading zeros of the cdf skipped
+            above = [~((s / total >= q) & (s / total > 0)) for s in sums]
+        digit = sum(a.astype(utype) for a in above)
+        prefix = prefix | (digit << shift)
+        return (prefix, has_nan) if with_nan else prefix
+
+    prefix, has_nan = one_pass(jnp.int32(0), jnp.zeros(k.shape, utype), with_nan=True)
+    prefix = lax.fori_loop(1, bits // step, one_pass, prefix)
+    return prefix, has_nan
+
+
+def _next(x: jax.Array, t: jax.Array, k_next: jax.Array) -> jax.Array:
+    """Key of the order statistic at rank ``k_next`` (``k`` or ``k + 1``) given ``t``."""
+    _, utype, _ = key_types(x.dtype)
+    b, n = x.shape
+    r = _split(n, b)
+    key = _to_key(x.reshape(b, 1, r, n // r))
+    big = jnp.asarray(jnp.iinfo(utype).max, utype)
+    cols = _columns(t.shape[1])
+    ops, inits, fns = [], [], []
+    for c in cols:
+        tt = _rows(t, c)
+        ops += [(key <= tt).astype(jnp.int32), jnp.where(key > tt, key, big)]
+        inits += [jnp.int32(0), big]
+        fns += [lax.add, lax.min]
+    out = _reduce(tuple(ops), tuple(inits), tuple(fns))
+    count_le = jnp.concatenate([jnp.sum(c, axis=-1) for c in out[0::2]], axis=1)
+    min_gt = jnp.concatenate([jnp.min(c, axis=-1) for c in out[1::2]], axis=1)
+    return jnp.where(count_le >= k_next + 1, t, min_gt)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
+def order_stats(flat, k, k_next, interpolate):
+    """Order statistics of ``flat`` ``[B, n]`` at ranks ``k`` and ``k_next`` ``[B, Q]``.
+
+    Returns ``(lo, hi, has_nan)`` (``has_nan`` as 0/1 in the data's dtype, ``[B, Q]``);
+    without ``interpolate``, ``hi`` is ``lo``. The derivative of an order statistic is the
+    mean tangent of the elements equal to it (a subgradient; with no ties, the tangent of
+    the selected element), as for a sort-based median.
+    """
+    t, has_nan = _select(flat, k)
+    lo = _from_key(t, flat.dtype)
+    hi = _from_key(_next(flat, t, k_next), flat.dtype) if interpolate else lo
+    return lo, hi, jnp.broadcast_to(has_nan, lo.shape).astype(flat.dtype)
+
+
+@order_stats.defjvp
+def _order_stats_jvp(interpolate, primals, tangents):
+    flat, k, k_next = primals
+    dflat = tangents[0]
+    lo, hi, nan = order_stats(flat, k, k_next, interpolate)
+    dlo = _tangent_at(flat, dflat, lo)
+    dhi = _tangent_at(flat, dflat, hi) if interpolate else dlo
+    return (lo, hi, nan), (dlo, dhi, jnp.zeros_like(nan))
+
+
+def _tangent_at(flat: jax.Array, dflat: jax.Array, v: jax.Array) -> jax.Array:
+    eq = flat[:, None, :] == v[..., None]
+    total = jnp.sum(jnp.where(eq, dflat[:, None, :], 0), axis=-1)
+    return total / jnp.maximum(jnp.sum(eq, axis=-1), 1).astype(total.dtype)
+
+
+def weighted_order_stats(flat: jax.Array, w: jax.Array, q: jax.Array) -> jax.Array:
+    """The weighted inverted-CDF quantile of each row of ``flat`` ``[B, n]`` at ``q`` ``[B, Q]``.
+
+    ``w`` ``[B, n]`` are the weights. A row holding a NaN, or whose weights hold a negative,
+    NaN or infinite entry or sum to zero, gives NaN (NumPy raises for the weights; under
+    ``jit`` their values are not known, so the result says it).
+    """
+    total = jnp.sum(w, axis=-1, keepdims=True)
+    bad_w = ~(jnp.isfinite(total) & (total > 0)) | jnp.any(w < 0, axis=-1, keepdims=True)
+    k = jnp.zeros(q.shape, jnp.int32)
+    t, has_nan = _select(flat, k, w, total, q)
+    return jnp.where(has_nan | bad_w, jnp.nan, _from_key(t, flat.dtype))
