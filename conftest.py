@@ -1,6 +1,15 @@
-"""Doctest namespace: docstring examples may use ``jax``, ``jnp`` and the five areas."""
+"""Test session set-up: eight CPU devices (for the sharding tests) and the doctest namespace.
+
+The device count must be set before JAX starts a backend, so it happens here, before any test
+module runs; single-device code is unaffected (arrays live on device 0 unless sharded).
+"""
+
+import os
 
 import jax
+
+jax.config.update("jax_num_cpu_devices", int(os.environ.get("MLMATH_TEST_CPU_DEVICES", "8")))
+
 import jax.numpy as jnp
 import pytest
 
