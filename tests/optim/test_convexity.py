@@ -64,3 +64,40 @@ def test_convexity_bad_input():
         )
     with pytest.raises(ValueError, match="fun must return a scalar"):
         optim.convexity_check(lambda x: x, PTS, jax.random.key(0))
+
+
+def _scaled_quartic(x, c):
+    return jnp.sum(x**4 - c * x**2)
+
+
+def test_convexity_args_equal_closure():
+    for c, convex in [(-1.0, True), (2.0, False)]:
+        rep = optim.convexity_check(_scaled_quartic, PTS, jax.random.key(1), (c,))
+        ref = optim.convexity_check(lambda x: _scaled_quartic(x, c), PTS, jax.random.key(1))  # noqa: B023
+        assert bool(rep.is_convex) == convex == bool(ref.is_convex)
+        assert_close(rep.min_hessian_eigenvalue, ref.min_hessian_eigenvalue, rtol=1e-6)
+        assert_close(rep.max_jensen_gap, ref.max_jensen_gap, rtol=1e-6)
+        expected = np.min(12 * np.asarray(PTS) ** 2 - 2 * c)
+        assert_close(rep.min_hessian_eigenvalue, expected, rtol=1e-5)
+
+
+def test_convexity_pieces_alone():
+    from mlmath_jax.optim import _convexity
+
+    def f(z):
+        return -jnp.sum(z**2)  # concave: every Hessian eigenvalue -2, every gap positive
+
+    lam, ok = _convexity.hessian_evidence(f, PTS, ())
+    assert_close(lam, -2.0, rtol=1e-6)
+    assert not bool(ok)
+    gap, ok = _convexity.jensen_evidence(f, PTS, jax.random.key(0), (), 16)
+    assert float(gap) > 0 and not bool(ok)
+    gap, ok = _convexity.jensen_evidence(f, PTS[:1], jax.random.key(0), (), 16)
+    assert float(gap) == -np.inf and bool(ok)  # one point: no segment
+
+
+def test_convexity_args_must_be_a_tuple():
+    with pytest.raises(TypeError, match="args must be a tuple"):
+        optim.convexity_check(_scaled_quartic, PTS, jax.random.key(0), 1.0)
+    with pytest.raises(ValueError, match="num_segments must be >= 0"):
+        optim.convexity_check(_scaled_quartic, PTS, jax.random.key(0), (1.0,), num_segments=-1)

@@ -110,3 +110,51 @@ def test_minimize_lbfgs_x64():
     assert res.x.dtype == jnp.float64
     assert bool(res.converged)
     assert_close(res.x, -0.5 * np.linalg.solve(a, b), rtol=1e-8)
+
+
+def _logistic(p, x, y):  # scikit-learn's objective (C = 1) divided by n
+    z = x @ p["w"] + p["b"]
+    return jnp.mean(jnp.logaddexp(0.0, z) - y * z) + 0.5 * jnp.sum(p["w"] ** 2) / x.shape[0]
+
+
+def test_minimize_args_equal_closure_and_vmap_over_args():
+    rng = np.random.default_rng(6)
+    x = jnp.asarray(rng.standard_normal((40, 3)), jnp.float32)
+    y = jnp.asarray(rng.random(40) < 0.5, jnp.float32)
+    p0 = {"w": jnp.zeros(3), "b": jnp.asarray(0.0)}
+    with_args = optim.minimize(_logistic, p0, (x, y), tol=1e-5)
+    closure = optim.minimize(lambda p: _logistic(p, x, y), p0, tol=1e-5)
+    assert bool(with_args.converged)
+    assert_close(with_args.x["w"], closure.x["w"], rtol=1e-6)
+    assert int(with_args.num_steps) == int(closure.num_steps)
+    # vmap over the data: one fit per target vector
+    ys = jnp.stack([y, 1.0 - y])
+    batched = jax.vmap(lambda t: optim.minimize(_logistic, p0, (x, t), tol=1e-5))(ys)
+    assert_close(batched.x["w"][0], with_args.x["w"], rtol=1e-5)
+    assert_close(batched.x["w"][1], -with_args.x["w"], rtol=1e-4)
+
+
+def test_minimize_step_piece_is_one_optimizer_update():
+    from mlmath_jax.optim import _minimize
+
+    sgd = optax.with_extra_args_support(optax.sgd(0.1))
+
+    def fun(x, t):
+        return jnp.sum((x - t) ** 2)
+
+    t = jnp.array([1.0, -2.0])
+    state = _minimize.minimize_init(fun, sgd, jnp.zeros(2), (t,))
+    assert_close(state.grad, -2.0 * np.asarray(t), rtol=1e-7)
+    new = _minimize.minimize_step(fun, sgd, state, (t,))
+    assert_close(new.x, 0.2 * np.asarray(t), rtol=1e-6)  # x - 0.1 * grad
+    assert_close(new.value, np.sum((0.2 * np.asarray(t) - t) ** 2), rtol=1e-6)
+    assert int(new.num_steps) == 1
+    assert bool(_minimize.minimize_keep_going(new, jnp.asarray(1e-3), 10))
+    assert not bool(_minimize.minimize_keep_going(new, jnp.asarray(1e-3), 1))
+
+
+def test_minimize_args_must_be_a_tuple():
+    with pytest.raises(TypeError, match="args must be a tuple"):
+        optim.minimize(lambda x, a: jnp.sum((x - a) ** 2), jnp.zeros(2), jnp.ones(2))
+    with pytest.raises(TypeError, match="args must be a tuple"):
+        optim.minimize(lambda x, a: jnp.sum((x - a) ** 2), jnp.zeros(2), [jnp.ones(2)])

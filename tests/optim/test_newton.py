@@ -94,3 +94,67 @@ def test_newton_bad_input():
         optim.newton(lambda x: x, jnp.zeros(2))
     with pytest.raises(ValueError, match="tol must be >= 0"):
         optim.newton(f, jnp.zeros(2), tol=-1.0)
+
+
+def _logistic_args(p, x, y):
+    z = x @ p[:-1] + p[-1]
+    return jnp.mean(jnp.logaddexp(0.0, z) - y * z) + 0.5 * jnp.sum(p[:-1] ** 2) / x.shape[0]
+
+
+@pytest.mark.parametrize("solver", ["dense", "cg"])
+def test_newton_args_equal_closure(solver):
+    x, y = _breast_cancer(jnp.float32)
+    with_args = optim.newton(_logistic_args, jnp.zeros(31), (x, y), tol=1e-5, solver=solver)
+    closure = optim.newton(_logistic_loss(x, y), jnp.zeros(31), tol=1e-5, solver=solver)
+    assert bool(with_args.converged)
+    assert int(with_args.num_steps) == int(closure.num_steps)
+    assert_close(with_args.x, closure.x, rtol=1e-5)
+
+
+@pytest.mark.parametrize("solver", ["dense", "cg"])
+def test_newton_step_piece_solves_a_quadratic_in_one_step(solver, rng):
+    from mlmath_jax.optim import _newton
+    from tests.conftest import random_spd
+
+    a = jnp.asarray(random_spd(rng, (6, 6), cond=10.0), jnp.float32)
+    b = jnp.asarray(rng.standard_normal(6), jnp.float32)
+
+    def f(x, a, b):
+        return x @ a @ x + b @ x
+
+    state = _newton.newton_init(f, jnp.zeros(6), (a, b))
+    new = _newton.newton_step(f, state, (a, b), solver=solver, max_cg_steps=6)
+    assert int(new.num_steps) == 1 and not bool(new.stalled)
+    if solver == "dense":  # the exact Newton step lands on the minimiser
+        expected = -0.5 * np.linalg.solve(np.asarray(a, np.float64), np.asarray(b, np.float64))
+        assert_close(new.x, expected, rtol=1e-4)
+        assert not bool(_newton.newton_keep_going(new, jnp.asarray(1e-3), 50))
+    else:  # truncated CG: forcing tolerance min(0.5, |g|) |g| on the Newton residual
+        g0 = float(jnp.linalg.norm(state.grad))
+        # f is quadratic, so after the full step the new gradient is that residual.
+        assert float(jnp.linalg.norm(new.grad)) <= min(0.5, g0) * g0 * (1 + 1e-4)
+        assert float(new.value) < float(state.value)
+
+
+def test_newton_step_piece_falls_back_to_gradient_on_negative_curvature():
+    from mlmath_jax.optim import _newton
+
+    def f(x):  # concave at 0.1: the Newton direction points uphill
+        return jnp.sum(x**4 - x**2)
+
+    state = _newton.newton_init(f, jnp.array([0.1]), ())
+    new = _newton.newton_step(f, state, (), solver="dense", max_cg_steps=1)
+    assert float(new.value) < float(state.value)
+    assert float(new.x[0]) > 0.1  # moved down the slope, away from the maximum at 0
+
+
+def test_newton_args_and_options_bad_input():
+    f = lambda x, c: jnp.sum((x - c) ** 2)  # noqa: E731
+    with pytest.raises(TypeError, match="args must be a tuple"):
+        optim.newton(f, jnp.zeros(2), 1.0)
+    with pytest.raises(ValueError, match="max_cg_steps must be >= 1"):
+        optim.newton(f, jnp.zeros(2), (1.0,), max_cg_steps=0)
+    with pytest.raises(ValueError, match="max_steps must be >= 0"):
+        optim.newton(f, jnp.zeros(2), (1.0,), max_steps=-1)
+    with pytest.raises(TypeError, match="max_steps must be a Python int"):
+        optim.newton(f, jnp.zeros(2), (1.0,), max_steps=2.5)

@@ -198,3 +198,77 @@ def test_prox_gradients_x64(rng):
     )
     a = jnp.asarray(rng.standard_normal((4, 3)))
     check_grads(lambda m: optim.prox_nuclear(m, 0.2), (a,), order=1, modes=["rev"])
+
+
+def _lasso_smooth(w, x, y):
+    return 0.5 * jnp.mean((y - x @ w) ** 2)
+
+
+def _prox_alpha_one(v, s):
+    return optim.prox_l1(v, s)
+
+
+def test_proximal_gradient_args_equal_closure():
+    x, y = _lasso_problem(np.float32)
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+    with_args = optim.proximal_gradient(
+        _lasso_smooth, jnp.zeros(10), (xj, yj), prox=_prox_alpha_one, tol=1e-3
+    )
+    closure = optim.proximal_gradient(
+        lambda w: _lasso_smooth(w, xj, yj), jnp.zeros(10), prox=_prox_alpha_one, tol=1e-3
+    )
+    assert bool(with_args.converged)
+    assert int(with_args.num_steps) == int(closure.num_steps)
+    assert_close(with_args.x, closure.x, rtol=1e-6)
+
+
+@pytest.mark.parametrize("accelerate", [True, False])
+def test_proximal_step_piece_is_a_forward_backward_step(rng, accelerate):
+    from mlmath_jax.optim import _proximal
+
+    m = jnp.asarray(rng.standard_normal(5), jnp.float32)
+
+    def f(x, m):
+        return 0.5 * jnp.sum((x - m) ** 2)
+
+    x0 = jnp.asarray(rng.standard_normal(5), jnp.float32)
+    state = _proximal.proximal_init(f, x0, (m,), 0.5)
+    assert float(state.lipschitz) == 2.0
+    new = _proximal.proximal_step(
+        f, _prox_alpha_one, state, (m,), accelerate=accelerate, backtrack=False
+    )
+    v = np.asarray(x0) - 0.5 * (np.asarray(x0) - np.asarray(m))
+    expected = np.sign(v) * np.maximum(np.abs(v) - 0.5, 0.0)
+    assert_close(new.x, expected, rtol=1e-6)
+    assert_close(new.grad_map_norm, 2.0 * np.linalg.norm(np.asarray(x0) - expected), rtol=1e-5)
+    assert int(new.num_steps) == 1
+    # The first FISTA step has momentum (t0 - 1)/t1 = 0: y equals x either way.
+    assert_close(new.y, expected, rtol=1e-6)
+
+
+def test_backtrack_lipschitz_grows_until_the_model_bounds_f(rng):
+    from mlmath_jax.optim import _proximal
+
+    def f(x):  # L = 8
+        return 4.0 * jnp.sum(x**2)
+
+    y = jnp.asarray(rng.standard_normal(4), jnp.float32)
+    fy, gy = jax.value_and_grad(f)(y)
+    x_new, lip = _proximal.backtrack_lipschitz(
+        f, lambda v, s: v, y, fy, gy, jnp.asarray(0.5, jnp.float32), ()
+    )
+    assert float(lip) == 8.0  # 0.5 doubled until L >= 8
+    assert_close(x_new, np.zeros(4), rtol=0, atol=1e-6)  # the exact gradient step at L = 8
+
+
+def test_proximal_gradient_args_must_be_a_tuple():
+    with pytest.raises(TypeError, match="args must be a tuple"):
+        optim.proximal_gradient(_lasso_smooth, jnp.zeros(2), jnp.ones(2), prox=_prox_alpha_one)
+    with pytest.raises(TypeError, match="accelerate must be a Python bool"):
+        optim.proximal_gradient(
+            lambda x: jnp.sum(x**2), jnp.zeros(2), prox=_prox_alpha_one, accelerate=1
+        )
+    with pytest.raises(ValueError, match="tol must be >= 0"):
+        optim.proximal_gradient(
+            lambda x: jnp.sum(x**2), jnp.zeros(2), prox=_prox_alpha_one, tol=-1.0
+        )
