@@ -32,10 +32,15 @@ def _minimizer(a, b):
     return -0.5 * np.linalg.solve(a, np.asarray(b, np.float64))
 
 
+def _quadratic(x, a, b):
+    """``xᵀAx + bᵀx``, the data passed as ``args`` (one compiled loop for every call)."""
+    return x @ a @ x + b @ x
+
+
 def _device_loop(a, b, *, optimizer, steps):
     # tol = 0: exactly `steps` steps, so the time per call gives the step rate.
     res = optim.minimize(
-        optim.quadratic(a, b), jnp.zeros_like(b), optimizer=optimizer, max_steps=steps, tol=0.0
+        _quadratic, jnp.zeros_like(b), (a, b), optimizer=optimizer, max_steps=steps, tol=0.0
     )
     return res.x
 
@@ -43,11 +48,10 @@ def _device_loop(a, b, *, optimizer, steps):
 def _python_loop(a, b, *, optimizer, steps):
     """The usual optax tutorial loop: a jitted step called from Python, one dispatch a step."""
     a, b = jnp.asarray(a), jnp.asarray(b)
-    fun = optim.quadratic(a, b)
 
     @jax.jit
     def step(x, state):
-        grad = jax.grad(fun)(x)
+        grad = jax.grad(_quadratic)(x, a, b)
         updates, state = optimizer.update(grad, state, x)
         return optax.apply_updates(x, updates), state
 
@@ -95,14 +99,14 @@ def _breast_cancer():
     return StandardScaler().fit_transform(x).astype(np.float32), y.astype(np.float32)
 
 
+def _logistic_loss(p, x, y):
+    """scikit-learn's objective with C = 1, divided by n; the intercept is ``p[-1]``."""
+    z = x @ p[:-1] + p[-1]
+    return jnp.mean(jnp.logaddexp(0.0, z) - y * z) + 0.5 * jnp.sum(p[:-1] ** 2) / x.shape[0]
+
+
 def _newton_logistic(x, y):
-    n = x.shape[0]
-
-    def loss(p):  # scikit-learn's objective with C = 1, divided by n
-        z = x @ p[:-1] + p[-1]
-        return jnp.mean(jnp.logaddexp(0.0, z) - y * z) + 0.5 * jnp.sum(p[:-1] ** 2) / n
-
-    return optim.newton(loss, jnp.zeros(x.shape[1] + 1), tol=1e-5).x[:-1]
+    return optim.newton(_logistic_loss, jnp.zeros(x.shape[1] + 1), (x, y), tol=1e-5).x[:-1]
 
 
 def _sklearn_logistic(x, y, tol=1e-6):
@@ -124,13 +128,17 @@ def _diabetes():
 _ALPHA = 1.0
 
 
+def _least_squares(w, x, y):
+    return 0.5 * jnp.mean((y - x @ w) ** 2)
+
+
+def _prox_alpha(v, s):
+    return optim.prox_l1(v, _ALPHA * s)
+
+
 def _fista_lasso(x, y):
     res = optim.proximal_gradient(
-        lambda w: 0.5 * jnp.mean((y - x @ w) ** 2),
-        jnp.zeros(x.shape[1]),
-        prox=lambda v, s: optim.prox_l1(v, _ALPHA * s),
-        max_steps=5000,
-        tol=1e-4,
+        _least_squares, jnp.zeros(x.shape[1]), (x, y), prox=_prox_alpha, max_steps=5000, tol=1e-4
     )
     return res.x
 
