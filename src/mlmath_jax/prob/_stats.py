@@ -79,13 +79,22 @@ def mean(x: ArrayLike, axis: int | Sequence[int] | None = None) -> jax.Array:
       >>> print(prob.mean(jnp.array([[1.0, 2.0], [3.0, 6.0]]), axis=0))
       [2. 4.]
     """
-    arr = _validate.as_real(x, "x")
-    return _mean(arr, _axes(axis, arr.ndim))
+    axis = _static_axis(axis)
+    try:
+        return _mean(x, axis)
+    except (TypeError, ValueError):
+        _validate.explain_call_error({"x": x}, {"axis": axis})
+        raise
 
 
-@functools.partial(jax.jit, static_argnames=("axes",))
-def _mean(x: jax.Array, axes: tuple[int, ...]) -> jax.Array:
-    x, out_shape = _prepare(x, axes)
+def _static_axis(axis):
+    # jit's static arguments must be hashable: a list of axes becomes a tuple.
+    return tuple(axis) if type(axis) is list else axis
+
+
+@functools.partial(jax.jit, static_argnums=(1,))
+def _mean(x: jax.Array, axis) -> jax.Array:
+    x, out_shape = _prepare(x, axis)
     if x.shape[-1] == 0:
         return jnp.full(out_shape, jnp.nan, x.dtype)
     return _centred(x)[0].reshape(out_shape)
@@ -117,14 +126,18 @@ def var(x: ArrayLike, axis: int | Sequence[int] | None = None, ddof: int = 0) ->
       >>> print(prob.var(x), prob.var(x, ddof=1))
       1.0 1.3333334
     """
+    axis = _static_axis(axis)
+    try:
+        return _var(x, axis, ddof)
+    except (TypeError, ValueError):
+        _validate.explain_call_error({"x": x}, {"axis": axis, "ddof": ddof})
+        raise
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _var(x: jax.Array, axis, ddof: int) -> jax.Array:
     ddof = _validate.static_int(ddof, "ddof")
-    arr = _validate.as_real(x, "x")
-    return _var(arr, _axes(axis, arr.ndim), ddof)
-
-
-@functools.partial(jax.jit, static_argnames=("axes", "ddof"))
-def _var(x: jax.Array, axes: tuple[int, ...], ddof: int) -> jax.Array:
-    x, out_shape = _prepare(x, axes)
+    x, out_shape = _prepare(x, axis)
     n = x.shape[-1]
     if n == 0:
         return jnp.full(out_shape, jnp.nan, x.dtype)
@@ -154,7 +167,17 @@ def std(x: ArrayLike, axis: int | Sequence[int] | None = None, ddof: int = 0) ->
       >>> print(prob.std(jnp.array([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0])))
       2.0
     """
-    return jnp.sqrt(var(x, axis, ddof))
+    axis = _static_axis(axis)
+    try:
+        return _std(x, axis, ddof)
+    except (TypeError, ValueError):
+        _validate.explain_call_error({"x": x}, {"axis": axis, "ddof": ddof})
+        raise
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _std(x: jax.Array, axis, ddof: int) -> jax.Array:
+    return jnp.sqrt(_var(x, axis, ddof))
 
 
 def _centred_samples(x: ArrayLike) -> tuple[jax.Array, int]:
@@ -188,11 +211,16 @@ def covariance(x: ArrayLike, ddof: int = 1) -> jax.Array:
       [[1. 2.]
        [2. 4.]]
     """
-    return _covariance(_validate.matrix(x, "x"), _validate.static_int(ddof, "ddof"))
+    try:
+        return _covariance(x, ddof)
+    except (TypeError, ValueError):
+        _validate.explain_call_error({"x": x}, {"ddof": ddof})
+        raise
 
 
-@functools.partial(jax.jit, static_argnames=("ddof",))
+@functools.partial(jax.jit, static_argnums=(1,))
 def _covariance(x: jax.Array, ddof: int) -> jax.Array:
+    ddof = _validate.static_int(ddof, "ddof")
     d, n = _centred_samples(x)
     # HIGHEST: TF32 matmuls on a GPU keep only 10 mantissa bits.
     c = jnp.matmul(jnp.swapaxes(d, -1, -2), d, precision=jax.lax.Precision.HIGHEST)
@@ -220,7 +248,11 @@ def correlation(x: ArrayLike) -> jax.Array:
       [[ 1. -1.]
        [-1.  1.]]
     """
-    return _correlation(_validate.matrix(x, "x"))
+    try:
+        return _correlation(x)
+    except (TypeError, ValueError):
+        _validate.explain_call_error({"x": x})
+        raise
 
 
 @jax.jit
