@@ -38,26 +38,28 @@ OUT = Path(__file__).parent / "output"
 STEPS = 3000
 
 
-def trajectory(fun, x0, optimizer, steps=STEPS):
+def trajectory(fun, x0, args, optimizer, steps=STEPS):
     """Values f(x_k), k = 0..steps, of an optax optimiser (one lax.scan)."""
 
     def step(carry, _):
         x, state = carry
-        value, grad = jax.value_and_grad(fun)(x)
+        value, grad = jax.value_and_grad(fun)(x, *args)
         updates, state = optimizer.update(grad, state, x)
         return (optax.apply_updates(x, updates), state), value
 
     (x, _), values = jax.lax.scan(step, (x0, optimizer.init(x0)), None, length=steps)
-    return np.append(np.asarray(values), float(fun(x)))
+    return np.append(np.asarray(values), float(fun(x, *args)))
 
 
-def newton_trajectory(fun, x0, steps=20):
-    """Newton keeps no state besides x: one optim.newton step at a time gives the path."""
-    one = jax.jit(lambda x: optim.newton(fun, x, max_steps=1, tol=0.0).x)
-    values, x = [float(fun(x0))], x0
+def newton_trajectory(fun, x0, args, steps=20):
+    """Newton keeps no state besides x: one optim.newton step at a time gives the path.
+
+    Each call compiles nothing new: the same ``fun``, shapes and ``max_steps`` every time.
+    """
+    values, x = [float(fun(x0, *args))], x0
     for _ in range(steps):
-        x = one(x)
-        values.append(float(fun(x)))
+        x = optim.newton(fun, x, args, max_steps=1, tol=0.0).x
+        values.append(float(fun(x, *args)))
     return np.array(values)
 
 
@@ -76,10 +78,20 @@ def quadratic_problem(kappa, n=50, seed=0):
     q, _ = np.linalg.qr(rng.standard_normal((n, n)))
     a = (q * np.logspace(0, -np.log10(kappa), n)) @ q.T
     b = rng.standard_normal(n)
-    fun = optim.quadratic(a, b)
-    f_star = float(fun(optim.quadratic_minimizer(a, b)))
+    f_star = float(optim.quadratic(a, b)(optim.quadratic_minimizer(a, b)))
     lipschitz = 2 * np.linalg.eigvalsh(a)[-1]  # gradient (A + Aᵀ)x + b
-    return fun, jnp.zeros(n), f_star, lipschitz
+    return quadratic, jnp.zeros(n), (jnp.asarray(a), jnp.asarray(b)), f_star, lipschitz
+
+
+def quadratic(x, a, b):
+    """``xᵀAx + bᵀx``, its data passed as ``args``."""
+    return x @ a @ x + b @ x
+
+
+def logistic(w, x, y):
+    """scikit-learn's L2 logistic objective (C = 1) over n, intercept last."""
+    z = x @ w[:-1] + w[-1]
+    return jnp.mean(jnp.logaddexp(0.0, z) - y * z) + 0.5 * jnp.sum(w[:-1] ** 2) / x.shape[0]
 
 
 def logistic_problem():
@@ -88,16 +100,11 @@ def logistic_problem():
     x = jnp.asarray(StandardScaler().fit_transform(x))
     y = jnp.asarray(y, jnp.float64)
     n = x.shape[0]
-
-    def fun(w):  # scikit-learn's objective (C = 1) over n, intercept last
-        z = x @ w[:-1] + w[-1]
-        return jnp.mean(jnp.logaddexp(0.0, z) - y * z) + 0.5 * jnp.sum(w[:-1] ** 2) / n
-
     w0 = jnp.zeros(x.shape[1] + 1)
-    f_star = float(optim.newton(fun, w0, tol=1e-12).value)
+    f_star = float(optim.newton(logistic, w0, (x, y), tol=1e-12).value)
     xi = np.hstack([np.asarray(x), np.ones((n, 1))])
     lipschitz = np.linalg.eigvalsh(xi.T @ xi)[-1] / (4 * n) + 1.0 / n
-    return fun, w0, f_star, lipschitz
+    return logistic, w0, (x, y), f_star, lipschitz
 
 
 def main():
@@ -110,17 +117,18 @@ def main():
     }
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), constrained_layout=True)
     print(f"{'problem':38s} {'method':24s} steps to |grad| <= 1e-6 (optim.minimize / newton)")
-    for ax, (title, (fun, x0, f_star, lipschitz)) in zip(axes, problems.items(), strict=True):
+    for ax, (title, problem) in zip(axes, problems.items(), strict=True):
+        fun, x0, args, f_star, lipschitz = problem
         for (name, opt), color in zip(methods(lipschitz).items(), ["C0", "C1", "C2"], strict=True):
-            values = trajectory(fun, x0, opt)
+            values = trajectory(fun, x0, args, opt)
             gap = np.maximum((values - f_star) / (values[0] - f_star), 1e-17)
-            res = optim.minimize(fun, x0, optimizer=opt, max_steps=20000, tol=1e-6)
+            res = optim.minimize(fun, x0, args, optimizer=opt, max_steps=20000, tol=1e-6)
             steps = int(res.num_steps) if bool(res.converged) else "> 20000"
             print(f"{title:38s} {name:24s} {steps}")
             ax.loglog(np.arange(1, gap.size + 1), gap, color=color, label=f"{name}: {steps}")
-        values = newton_trajectory(fun, x0)
+        values = newton_trajectory(fun, x0, args)
         gap = np.maximum((values - f_star) / (values[0] - f_star), 1e-17)
-        res = optim.newton(fun, x0, tol=1e-6)
+        res = optim.newton(fun, x0, args, tol=1e-6)
         print(f"{title:38s} {'Newton':24s} {int(res.num_steps)}")
         ax.loglog(
             np.arange(1, gap.size + 1),
