@@ -301,43 +301,78 @@ def test_is_psd(rng):
 
 def test_power_iteration_matches_numpy(rng):
     a = _with_spectrum(rng, [5.0, 2.0, -1.0, 0.5, 0.1, -3.0]).astype(np.float32)
-    lam, v = linalg.power_iteration(a, np.ones(6, np.float32))
+    lam, v, converged, steps = linalg.power_iteration(a, v0=np.ones(6, np.float32))
     w, vecs = np.linalg.eigh(a.astype(np.float64))
     assert_close(lam, 5.0, rtol=1e-5)
     ref = vecs[:, -1] * np.sign(vecs[np.argmax(np.abs(vecs[:, -1])), -1])
     assert_close(v, ref, rtol=1e-3, name="eigenvector")
     assert_close(np.linalg.norm(v), 1.0, rtol=1e-6)
+    assert bool(converged) and 1 < int(steps) < 1000 and steps.dtype == np.int32
+
+
+def test_power_iteration_default_start_is_deterministic(rng):
+    a = jnp.asarray(_with_spectrum(rng, [5.0, 2.0, -1.0, 0.5]).astype(np.float32))
+    first = linalg.power_iteration(a)
+    second = linalg.power_iteration(a)
+    assert bool(first.converged)
+    assert_close(first.eigenvalue, 5.0, rtol=1e-5)
+    for x, y in zip(first, second, strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    # The documented default: jax.random.normal(jax.random.key(0), (n,)).
+    explicit = linalg.power_iteration(a, v0=jax.random.normal(jax.random.key(0), (4,)))
+    np.testing.assert_array_equal(np.asarray(explicit.eigenvector), np.asarray(first.eigenvector))
+    # A matvec without v0 needs its size.
+    by_n = linalg.power_iteration(lambda x, a: a @ x, (a,), n=4)
+    assert_close(by_n.eigenvalue, first.eigenvalue, rtol=1e-6)
 
 
 def test_power_iteration_negative_dominant_and_matvec(rng):
     a = _with_spectrum(rng, [-4.0, 1.0, 2.0, 3.0]).astype(np.float32)
     a = jnp.asarray((a + a.T) / 2)
     v0 = jnp.asarray(rng.standard_normal(4).astype(np.float32))
-    lam, v = linalg.power_iteration(lambda x: a @ x, v0)
-    assert_close(lam, -4.0, rtol=1e-5)
-    assert_close(a @ v, lam * v, rtol=1e-4, atol=1e-4)
-    lam_jit, _ = jax.jit(linalg.power_iteration)(a, v0)
-    assert_close(lam_jit, -4.0, rtol=1e-5)
+    closure = linalg.power_iteration(lambda x: a @ x, v0=v0)
+    assert_close(closure.eigenvalue, -4.0, rtol=1e-5)
+    assert_close(
+        a @ closure.eigenvector, closure.eigenvalue * closure.eigenvector, rtol=1e-4, atol=1e-4
+    )
+    with_args = linalg.power_iteration(lambda x, m: m @ x, (a,), v0=v0)
+    assert_close(with_args.eigenvalue, closure.eigenvalue, rtol=1e-6, name="args vs closure")
+    assert_close(with_args.eigenvector, closure.eigenvector, rtol=1e-5, atol=1e-6)
+    assert int(with_args.num_steps) == int(closure.num_steps)
+    jitted = jax.jit(lambda a, v0: linalg.power_iteration(a, v0=v0))(a, v0)
+    assert_close(jitted.eigenvalue, -4.0, rtol=1e-5)
 
 
 def test_power_iteration_batch_and_nonconvergence():
     a = np.stack([np.diag([3.0, 1.0]), np.diag([1.0, -1.0])]).astype(np.float32)
-    lam, v = linalg.power_iteration(a, np.ones(2, np.float32), max_iters=50)
-    assert lam.shape == (2,) and v.shape == (2, 2)
+    lam, v, converged, steps = linalg.power_iteration(a, v0=np.ones(2, np.float32), max_steps=50)
+    assert lam.shape == (2,) and v.shape == (2, 2) and converged.shape == steps.shape == (2,)
     assert_close(lam[0], 3.0, rtol=1e-6)
-    # λ and −λ both dominant: no convergence, reported as NaN.
+    assert bool(converged[0]) and 0 < int(steps[0]) < 50
+    # λ and −λ both dominant: no convergence, reported as NaN and in the flags.
     assert np.isnan(lam[1]) and np.all(np.isnan(v[1]))
+    assert not bool(converged[1]) and int(steps[1]) == 50
+    one = linalg.power_iteration(np.diag([1.0, 0.99, 0.5]).astype(np.float32), max_steps=1)
+    assert not bool(one.converged) and int(one.num_steps) == 1
 
 
 def test_power_iteration_bad_input():
     with pytest.raises(ValueError, match="v0 must have length"):
-        linalg.power_iteration(np.eye(3), np.ones(2))
-    with pytest.raises(ValueError, match="max_iters must be >= 1"):
-        linalg.power_iteration(np.eye(2), np.ones(2), max_iters=0)
+        linalg.power_iteration(np.eye(3), v0=np.ones(2))
+    with pytest.raises(ValueError, match="max_steps must be >= 1"):
+        linalg.power_iteration(np.eye(2), v0=np.ones(2), max_steps=0)
     with pytest.raises(ValueError, match="tol must be > 0"):
-        linalg.power_iteration(np.eye(2), np.ones(2), tol=0.0)
+        linalg.power_iteration(np.eye(2), v0=np.ones(2), tol=0.0)
     with pytest.raises(ValueError, match="a must be square"):
-        linalg.power_iteration(np.ones((2, 3)), np.ones(3))
+        linalg.power_iteration(np.ones((2, 3)), v0=np.ones(3))
+    with pytest.raises(TypeError, match="args must be a tuple"):
+        linalg.power_iteration(lambda x, m: m @ x, jnp.eye(2), v0=np.ones(2))
+    with pytest.raises(ValueError, match="needs v0 .* or n"):
+        linalg.power_iteration(lambda x: x)
+    with pytest.raises(ValueError, match="matvec must map"):
+        linalg.power_iteration(lambda x: x[:2], v0=np.ones(3))
+    with pytest.raises(ValueError, match="args are passed to a matvec"):
+        linalg.power_iteration(np.eye(2), (1.0,))
 
 
 @pytest.mark.x64

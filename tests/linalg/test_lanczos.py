@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse.linalg as spl
 
 from mlmath_jax import linalg
-from mlmath_jax.linalg._lanczos import lanczos_tridiagonal
+from mlmath_jax._krylov import lanczos_tridiagonal
 from tests.conftest import assert_close
 
 
@@ -14,7 +14,7 @@ def _sym(rng, n, dtype=np.float64):
     return ((g + g.T) / 2).astype(dtype)
 
 
-# ----- lanczos_tridiagonal (private core) ----------------------------------------------
+# ----- lanczos_tridiagonal (private core, in _krylov.py) ------------------------------
 
 
 def test_lanczos_tridiagonal_projection(rng):
@@ -72,14 +72,23 @@ def test_eigsh_matches_scipy(rng, which, n, operator):
     v0 = rng.standard_normal(n)
     w_ref, v_ref = _reference(a, k, which)
     a32 = jnp.asarray(a, jnp.float32)
-    op = a32 if operator == "matrix" else (lambda x: a32 @ x)
-    w, v = linalg.eigsh(op, k, v0=v0.astype(np.float32), which=which)
+    op, args = (a32, ()) if operator == "matrix" else (lambda x, m: m @ x, (a32,))
+    w, v, converged, steps = linalg.eigsh(op, k, args, v0=v0.astype(np.float32), which=which)
     assert w.shape == (k,) and v.shape == (n, k) and w.dtype == np.float32
+    assert converged.shape == (k,) and bool(np.all(converged))
+    assert steps.shape == () and steps.dtype == np.int32 and int(steps) >= 1
     assert_close(w, w_ref, rtol=1e-5, name="eigenvalues")
     # Same eigenvectors up to sign.
     overlap = np.abs(np.sum(np.asarray(v, np.float64) * v_ref, axis=0))
     assert_close(overlap, np.ones(k), rtol=1e-3, name="|<v, v_ref>|")
     assert_close(np.asarray(v).T @ np.asarray(v), np.eye(k), rtol=0, atol=1e-5, name="VᵀV")
+
+
+def test_eigsh_result_type_is_public(rng):
+    result = linalg.eigsh(jnp.diag(jnp.arange(1.0, 7.0)), 2)
+    assert isinstance(result, linalg.EigshResult)
+    assert result._fields == ("eigenvalues", "eigenvectors", "converged", "num_steps")
+    assert int(result.num_steps) == 1  # small: one dense eigh
 
 
 def test_eigsh_matvec_and_jit(rng):
@@ -88,17 +97,40 @@ def test_eigsh_matvec_and_jit(rng):
     x = rng.standard_normal((n, 30)).astype(np.float32)
     xj = jnp.asarray(x)
 
-    def matvec(v):
-        return xj @ (xj.T @ v)
+    def matvec(v, x):
+        return x @ (x.T @ v)
 
-    v0 = jnp.ones(n)
     w_ref = np.linalg.eigvalsh((x @ x.T).astype(np.float64))[-5:]
-    jitted = jax.jit(lambda v0: linalg.eigsh(matvec, 5, v0=v0, which="LA"))
-    assert_close(jitted(v0).eigenvalues, w_ref, rtol=1e-5, name="jit")
+    jitted = jax.jit(lambda x: linalg.eigsh(matvec, 5, (x,), n=n, which="LA"))
+    assert_close(jitted(xj).eigenvalues, w_ref, rtol=1e-5, name="jit")
     # Below the 30 non-zero eigenvalues lies the null space: SA finds a zero.
-    w_sa, v_sa = linalg.eigsh(matvec, 1, v0=v0, which="SA")
+    w_sa, v_sa, converged, _ = linalg.eigsh(matvec, 1, (xj,), v0=jnp.ones(n), which="SA")
+    assert bool(converged[0])
     assert_close(w_sa, np.zeros(1), rtol=0, atol=1e-5 * w_ref[-1])
     assert_close(x.T @ np.asarray(v_sa), np.zeros((30, 1)), rtol=0, atol=1e-3)
+
+
+def test_eigsh_args_equal_closure(rng):
+    a = jnp.asarray(_sym(rng, 300, np.float32))
+    v0 = jnp.asarray(rng.standard_normal(300).astype(np.float32))
+    with_args = linalg.eigsh(lambda v, m: m @ v, 3, (a,), v0=v0)
+    closure = linalg.eigsh(lambda v: a @ v, 3, v0=v0)
+    for x, y in zip(with_args, closure, strict=True):
+        assert_close(x, y, rtol=1e-5, atol=1e-6)
+
+
+def test_eigsh_default_start_is_deterministic(rng):
+    a = jnp.asarray(_sym(rng, 300, np.float32))
+    first, second = linalg.eigsh(a, 3), linalg.eigsh(a, 3)
+    for x, y in zip(first, second, strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    # The documented default: jax.random.normal(jax.random.key(0), (n,)).
+    explicit = linalg.eigsh(a, 3, v0=jax.random.normal(jax.random.key(0), (300,)))
+    np.testing.assert_array_equal(np.asarray(explicit.eigenvectors), np.asarray(first[1]))
+    matvec = linalg.eigsh(lambda v, m: m @ v, 3, (a,), n=300)
+    assert_close(matvec.eigenvalues, first.eigenvalues, rtol=1e-5)
+    again = linalg.eigsh(lambda v, m: m @ v, 3, (a,), n=300)
+    np.testing.assert_array_equal(np.asarray(again[1]), np.asarray(matvec[1]))
 
 
 def test_eigsh_clustered_top_eigenvalues(rng):
@@ -108,7 +140,7 @@ def test_eigsh_clustered_top_eigenvalues(rng):
     w_true = np.r_[np.linspace(-1, 1, n - 4), 9.999, 10.0, 10.0, 10.0]
     q, _ = np.linalg.qr(rng.standard_normal((n, n)))
     a = jnp.asarray((q * w_true) @ q.T, jnp.float32)
-    w, v = linalg.eigsh(lambda x: a @ x, 4, v0=jnp.ones(n), ncv=20)
+    w, v, _, _ = linalg.eigsh(lambda x: a @ x, 4, v0=jnp.ones(n), ncv=20)
     assert_close(w, w_true[-4:], rtol=1e-5)
     assert_close(np.asarray(v).T @ np.asarray(v), np.eye(4), rtol=0, atol=1e-5)
 
@@ -116,17 +148,25 @@ def test_eigsh_clustered_top_eigenvalues(rng):
 def test_eigsh_batch(rng):
     a = np.stack([_sym(rng, 100) for _ in range(3)]).astype(np.float32)
     v0 = rng.standard_normal((3, 100)).astype(np.float32)
-    w, v = linalg.eigsh(a, 3, v0=v0, which="SA", ncv=12)
+    w, v, converged, steps = linalg.eigsh(a, 3, v0=v0, which="SA", ncv=12)
     assert w.shape == (3, 3) and v.shape == (3, 100, 3)
+    assert converged.shape == (3, 3) and steps.shape == (3,)
+    assert bool(np.all(converged)) and np.all(np.asarray(steps) >= 1)
     for i in range(3):
         assert_close(w[i], np.linalg.eigvalsh(a[i].astype(np.float64))[:3], rtol=1e-5)
+    shared = linalg.eigsh(a, 3, which="SA", ncv=12)  # v0=None: one start for the batch
+    assert_close(shared.eigenvalues, w, rtol=1e-5)
 
 
-def test_eigsh_not_converged_is_nan(rng):
-    a = _sym(rng, 300, np.float32)
-    w, v = linalg.eigsh(a, 3, v0=np.ones(300, np.float32), max_iters=1, ncv=8)
-    assert np.all(np.isnan(w)) or np.all(np.isfinite(w))  # all-or-nothing per pair
-    assert np.isnan(np.asarray(w)).any()
+@pytest.mark.parametrize("operator", ["matrix", "matvec"])
+def test_eigsh_not_converged_is_nan(rng, operator):
+    a = jnp.asarray(_sym(rng, 300, np.float32))
+    op, args = (a, ()) if operator == "matrix" else (lambda v, m: m @ v, (a,))
+    w, v, converged, steps = linalg.eigsh(op, 3, args, v0=jnp.ones(300), max_steps=1, ncv=8)
+    assert int(steps) == 1
+    assert not bool(np.all(converged))
+    assert np.array_equal(np.isnan(np.asarray(w)), ~np.asarray(converged))
+    assert np.all(np.isnan(np.asarray(v)[:, ~np.asarray(converged)]))
 
 
 @pytest.mark.x64
@@ -134,9 +174,12 @@ def test_eigsh_not_converged_is_nan(rng):
 def test_eigsh_x64(rng, which):
     a = _sym(rng, 250)
     w_ref, _ = _reference(a, 3, which)
-    w, _ = linalg.eigsh(a, 3, v0=np.ones(250), which=which)
-    assert w.dtype == np.float64
+    w, _, converged, _ = linalg.eigsh(a, 3, v0=np.ones(250), which=which)
+    assert w.dtype == np.float64 and bool(np.all(converged))
     assert_close(w, w_ref, rtol=1e-10)
+    w_mv = linalg.eigsh(lambda v, m: m @ v, 3, (jnp.asarray(a),), n=250, which=which)
+    assert w_mv.eigenvalues.dtype == np.float64
+    assert_close(w_mv.eigenvalues, w_ref, rtol=1e-10)
 
 
 def test_eigsh_bad_input(rng):
@@ -155,5 +198,19 @@ def test_eigsh_bad_input(rng):
         linalg.eigsh(np.eye(50), 2, v0=np.ones(50), ncv=60)
     with pytest.raises(ValueError, match="tol must be > 0"):
         linalg.eigsh(a, 2, v0=np.ones(5), tol=-1.0)
+    with pytest.raises(ValueError, match="max_steps must be >= 1"):
+        linalg.eigsh(a, 2, max_steps=0)
     with pytest.raises(ValueError, match="1-D"):
         linalg.eigsh(lambda x: x, 2, v0=np.ones((2, 5)))
+    with pytest.raises(ValueError, match="needs v0 .* or n"):
+        linalg.eigsh(lambda x: x, 2)
+    with pytest.raises(ValueError, match="v0 must have length n=6"):
+        linalg.eigsh(lambda x: x, 2, v0=np.ones(5), n=6)
+    with pytest.raises(ValueError, match="matvec must map"):
+        linalg.eigsh(lambda x: jnp.sum(x), 2, n=5)
+    with pytest.raises(TypeError, match="args must be a tuple"):
+        linalg.eigsh(lambda x, m: m @ x, 2, jnp.eye(5), n=5)
+    with pytest.raises(ValueError, match="args are passed to a matvec"):
+        linalg.eigsh(a, 2, (a,))
+    with pytest.raises(ValueError, match="n=4 does not match"):
+        linalg.eigsh(a, 2, n=4)

@@ -26,9 +26,8 @@ import jax.numpy as jnp
 _MIN_SWEEPS = {2: 1, 3: 3, 4: 3, 5: 4, 6: 4}
 _MAX_SWEEPS = 30
 
-# Largest n for which this elementwise Jacobi clearly beats LAPACK per matrix (measured on
-# CPU, 10^4–10^5 matrices: 3×3 and 4×4 about 5×, 5×5 about 2× faster than
-# ``jnp.linalg.eigh``; 6×6 only 1.3×, and at 8×8 the unrolled sweep is slower).
+# Largest n for which this elementwise Jacobi clearly beats LAPACK per matrix on large
+# batches (the ``linalg.eigh.batched`` benchmark; beyond 5 the unrolled sweep loses).
 MAX_N = 5
 
 
@@ -47,7 +46,6 @@ def _rotation(app, aqq, apq):
 
 # On CPU a large batch is processed in chunks whose working set (a few dozen [chunk]
 # arrays) stays in cache; the sweeps' many small fusions then do not stream from memory.
-# (Measured: 100000 3×3 matrices, median 50 ms unchunked vs 19 ms in chunks of 8192–25000.)
 _CPU_CHUNK = 16384
 
 
@@ -73,83 +71,75 @@ def eigh_small_batched(a: jax.Array) -> tuple[jax.Array, jax.Array]:
     return jax.lax.platform_dependent(a, cpu=chunked, default=jacobi_eigh_small)
 
 
-def jacobi_eigh_small(a: jax.Array, sweeps: int | None = None) -> tuple[jax.Array, jax.Array]:
-    """Eigendecomposition of ``[..., n, n]`` symmetric matrices, ``2 <= n <= MAX_N``.
+def _indices(n: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Entry positions of the state: the upper triangle of ``A`` and all of ``V``."""
+    return [(i, j) for i in range(n) for j in range(i, n)], [
+        (i, j) for i in range(n) for j in range(n)
+    ]
 
-    The input is assumed symmetric (the upper triangle is read). Returns eigenvalues
-    ascending ``[..., n]`` and eigenvectors as columns ``[..., n, n]``, like
-    ``jnp.linalg.eigh``.
+
+def _jacobi_init(a: jax.Array):
+    """Scale ``a`` to unit max-norm (squares then neither overflow nor underflow).
+
+    Returns the scale and the state: the upper triangle of ``a`` and the identity ``V``,
+    one ``[...]`` array per entry.
     """
     n = a.shape[-1]
-    dtype = a.dtype
-    if sweeps is None:
-        min_sweeps, max_sweeps = _MIN_SWEEPS.get(n, 3), _MAX_SWEEPS
-    else:
-        min_sweeps = max_sweeps = sweeps
-    # Scale to unit max-norm so that squares neither overflow nor underflow.
+    upper, full = _indices(n)
     scale = jnp.max(jnp.abs(a), axis=(-2, -1))
     scale = jnp.where(scale > 0, scale, 1)
     a = a / scale[..., None, None]
-    upper = [(i, j) for i in range(n) for j in range(i, n)]
-    full = [(i, j) for i in range(n) for j in range(n)]
     m0 = tuple(a[..., i, j] for i, j in upper)
     one = jnp.ones_like(m0[0])
     zero = jnp.zeros_like(one)
-    v0 = tuple(one if i == j else zero for i, j in full)
+    return scale, (m0, tuple(one if i == j else zero for i, j in full))
 
-    def sweep(_, state):
-        m = dict(zip(upper, state[0], strict=True))
-        v = dict(zip(full, state[1], strict=True))
 
-        def get(i, j):
-            return m[(i, j)] if i <= j else m[(j, i)]
+def _jacobi_sweep(n: int, state):
+    """One cyclic sweep: a plane rotation for every pair ``p < q``, unrolled."""
+    upper, full = _indices(n)
+    m = dict(zip(upper, state[0], strict=True))
+    v = dict(zip(full, state[1], strict=True))
 
-        def put(i, j, x):
-            m[(i, j) if i <= j else (j, i)] = x
+    def get(i, j):
+        return m[(i, j)] if i <= j else m[(j, i)]
 
-        for p in range(n - 1):
-            for q in range(p + 1, n):
-                app, aqq, apq = m[(p, p)], m[(q, q)], m[(p, q)]
-                c, s, t = _rotation(app, aqq, apq)
-                for r in range(n):
-                    if r in (p, q):
-                        continue
-                    arp, arq = get(r, p), get(r, q)
-                    put(r, p, c * arp - s * arq)
-                    put(r, q, s * arp + c * arq)
-                m[(p, p)] = app - t * apq
-                m[(q, q)] = aqq + t * apq
-                m[(p, q)] = jnp.zeros_like(apq)
-                for r in range(n):
-                    vrp, vrq = v[(r, p)], v[(r, q)]
-                    v[(r, p)] = c * vrp - s * vrq
-                    v[(r, q)] = s * vrp + c * vrq
-        return tuple(m[ij] for ij in upper), tuple(v[ij] for ij in full)
+    def put(i, j, x):
+        m[(i, j) if i <= j else (j, i)] = x
 
-    # Sweeps run in a loop, not an unrolled chain: XLA fuses each sweep into a few passes
-    # over the batch, while a long unrolled chain makes its fusion recompute shared values.
-    # The loop stops when every matrix of the batch has an off-diagonal part below rounding
-    # level (in units of its max-norm, which is 1 after scaling), or after ``max_sweeps``.
-    eps = float(jnp.finfo(dtype).eps)
-    offdiag = [k for k, (i, j) in enumerate(upper) if i != j]
+    for p in range(n - 1):
+        for q in range(p + 1, n):
+            app, aqq, apq = m[(p, p)], m[(q, q)], m[(p, q)]
+            c, s, t = _rotation(app, aqq, apq)
+            for r in range(n):
+                if r in (p, q):
+                    continue
+                arp, arq = get(r, p), get(r, q)
+                put(r, p, c * arp - s * arq)
+                put(r, q, s * arp + c * arq)
+            m[(p, p)] = app - t * apq
+            m[(q, q)] = aqq + t * apq
+            m[(p, q)] = jnp.zeros_like(apq)
+            for r in range(n):
+                vrp, vrq = v[(r, p)], v[(r, q)]
+                v[(r, p)] = c * vrp - s * vrq
+                v[(r, q)] = s * vrp + c * vrq
+    return tuple(m[ij] for ij in upper), tuple(v[ij] for ij in full)
 
-    def off(state):
-        per_matrix = sum(jnp.abs(state[0][k]) for k in offdiag)
-        # A NaN matrix stays NaN; it must not stop the iteration for the rest of the batch.
-        return jnp.max(jnp.where(jnp.isnan(per_matrix), 0, per_matrix))
 
-    def cond(carry):
-        count, state = carry
-        return (count < max_sweeps) & ((count < min_sweeps) | (off(state) > eps))
+def _off_diagonal(n: int, state) -> jax.Array:
+    """Largest off-diagonal sum over the batch (in units of the max-norm, 1 after scaling)."""
+    upper, _ = _indices(n)
+    per_matrix = sum(jnp.abs(state[0][k]) for k, (i, j) in enumerate(upper) if i != j)
+    # A NaN matrix stays NaN; it must not stop the iteration for the rest of the batch.
+    return jnp.max(jnp.where(jnp.isnan(per_matrix), 0, per_matrix))
 
-    def body(carry):
-        count, state = carry
-        return count + 1, sweep(count, state)
 
-    _, (m_fin, v_fin) = jax.lax.while_loop(cond, body, (jnp.int32(0), (m0, v0)))
-    m = dict(zip(upper, m_fin, strict=True))
-    v = dict(zip(full, v_fin, strict=True))
-
+def _jacobi_finish(n: int, state, scale: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Eigenvalues ascending and eigenvectors as columns, from the diagonalised state."""
+    upper, full = _indices(n)
+    m = dict(zip(upper, state[0], strict=True))
+    v = dict(zip(full, state[1], strict=True))
     if n > 3:
         # A sort; a deeper compare-exchange network makes XLA's compile time explode.
         w = jnp.stack([m[(i, i)] for i in range(n)], axis=-1)
@@ -173,3 +163,33 @@ def jacobi_eigh_small(a: jax.Array, sweeps: int | None = None) -> tuple[jax.Arra
     eigenvalues = jnp.stack(w, axis=-1) * scale[..., None]
     eigenvectors = jnp.stack([jnp.stack(col, axis=-1) for col in cols], axis=-1)
     return eigenvalues, eigenvectors
+
+
+def jacobi_eigh_small(a: jax.Array, sweeps: int | None = None) -> tuple[jax.Array, jax.Array]:
+    """Eigendecomposition of ``[..., n, n]`` symmetric matrices, ``2 <= n <= MAX_N``.
+
+    The input is assumed symmetric (the upper triangle is read). Returns eigenvalues
+    ascending ``[..., n]`` and eigenvectors as columns ``[..., n, n]``, like
+    ``jnp.linalg.eigh``. ``sweeps`` fixes the number of sweeps (default: until the whole
+    batch is diagonal to rounding level, after at least ``_MIN_SWEEPS[n]``).
+    """
+    n = a.shape[-1]
+    if sweeps is None:
+        min_sweeps, max_sweeps = _MIN_SWEEPS.get(n, 3), _MAX_SWEEPS
+    else:
+        min_sweeps = max_sweeps = sweeps
+    eps = float(jnp.finfo(a.dtype).eps)
+    scale, state = _jacobi_init(a)
+
+    # Sweeps run in a loop, not an unrolled chain: XLA fuses each sweep into a few passes
+    # over the batch, while a long unrolled chain makes its fusion recompute shared values.
+    def running(carry):
+        count, state = carry
+        return (count < max_sweeps) & ((count < min_sweeps) | (_off_diagonal(n, state) > eps))
+
+    def body(carry):
+        count, state = carry
+        return count + 1, _jacobi_sweep(n, state)
+
+    _, state = jax.lax.while_loop(running, body, (jnp.int32(0), state))
+    return _jacobi_finish(n, state, scale)
