@@ -505,8 +505,10 @@ def _arg(x: Any, name: str) -> Any:
     if isinstance(x, (jax.Array, numbers.Number)):
         return x
     dtype = getattr(x, "dtype", None)  # NumPy arrays and scalars of numbers
-    if hasattr(x, "shape") and dtype is not None and (
-        jnp.issubdtype(dtype, jnp.number) or dtype == jnp.bool_
+    if (
+        hasattr(x, "shape")
+        and dtype is not None
+        and (jnp.issubdtype(dtype, jnp.number) or dtype == jnp.bool_)
     ):
         return x
     return _validate.as_real(x, name)
