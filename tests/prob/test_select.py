@@ -1,12 +1,28 @@
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from mlmath_jax import prob
-from tests.conftest import assert_close
+from tests.conftest import assert_close, compiles_on_repeat
 
-METHODS = ["linear", "lower", "higher", "midpoint", "nearest", "inverted_cdf"]
+METHODS = [
+    "inverted_cdf",
+    "averaged_inverted_cdf",
+    "closest_observation",
+    "interpolated_inverted_cdf",
+    "hazen",
+    "weibull",
+    "linear",
+    "median_unbiased",
+    "normal_unbiased",
+    "lower",
+    "higher",
+    "midpoint",
+    "nearest",
+]
 QS = [0.0, 0.1, 0.25, 0.3, 0.5, 0.77, 0.95, 1.0]
 
 
@@ -169,7 +185,7 @@ def test_bad_input():
 
 
 @pytest.mark.x64
-@pytest.mark.parametrize("method", ["linear", "midpoint", "nearest"])
+@pytest.mark.parametrize("method", METHODS)
 def test_float64_equals_numpy(rng, method):
     xs = _rows(rng, 12, np.float64)
     got = prob.quantile(xs, QS, axis=1, method=method)
@@ -193,3 +209,146 @@ def test_grad_is_the_selected_elements_tangent(rng):
     f = jax.jit(jax.jacobian(lambda a: prob.quantile(a.reshape(3, 3), [0.5, 1.0], axis=1)))
     jac = f(x)
     assert jac.shape == (2, 3, 9)
+
+
+# --- keepdims, q of any shape, NaN and empty input, against NumPy --------------------------
+
+
+@pytest.mark.parametrize("axis", [None, 0, 2, -1, (0, 2), (2, 0), (0, 1, 2)])
+@pytest.mark.parametrize("q", [0.3, [0.1, 0.9], [[0.0, 0.25], [0.5, 1.0]]])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_keepdims_and_q_shape_equal_numpy(rng, axis, q, keepdims):
+    x = rng.standard_normal((3, 4, 5)).astype(np.float32)
+    got = prob.quantile(x, q, axis=axis, keepdims=keepdims)
+    ref = np.quantile(x, q, axis=axis, keepdims=keepdims)
+    assert got.shape == ref.shape and got.dtype == jnp.float32
+    qs = np.asarray(q, np.float64)
+    per_q = [np.quantile(x, float(v), axis=axis, keepdims=keepdims) for v in qs.ravel()]
+    _same(got, np.stack(per_q).reshape(qs.shape + np.shape(per_q[0])))
+    med = prob.median(x, axis=axis, keepdims=keepdims)
+    _same(med, np.median(x, axis=axis, keepdims=keepdims))
+
+
+def test_q_of_three_dimensions_and_empty_q(rng):
+    x = rng.standard_normal((4, 6)).astype(np.float32)
+    q = rng.uniform(size=(2, 3, 2))
+    got = prob.quantile(x, q, axis=1, method="hazen")
+    ref = np.stack([np.quantile(x, float(v), axis=1, method="hazen") for v in q.ravel()])
+    _same(got, ref.reshape(2, 3, 2, 4))
+    assert prob.quantile(x, [], axis=1).shape == np.quantile(x, [], axis=1).shape == (0, 4)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_equals_numpy_on_ties_and_infinities(method):
+    x = np.array([[0.0, 1.0, 1.0, 1.0, 2.0, np.inf], [-np.inf, -1.0, 3.0, 3.0, 3.0, 7.0]])
+    x = x.astype(np.float32)
+    qs = np.linspace(0.0, 1.0, 21)
+    _same(
+        prob.quantile(x, qs, axis=1, method=method), _numpy_quantile(x, qs, axis=1, method=method)
+    )
+
+
+def test_nan_and_empty_as_numpy():
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    x[1, 2, 3] = np.nan
+    with np.errstate(all="ignore"):
+        for axis in [None, 0, 1, (0, 2)]:
+            _same(prob.median(x, axis=axis), np.median(x, axis=axis))
+            _same(
+                prob.quantile(x, [0.3, 0.6], axis=axis), _numpy_quantile(x, [0.3, 0.6], axis=axis)
+            )
+        empty = np.zeros((1, 1, 0), np.float32)
+        for axis in [None, 0, 1, 2]:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # NumPy warns of an empty mean
+                ref = np.median(empty, axis=axis)
+            _same(prob.median(empty, axis=axis), ref)
+    # A non-empty reduced axis with an empty other axis gives an empty result, as NumPy.
+    e = np.zeros((0, 3), np.float32)
+    assert prob.quantile(e, 0.5, axis=1).shape == np.quantile(e, 0.5, axis=1).shape == (0,)
+    with pytest.raises(ValueError, match="empty axis"):  # NumPy raises IndexError
+        prob.quantile(np.zeros(0, np.float32), 0.5)
+
+
+def test_traced_q_outside_unit_interval_gives_nan(rng):
+    x = rng.standard_normal(7).astype(np.float32)
+    f = jax.jit(lambda a, q: prob.quantile(a, q))
+    out = np.asarray(f(x, jnp.array([-0.5, 0.5, 1.5, jnp.nan], jnp.float32)))
+    assert np.isnan(out[[0, 2, 3]]).all() and out[1] == np.quantile(x, 0.5)
+    g = jax.jit(lambda a, q: prob.quantile(a, q, method="inverted_cdf", weights=jnp.ones(7)))
+    assert np.isnan(g(x, 1.5)) and g(x, 0.5) == np.quantile(x, 0.5, method="inverted_cdf")
+
+
+def test_traced_weights_that_numpy_rejects_give_nan(rng):
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    w = np.array([[1, 1, 1, 1], [0, 0, 0, 0], [1, np.inf, 1, 1]], np.float32)
+    f = jax.jit(lambda a, b: prob.quantile(a, 0.5, axis=1, method="inverted_cdf", weights=b))
+    out = np.asarray(f(x, w))
+    assert out[0] == np.quantile(x[0], 0.5, method="inverted_cdf") and np.isnan(out[1:]).all()
+    assert np.isnan(f(x, -np.ones((3, 4), np.float32))).all()
+
+
+@pytest.mark.parametrize(
+    "w", [[1.0, np.inf, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0], [1.0, np.nan, 1.0, 1.0]]
+)
+def test_concrete_bad_weights_raise_as_numpy(w):
+    x = np.array([[1.0, 2.0, 3.0, 4.0]] * 2, np.float32)
+    wts = np.array([w, [0.5] * 4])
+    with np.errstate(all="ignore"), pytest.raises(ValueError):
+        np.quantile(x, 0.5, axis=1, method="inverted_cdf", weights=wts)
+    with pytest.raises(ValueError, match="weights included NaN, inf or were all zero"):
+        prob.quantile(x, 0.5, axis=1, method="inverted_cdf", weights=wts)
+
+
+def test_bad_static_options():
+    x = jnp.arange(6.0)
+    with pytest.raises(TypeError, match="keepdims must be a bool"):
+        prob.median(x, keepdims="yes")
+    with pytest.raises(TypeError, match="axis must be an int"):
+        prob.quantile(x, 0.5, axis=1.5)
+    with pytest.raises(TypeError, match="q: expected real numbers"):
+        prob.quantile(x, "half")
+    with pytest.raises(ValueError, match=r"q must be in \[0, 1\]"):
+        prob.quantile(x, np.nan)
+    with pytest.raises(ValueError, match=r"q must be in \[0, 1\]"):
+        prob.quantile(x, jnp.array([0.5, 2.0]))
+    with pytest.raises(TypeError, match="x: expected a real array"):
+        prob.median(jnp.array([1 + 1j]))
+    with pytest.raises(ValueError, match="repeated axis"):
+        prob.median(jnp.zeros((2, 2)), axis=(0, -2))
+
+
+# --- compile once: repeated eager calls with new data of the same shapes --------------------
+
+
+def _data(rng, shape, k=3):
+    return [(rng.standard_normal(shape).astype(np.float32),) for _ in range(k)]
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_median_compiles_once(rng, keepdims):
+    calls = [(jnp.asarray(a),) for (a,) in _data(rng, 1000)]
+    assert compiles_on_repeat(lambda a: prob.median(a, keepdims=keepdims), *calls) == 0
+    calls = _data(rng, (4, 9))  # NumPy inputs, an axis
+    assert compiles_on_repeat(lambda a: prob.median(a, axis=1, keepdims=keepdims), *calls) == 0
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_quantile_compiles_once_for_every_method(rng, method):
+    calls = [(jnp.asarray(a),) for (a,) in _data(rng, 1000)]
+    assert compiles_on_repeat(lambda a: prob.quantile(a, 0.3, method=method), *calls) == 0
+    assert compiles_on_repeat(lambda a: prob.quantile(a, [0.1, 0.9], method=method), *calls) == 0
+    # New q values of the same shape are data too.
+    qs = [(c[0], jnp.asarray(v, jnp.float32)) for c, v in zip(calls, [0.1, 0.5, 0.77], strict=True)]
+    assert compiles_on_repeat(lambda a, q: prob.quantile(a, q, method=method), *qs) == 0
+    assert compiles_on_repeat(lambda a, q: prob.quantile(a, float(q), method=method), *qs) == 0
+
+
+def test_quantile_compiles_once_traced_q_and_weights(rng):
+    xs = [jnp.asarray(a) for (a,) in _data(rng, (5, 40))]
+    qs = [jnp.asarray(rng.uniform(size=3), jnp.float32) for _ in xs]
+    f = jax.jit(lambda a, q: prob.quantile(a, q, axis=1, method="median_unbiased"))
+    assert compiles_on_repeat(f, *zip(xs, qs, strict=True)) == 0
+    ws = [jnp.asarray(rng.uniform(0.5, 2.0, size=(5, 40)), jnp.float32) for _ in xs]
+    g = lambda a, w: prob.quantile(a, 0.4, axis=1, method="inverted_cdf", weights=w)  # noqa: E731
+    assert compiles_on_repeat(g, *zip(xs, ws, strict=True)) == 0

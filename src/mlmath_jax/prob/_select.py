@@ -202,6 +202,7 @@ def _reduced_size(shape: tuple[int, ...], axis: Axis) -> int:
     return n
 
 
+@functools.lru_cache(maxsize=64)
 def _float_dtype(dtype: Any) -> np.dtype:
     if jnp.issubdtype(dtype, jnp.floating):
         return np.dtype(dtype)
@@ -223,15 +224,23 @@ def _host_q(q: Any) -> np.ndarray:
 
 
 def _plan(q: Any, n: int, method: str, dtype: np.dtype) -> tuple[jax.Array, jax.Array, bool]:
+    """Device ranks and factors for a known ``q``, cached (a repeated call transfers nothing)."""
+    if type(q) in (float, int):  # the common case, checked without building an array
+        if not 0 <= q <= 1:  # NaN fails too
+            raise ValueError(f"q must be in [0, 1], got {q}")
+        return _plan_cached((type(q), q), n, method, dtype)
     qa = _host_q(q)
-    args = (qa.dtype.str, qa.shape, qa.tobytes(), n, method, dtype.str)
+    key = (qa.dtype.str, qa.shape, qa.tobytes())
     if qa.size > _PLAN_CACHE_MAX_Q:
-        return _plan_uncached(*args)
-    return _plan_cached(*args)
+        return _plan_uncached(key, n, method, dtype)
+    return _plan_cached(key, n, method, dtype)
 
 
-def _plan_uncached(qdtype, qshape, qbytes, n, method, dtype):
-    qa = np.frombuffer(qbytes, dtype=qdtype).reshape(qshape)
+def _plan_uncached(key: tuple, n: int, method: str, dtype: np.dtype):
+    if len(key) == 2:  # a Python number, as NumPy reads it
+        qa = np.asarray(key[1])
+    else:
+        qa = np.frombuffer(key[2], dtype=key[0]).reshape(key[1])
     ranks, coef, _ = _quantile_index.host_plan(qa, n, method)
     # Device arrays made outside any trace, so a cached plan never holds a tracer.
     with jax.ensure_compile_time_eval():
