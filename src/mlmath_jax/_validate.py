@@ -23,6 +23,8 @@ def as_inexact(x: ArrayLike, name: str) -> jax.Array:
     Integer input is promoted to JAX's default float (float32, or float64 under x64),
     as ``jnp.linalg`` does.
     """
+    if x is None:  # jnp.asarray(None) raises a ValueError that names no argument
+        raise TypeError(f"{name}: expected a numeric array, got NoneType")
     try:
         arr = jnp.asarray(x)
     except TypeError as exc:
