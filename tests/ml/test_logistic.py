@@ -1,3 +1,5 @@
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -109,3 +111,31 @@ def test_bad_input():
         ml.logistic_regression(X, y, C=-1.0)
     with pytest.raises(ValueError, match="C must be a scalar"):
         ml.logistic_regression(X, y, C=np.ones(2))
+
+
+def test_solver_pieces_alone():
+    """init, step and stop of the logistic solver, called one at a time."""
+    from mlmath_jax.ml import _logistic
+
+    X, y = classification("synthetic")
+    X = jnp.asarray(X, jnp.float32)
+    problem = _logistic.Problem(X, jnp.asarray(y, jnp.float32), jnp.asarray(1.0, jnp.float32))
+    state = _logistic.init(problem, fit_intercept=True)
+    # the start is the intercept-only fit: the intercept's gradient is zero
+    assert state.theta.shape == (X.shape[1] + 1,) and int(state.n_iter) == 0
+    assert abs(float(state.grad[-1])) <= 1e-4 * float(jnp.max(jnp.abs(state.grad)))
+    assert not bool(_logistic.stop(problem, state, jnp.float32(1e-6), 100))
+    step = jax.jit(functools.partial(_logistic.step, fit_intercept=True))
+    values = [float(state.value)]
+    for _ in range(30):
+        if bool(_logistic.stop(problem, state, jnp.float32(1e-6), 100)):
+            break
+        state = step(problem, state)
+        values.append(float(state.value))
+        # the cached scores follow theta
+        assert_close(state.z, X @ state.theta[:-1] + state.theta[-1], rtol=1e-4, name="z")
+    assert all(b <= a * (1 + 1e-6) for a, b in zip(values, values[1:], strict=False))
+    assert bool(_logistic.stop(problem, state, jnp.float32(1e-6), 100))
+    model = ml.logistic_regression(X, y)
+    assert int(state.n_iter) == int(model.n_iter)
+    assert_close(state.theta[:-1], model.coef, rtol=1e-5, name="coef")

@@ -10,7 +10,9 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from .. import _validate
-from ._linear import _HI, LinearModel, _center, _intercept, _penalty, _rmatvec, _xy
+from . import _data
+from ._data import HI
+from ._linear import LinearModel
 
 
 def _soft(x: jax.Array, t: jax.Array) -> jax.Array:
@@ -33,9 +35,9 @@ def _gap(
 def _cd_gram(Xc, yc, reg, tol, max_iter):
     """Coordinate descent on the Gram matrix: ``O(d^2)`` a sweep (for ``n >= d``)."""
     d = Xc.shape[1]
-    gram = jnp.matmul(Xc.T, Xc, precision=_HI)
-    q = _rmatvec(Xc, yc)
-    y2 = jnp.dot(yc, yc, precision=_HI)
+    gram = jnp.matmul(Xc.T, Xc, precision=HI)
+    q = _data.rmatvec(Xc, yc)
+    y2 = jnp.dot(yc, yc, precision=HI)
     diag = jnp.diagonal(gram)
 
     def coordinate(j, carry):
@@ -60,19 +62,19 @@ def _cd_residual(Xc, yc, reg, tol, max_iter):
     d = Xc.shape[1]
     xt = Xc.T
     norms = jnp.sum(xt * xt, axis=1)
-    y2 = jnp.dot(yc, yc, precision=_HI)
+    y2 = jnp.dot(yc, yc, precision=HI)
 
     def coordinate(j, carry):
         w, r, dmax = carry
         wj, njj, xj = w[j], norms[j], xt[j]
-        rho = jnp.dot(xj, r, precision=_HI) + njj * wj
+        rho = jnp.dot(xj, r, precision=HI) + njj * wj
         new = jnp.where(njj > 0, _soft(rho, reg) / jnp.where(njj > 0, njj, 1.0), 0.0)
         delta = new - wj
         r = r - xj * delta
         return w.at[j].set(new), r, jnp.maximum(dmax, jnp.abs(delta))
 
     def gap(w, r):
-        xtr = _rmatvec(Xc, r)
+        xtr = _data.rmatvec(Xc, r)
         return _gap(xtr, jnp.dot(r, r), jnp.dot(r, yc), w, reg)
 
     return _descend(coordinate, gap, (jnp.zeros(d, Xc.dtype), yc), d, y2, tol, max_iter)
@@ -136,13 +138,15 @@ def lasso(
         scalar, or a concrete ``alpha`` is negative.
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import ml
       >>> X = jnp.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]])
       >>> model = ml.lasso(X, jnp.array([0.0, 1.0, 2.0, 3.0]), 0.1)
       >>> print(model.coef, model.converged)
       [0.92 0.  ] True
     """
-    X, y = _xy(X, y)
-    alpha = _penalty(alpha, "alpha", X.dtype)
+    X, y = _data.xy(X, y)
+    alpha = _data.penalty(alpha, "alpha", X.dtype)
     max_iter = _validate.static_int(max_iter, "max_iter", minimum=1)
     tol = jnp.asarray(tol, X.dtype)
     return _lasso(X, y, alpha, tol, fit_intercept=bool(fit_intercept), max_iter=max_iter)
@@ -151,7 +155,7 @@ def lasso(
 @functools.partial(jax.jit, static_argnames=("fit_intercept", "max_iter"))
 def _lasso(X, y, alpha, tol, *, fit_intercept: bool, max_iter: int) -> LinearModel:
     n, d = X.shape
-    Xc, yc, x_mean, y_mean = _center(X, y, fit_intercept)
+    Xc, yc, x_mean, y_mean = _data.center(X, y, fit_intercept)
     solver = _cd_gram if n >= d else _cd_residual
     w, n_iter, done = solver(Xc, yc, alpha * n, tol, max_iter)
-    return LinearModel(w, _intercept(w, x_mean, y_mean), n_iter, done)
+    return LinearModel(w, _data.intercept(w, x_mean, y_mean), n_iter, done)

@@ -11,20 +11,20 @@ import jax.numpy as jnp
 from jax import lax
 from jax.typing import ArrayLike
 
-from .. import _validate
-
-# Gram matrices and projections at full precision: TF32 would lose the answer on GPUs.
-_HI = lax.Precision.HIGHEST
+from . import _data, _model
+from ._data import HI
 
 
-@dataclasses.dataclass(frozen=True)
+@functools.partial(_model.register, meta_fields=("kind",))
+@dataclasses.dataclass(frozen=True, eq=False)
 class LinearModel:
     """A fitted linear model ``X @ coef + intercept`` (a pytree).
 
     Returned by :func:`least_squares`, :func:`ridge`, :func:`lasso` and
     :func:`logistic_regression`; ``coef``/``intercept`` match scikit-learn's ``coef_`` and
     ``intercept_`` for the same objective. Fitted under ``vmap`` the fields gain a leading
-    batch axis, and :meth:`predict` broadcasts over it.
+    batch axis, and :meth:`predict` broadcasts over it. ``==`` is identity (it
+    never raises); compare fields with ``jnp.array_equal``.
 
     Attributes:
       coef: ``[..., d]`` coefficients.
@@ -34,6 +34,8 @@ class LinearModel:
       kind: ``"regression"`` or ``"logistic"`` (static): what :meth:`predict` returns.
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import ml
       >>> model = ml.LinearModel(jnp.array([2.0, -1.0]), jnp.array(0.5))
       >>> print(model.predict(jnp.array([[1.0, 1.0], [0.0, 2.0]])))
       [ 1.5 -1.5]
@@ -49,10 +51,16 @@ class LinearModel:
     kind: str = "regression"
 
     def decision_function(self, X: ArrayLike) -> jax.Array:
-        """Linear scores ``X @ coef + intercept``: ``[n, d]`` -> ``[..., n]``."""
-        X = _design(X, self.coef.shape[-1])
-        z = jnp.einsum("nd,...d->...n", X, self.coef, precision=_HI)
-        return z + jnp.asarray(self.intercept)[..., None]
+        """Linear scores ``X @ coef + intercept``: ``[n, d]`` -> ``[..., n]``.
+
+        Example:
+          >>> import jax.numpy as jnp
+          >>> from mlmath_jax import ml
+          >>> model = ml.LinearModel(jnp.array([1.0, 1.0]), jnp.array(-1.0))
+          >>> print(model.decision_function(jnp.array([[1.0, 2.0]])))
+          [2.]
+        """
+        return _decision_function(self, _data.design(X, jnp.shape(self.coef)[-1]))
 
     def predict(self, X: ArrayLike) -> jax.Array:
         """Predict for ``X`` ``[n, d]`` (as scikit-learn's ``predict``).
@@ -60,85 +68,59 @@ class LinearModel:
         Returns:
           ``[..., n]``: regression values, or for a logistic model integer labels 0/1
           (label 1 where the score is positive).
+
+        Example:
+          >>> import jax.numpy as jnp
+          >>> from mlmath_jax import ml
+          >>> model = ml.LinearModel(jnp.array([2.0]), jnp.array(1.0))
+          >>> print(model.predict(jnp.array([[0.0], [1.0]])))
+          [1. 3.]
         """
-        z = self.decision_function(X)
-        if self.kind == "logistic":
-            return (z > 0).astype(jnp.int32)
-        return z
+        return _predict(self, _data.design(X, jnp.shape(self.coef)[-1]))
 
     def predict_proba(self, X: ArrayLike) -> jax.Array:
         """Class probabilities ``[..., n, 2]`` (columns: class 0, class 1) of a logistic model.
 
         Raises:
           ValueError: if the model is not a logistic regression.
+
+        Example:
+          >>> import jax.numpy as jnp
+          >>> from mlmath_jax import ml
+          >>> logit = ml.LinearModel(jnp.array([1.0]), jnp.array(0.0), kind="logistic")
+          >>> print(logit.predict_proba(jnp.array([[0.0]])))
+          [[0.5 0.5]]
         """
         if self.kind != "logistic":
             raise ValueError("predict_proba needs a model from logistic_regression")
-        z = self.decision_function(X)
-        # sigmoid(-z) and sigmoid(z) each computed directly: no 1 - p cancellation.
-        return jnp.stack([jax.nn.sigmoid(-z), jax.nn.sigmoid(z)], axis=-1)
+        return _predict_proba(self, _data.design(X, jnp.shape(self.coef)[-1]))
 
 
-jax.tree_util.register_dataclass(
-    LinearModel,
-    data_fields=["coef", "intercept", "n_iter", "converged"],
-    meta_fields=["kind"],
-)
+@jax.jit
+def _decision_function(model: LinearModel, X: jax.Array) -> jax.Array:
+    z = jnp.einsum("nd,...d->...n", X, model.coef, precision=HI)
+    return z + jnp.asarray(model.intercept)[..., None]
 
 
-def _rmatvec(X: jax.Array, v: jax.Array) -> jax.Array:
-    """``Xᵀ v`` written as ``v @ X``: XLA:CPU runs the transposed form several times slower."""
-    return jnp.matmul(v, X, precision=_HI)
+@jax.jit
+def _predict(model: LinearModel, X: jax.Array) -> jax.Array:
+    z = _decision_function(model, X)
+    if model.kind == "logistic":
+        return (z > 0).astype(jnp.int32)
+    return z
 
 
-def _design(X: ArrayLike, d: int | None = None) -> jax.Array:
-    """Validate a 2-D ``[n, d]`` design matrix (optionally with ``d`` columns)."""
-    X = _validate.as_real(X, "X")
-    if X.ndim != 2:
-        raise ValueError(f"X must be a 2-D [n, d] matrix, got shape {X.shape}")
-    if d is not None and X.shape[1] != d:
-        raise ValueError(f"X must have {d} columns (as the fitted coef), got shape {X.shape}")
-    return X
-
-
-def _xy(X: ArrayLike, y: ArrayLike) -> tuple[jax.Array, jax.Array]:
-    """Validate ``X`` ``[n, d]`` and ``y`` ``[n]``; ``y`` takes ``X``'s float dtype."""
-    X = _design(X)
-    y = _validate.as_real(y, "y")
-    if y.ndim != 1:
-        raise ValueError(f"y must be a 1-D [n] vector, got shape {y.shape}")
-    _validate.same_dim(X.shape[0], y.shape[0], ("X", "y"), (X.shape, y.shape), "lengths")
-    return X, y.astype(X.dtype)
-
-
-def _penalty(value: ArrayLike, name: str, dtype: Any) -> jax.Array:
-    """A scalar regularisation strength, checked ``>= 0`` when concrete."""
-    arr = _validate.as_real(value, name)
-    if arr.ndim != 0:
-        raise ValueError(f"{name} must be a scalar, got shape {arr.shape}")
-    _validate.nonnegative(arr, name)
-    return arr.astype(dtype)
-
-
-def _center(
-    X: jax.Array, y: jax.Array, fit_intercept: bool
-) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
-    """Centre ``X`` and ``y`` (as scikit-learn does before solving) when fitting an intercept."""
-    if not fit_intercept:
-        zero = jnp.zeros((), X.dtype)
-        return X, y, jnp.zeros(X.shape[1], X.dtype), zero
-    x_mean, y_mean = jnp.mean(X, axis=0), jnp.mean(y)
-    return X - x_mean, y - y_mean, x_mean, y_mean
-
-
-def _intercept(coef: jax.Array, x_mean: jax.Array, y_mean: jax.Array) -> jax.Array:
-    return y_mean - jnp.dot(x_mean, coef, precision=_HI)
+@jax.jit
+def _predict_proba(model: LinearModel, X: jax.Array) -> jax.Array:
+    z = _decision_function(model, X)
+    # sigmoid(-z) and sigmoid(z) each computed directly: no 1 - p cancellation.
+    return jnp.stack([jax.nn.sigmoid(-z), jax.nn.sigmoid(z)], axis=-1)
 
 
 def _closed(coef: jax.Array, x_mean: jax.Array, y_mean: jax.Array) -> LinearModel:
     return LinearModel(
         coef,
-        _intercept(coef, x_mean, y_mean),
+        _data.intercept(coef, x_mean, y_mean),
         jnp.zeros((), jnp.int32),
         jnp.ones((), bool),
     )
@@ -149,7 +131,7 @@ def _min_norm_square(r: jax.Array, b: jax.Array, rcond: float) -> jax.Array:
     u, s, vt = jnp.linalg.svd(r, full_matrices=False)
     keep = s > rcond * s[0]
     s_inv = jnp.where(keep, 1.0 / jnp.where(keep, s, 1.0), 0.0)
-    return vt.T @ (s_inv * (u.T @ b))
+    return jnp.matmul(vt.T, s_inv * jnp.matmul(u.T, b, precision=HI), precision=HI)
 
 
 def least_squares(X: ArrayLike, y: ArrayLike, *, fit_intercept: bool = True) -> LinearModel:
@@ -159,8 +141,8 @@ def least_squares(X: ArrayLike, y: ArrayLike, *, fit_intercept: bool = True) -> 
     penalised, as scikit-learn), then solved stably. For ``n > d``: when the column-scaled
     Gram matrix is well conditioned (``cond(X)^2 * eps < 1e-2``, checked from its
     eigenvalues) by corrected semi-normal equations (a Cholesky solve refined three times
-    with residuals of the original ``X``, accurate to ``eps * cond(X)`` like QR and many
-    times faster on CPU); otherwise, and for ``d >= n``, by orthogonal factorisations (a
+    with residuals of the original ``X``, accurate to ``eps * cond(X)`` like QR at the
+    cost of one Gram matrix); otherwise, and for ``d >= n``, by orthogonal factorisations (a
     Householder QR of ``[X, y]`` then an SVD of the ``d x d`` factor, or an SVD of
     ``X``), cutting singular values below ``eps * max(n, d)`` times the largest, so
     collinear columns and ``d > n`` give the minimum-norm solution, as
@@ -178,19 +160,21 @@ def least_squares(X: ArrayLike, y: ArrayLike, *, fit_intercept: bool = True) -> 
       ValueError: if ``X`` is not 2-D or ``y`` is not a vector of length ``n``.
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import ml
       >>> X = jnp.array([[0.0], [1.0], [2.0]])
       >>> model = ml.least_squares(X, jnp.array([1.0, 3.0, 5.0]))
       >>> print(model.coef, model.intercept)
       [2.] 1.0
     """
-    X, y = _xy(X, y)
+    X, y = _data.xy(X, y)
     return _least_squares(X, y, fit_intercept=bool(fit_intercept))
 
 
 @functools.partial(jax.jit, static_argnames="fit_intercept")
 def _least_squares(X: jax.Array, y: jax.Array, *, fit_intercept: bool) -> LinearModel:
     n, d = X.shape
-    Xc, yc, x_mean, y_mean = _center(X, y, fit_intercept)
+    Xc, yc, x_mean, y_mean = _data.center(X, y, fit_intercept)
     rcond = float(jnp.finfo(X.dtype).eps) * max(n, d)
     if n > d:
         coef = _tall_least_squares(Xc, yc, rcond)
@@ -202,7 +186,7 @@ def _least_squares(X: jax.Array, y: jax.Array, *, fit_intercept: bool) -> Linear
 def _tall_least_squares(Xc: jax.Array, yc: jax.Array, rcond: float) -> jax.Array:
     """``n > d``: corrected semi-normal equations when safe, else QR + SVD."""
     eps = jnp.finfo(Xc.dtype).eps
-    gram = jnp.matmul(Xc.T, Xc, precision=_HI)
+    gram = jnp.matmul(Xc.T, Xc, precision=HI)
     norms = jnp.sqrt(jnp.diagonal(gram))
     scale = jnp.where(norms > 0, 1.0 / jnp.where(norms > 0, norms, 1.0), 0.0)
     scaled = gram * scale[:, None] * scale[None, :]
@@ -216,10 +200,10 @@ def _tall_least_squares(Xc: jax.Array, yc: jax.Array, rcond: float) -> jax.Array
         def solve(rhs):  # (XᵀX)^{-1} rhs through the scaled factor
             return scale * jax.scipy.linalg.cho_solve((chol, True), scale * rhs)
 
-        coef = solve(_rmatvec(Xc, yc))
+        coef = solve(_data.rmatvec(Xc, yc))
         for _ in range(3):
-            resid = yc - jnp.matmul(Xc, coef, precision=_HI)
-            coef = coef + solve(_rmatvec(Xc, resid))
+            resid = yc - jnp.matmul(Xc, coef, precision=HI)
+            coef = coef + solve(_data.rmatvec(Xc, resid))
         return coef
 
     def orthogonal(_):
@@ -258,27 +242,29 @@ def ridge(
         scalar, or a concrete ``alpha`` is negative.
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import ml
       >>> X = jnp.array([[0.0], [1.0], [2.0]])
       >>> print(ml.ridge(X, jnp.array([1.0, 3.0, 5.0]), 2.0).coef)
       [1.]
     """
-    X, y = _xy(X, y)
-    alpha = _penalty(alpha, "alpha", X.dtype)
+    X, y = _data.xy(X, y)
+    alpha = _data.penalty(alpha, "alpha", X.dtype)
     return _ridge(X, y, alpha, fit_intercept=bool(fit_intercept))
 
 
 @functools.partial(jax.jit, static_argnames="fit_intercept")
 def _ridge(X: jax.Array, y: jax.Array, alpha: jax.Array, *, fit_intercept: bool) -> LinearModel:
     n, d = X.shape
-    Xc, yc, x_mean, y_mean = _center(X, y, fit_intercept)
+    Xc, yc, x_mean, y_mean = _data.center(X, y, fit_intercept)
     if d <= n:
-        gram = jnp.matmul(Xc.T, Xc, precision=_HI)
-        rhs = _rmatvec(Xc, yc)
+        gram = jnp.matmul(Xc.T, Xc, precision=HI)
+        rhs = _data.rmatvec(Xc, yc)
         coef = _spd_shift_solve(gram, alpha, rhs)
     else:
-        kernel = jnp.matmul(Xc, Xc.T, precision=_HI)
+        kernel = jnp.matmul(Xc, Xc.T, precision=HI)
         dual = _spd_shift_solve(kernel, alpha, yc)
-        coef = _rmatvec(Xc, dual)
+        coef = _data.rmatvec(Xc, dual)
     return _closed(coef, x_mean, y_mean)
 
 

@@ -1,9 +1,15 @@
-"""Maximum-likelihood fits of the :mod:`mlmath_jax.prob` families."""
+"""Maximum-likelihood fits of the :mod:`mlmath_jax.prob` families.
+
+Each family's fit is one compiled function of the data returning the parameters and
+whether the data lie in the family's support; :func:`fit_mle` raises on concrete data
+outside it and builds the distribution with the family's public constructor.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -12,15 +18,11 @@ from jax.scipy import special
 from jax.typing import ArrayLike
 
 from .. import _validate, prob
+from .._linesearch import backtrack
+from ._data import HI
 
-_HI = lax.Precision.HIGHEST
 _MAX_NEWTON = 100
-
-
-def _check_support(data: jax.Array, ok: Callable[[jax.Array], jax.Array], family: str, what: str):
-    """Raise ``ValueError`` naming ``data`` if concrete values fall outside the support."""
-    if _validate.is_concrete(data) and data.size and not bool(jnp.all(ok(data))):
-        raise ValueError(f"data must be {what} for {family}")
+_MAX_HALVINGS = 60
 
 
 def _samples(data: ArrayLike, rank: int) -> jax.Array:
@@ -42,19 +44,34 @@ def _mean(x: jax.Array) -> jax.Array:
     return jnp.mean(x, axis=0)
 
 
-@jax.jit
-def _gamma_shape(s: jax.Array) -> jax.Array:
-    """Solve ``log a - digamma(a) = s`` (``s > 0``) for the gamma shape ``a`` by Newton."""
-    # Minka's closed-form start, then Newton on the convex decreasing left side.
-    a = (3.0 - s + jnp.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s)
-    eps = jnp.finfo(s.dtype).eps
+def _true() -> jax.Array:
+    return jnp.ones((), bool)
+
+
+def _newton(nll: Callable, a0: jax.Array, direction: Callable) -> jax.Array:
+    """Minimise a convex ``nll`` over ``a > 0`` by damped Newton steps ``a + t d``.
+
+    ``direction(a)`` is the Newton direction. Steps are halved (:func:`backtrack` with
+    ``c = 0``: no increase beyond rounding) until the trial point is positive and ``nll``
+    does not grow; the loop stops once the relative change is at rounding level.
+    """
+    eps = jnp.finfo(a0.dtype).eps
+
+    def phi_at(a, d):
+        def phi(t):
+            trial = a + t * d
+            return jnp.where(jnp.all(trial > 0), nll(trial), jnp.inf)
+
+        return phi
 
     def body(state):
         it, a, _ = state
-        f = jnp.log(a) - special.digamma(a) - s
-        df = 1.0 / a - special.polygamma(1, a)
-        new = a - f / df
-        new = jnp.where(new > 0, new, 0.5 * a)
+        d = direction(a)
+        f0 = nll(a)
+        search = backtrack(
+            phi_at(a, d), f0, 0.0, c=0.0, slack=16 * eps * jnp.abs(f0), max_halvings=_MAX_HALVINGS
+        )
+        new = jnp.where(search.accepted, a + search.step * d, a)
         change = jnp.max(jnp.abs(new - a) / a, initial=0.0)
         return it + 1, new, change
 
@@ -62,158 +79,165 @@ def _gamma_shape(s: jax.Array) -> jax.Array:
         it, _, change = state
         return (it < _MAX_NEWTON) & (change > 4 * eps)
 
-    _, a, _ = lax.while_loop(cond, body, (0, a, jnp.asarray(jnp.inf, s.dtype)))
+    _, a, _ = lax.while_loop(cond, body, (0, a0, jnp.asarray(jnp.inf, a0.dtype)))
     return a
 
 
-@jax.jit
+@functools.partial(jnp.vectorize, signature="()->()")
+def _gamma_shape(s: jax.Array) -> jax.Array:
+    """Solve ``log a - digamma(a) = s`` (``s > 0``) for the gamma shape ``a``.
+
+    It is the stationarity condition of the profile negative log-likelihood (per sample,
+    up to a constant) ``lgamma(a) - a log a + a (s + 1)``, convex in ``a``: minimised by
+    Newton from Minka's closed-form start.
+    """
+    a0 = (3.0 - s + jnp.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s)
+
+    def nll(a):
+        return special.gammaln(a) - a * jnp.log(a) + a * (s + 1.0)
+
+    def direction(a):
+        f = jnp.log(a) - special.digamma(a) - s
+        df = 1.0 / a - special.polygamma(1, a)
+        return -f / df
+
+    return _newton(nll, a0, direction)
+
+
+@functools.partial(jnp.vectorize, signature="(k),(k)->(k)")
 def _dirichlet_concentration(mean_log: jax.Array, mean_p: jax.Array) -> jax.Array:
     """Maximise the Dirichlet likelihood from sufficient statistics (Minka's Newton).
 
-    ``mean_log[..., k]`` is the sample mean of ``log p_k``; ``mean_p`` the mean of ``p``
-    (for the moment-matching start). The Hessian is diagonal plus rank one, so a step is
-    ``O(K)``; steps are halved until the likelihood increases and ``a`` stays positive.
+    ``mean_log[k]`` is the sample mean of ``log p_k``; ``mean_p`` the mean of ``p`` (for
+    the moment-matching start). The Hessian is diagonal plus rank one, so a step is
+    ``O(K)``.
     """
     eps = jnp.finfo(mean_log.dtype).eps
 
-    def loglik(a):
-        return (
-            special.gammaln(jnp.sum(a, -1))
-            - jnp.sum(special.gammaln(a), -1)
-            + jnp.sum((a - 1.0) * mean_log, -1)
-        )
+    def nll(a):
+        loglik = special.gammaln(jnp.sum(a)) - jnp.sum(special.gammaln(a))
+        return -(loglik + jnp.sum((a - 1.0) * mean_log))
 
-    # Moment-matching start: the precision from E[log p] via Minka's approximation.
-    k = mean_log.shape[-1]
-    entropy_gap = jnp.sum(mean_p * (jnp.log(mean_p) - mean_log), -1, keepdims=True)
-    precision = (k - 1) / (2.0 * jnp.maximum(entropy_gap, eps))
-    a0 = mean_p * precision
-
-    def body(state):
-        it, a, _ = state
-        a_sum = jnp.sum(a, -1, keepdims=True)
+    def direction(a):
+        a_sum = jnp.sum(a)
         g = special.digamma(a_sum) - special.digamma(a) + mean_log
         q = -special.polygamma(1, a)
         z = special.polygamma(1, a_sum)
-        b = jnp.sum(g / q, -1, keepdims=True) / (1.0 / z + jnp.sum(1.0 / q, -1, keepdims=True))
-        step = (g - b) / q
-        f0 = loglik(a)
+        b = jnp.sum(g / q) / (1.0 / z + jnp.sum(1.0 / q))
+        return -(g - b) / q
 
-        def ls_cond(ls):
-            t, halvings = ls
-            trial = a - t * step
-            bad = jnp.any(trial <= 0) | jnp.any(loglik(trial) < f0 - 16 * eps * jnp.abs(f0))
-            return bad & (halvings < 60)
-
-        t, _ = lax.while_loop(ls_cond, lambda ls: (0.5 * ls[0], ls[1] + 1), (1.0, 0))
-        new = jnp.where(jnp.all(a - t * step > 0), a - t * step, a)
-        change = jnp.max(jnp.abs(new - a) / a, initial=0.0)
-        return it + 1, new, change
-
-    def cond(state):
-        it, _, change = state
-        return (it < _MAX_NEWTON) & (change > 4 * eps)
-
-    _, a, _ = lax.while_loop(cond, body, (0, a0, jnp.asarray(jnp.inf, mean_log.dtype)))
-    return a
+    # Moment-matching start: the precision from E[log p] via Minka's approximation.
+    k = mean_log.shape[-1]
+    entropy_gap = jnp.sum(mean_p * (jnp.log(mean_p) - mean_log))
+    precision = (k - 1) / (2.0 * jnp.maximum(entropy_gap, eps))
+    return _newton(nll, mean_p * precision, direction)
 
 
-def _fit_normal(data, **_):
+@jax.jit
+def _normal(data):
     mean = _mean(data)
-    return prob.Normal(mean, jnp.sqrt(_mean((data - mean) ** 2)))  # two-pass, ddof 0
+    return (mean, jnp.sqrt(_mean((data - mean) ** 2))), _true()  # two-pass, ddof 0
 
 
-def _fit_uniform(data, **_):
-    return prob.Uniform(jnp.min(data, axis=0), jnp.max(data, axis=0))
+@jax.jit
+def _uniform(data):
+    return (jnp.min(data, axis=0), jnp.max(data, axis=0)), _true()
 
 
-def _fit_exponential(data, **_):
-    _check_support(data, lambda x: x >= 0, "Exponential", ">= 0")
-    return prob.Exponential(1.0 / _mean(data))
+@jax.jit
+def _exponential(data):
+    return (1.0 / _mean(data),), jnp.all(data >= 0)
 
 
-def _fit_poisson(data, **_):
-    _check_support(data, lambda x: (x >= 0) & _is_integer(x), "Poisson", "integers >= 0")
-    return prob.Poisson(_mean(data))
+@jax.jit
+def _poisson(data):
+    return (_mean(data),), jnp.all((data >= 0) & _is_integer(data))
 
 
-def _fit_bernoulli(data, **_):
-    _check_support(data, lambda x: (x == 0) | (x == 1), "Bernoulli", "0 or 1")
-    return prob.Bernoulli(_mean(data))
+@jax.jit
+def _bernoulli(data):
+    return (_mean(data),), jnp.all((data == 0) | (data == 1))
 
 
-def _fit_binomial(data, *, total_count=None, **_):
-    if total_count is None:
-        raise ValueError("fit_mle(Binomial, ...) needs the known total_count= keyword")
-    n = _validate.as_real(total_count, "total_count").astype(data.dtype)
-    _check_support(
-        data, lambda x: (x >= 0) & (x <= n) & _is_integer(x), "Binomial", "integers in [0, n]"
-    )
-    return prob.Binomial(n, _mean(data) / n)
+@jax.jit
+def _binomial(data, n):
+    ok = jnp.all((data >= 0) & (data <= n) & _is_integer(data))
+    return (n, _mean(data) / n), ok
 
 
-def _fit_categorical(data, *, num_categories=None, **_):
-    if num_categories is None:
-        if not _validate.is_concrete(data):
-            raise ValueError(
-                "fit_mle(Categorical, ...) under jit needs the num_categories= keyword"
-            )
-        num_categories = int(jnp.max(data)) + 1
-    k = _validate.static_int(num_categories, "num_categories", minimum=1)
-    _check_support(
-        data, lambda x: (x >= 0) & (x < k) & _is_integer(x), "Categorical", f"integers in [0, {k})"
-    )
+@functools.partial(jax.jit, static_argnames="k")
+def _categorical(data, *, k):
+    ok = jnp.all((data >= 0) & (data < k) & _is_integer(data))
     onehot = data[..., None] == jnp.arange(k, dtype=data.dtype)
-    return prob.Categorical(_mean(onehot.astype(data.dtype)))
+    return (_mean(onehot.astype(data.dtype)),), ok
 
 
-def _fit_gamma(data, **_):
-    _check_support(data, lambda x: x > 0, "Gamma", "> 0")
+@jax.jit
+def _gamma(data):
     mean = _mean(data)
-    s = jnp.log(mean) - _mean(jnp.log(data))
-    a = _gamma_shape(s)
-    return prob.Gamma(a, a / mean)
+    a = _gamma_shape(jnp.log(mean) - _mean(jnp.log(data)))
+    return (a, a / mean), jnp.all(data > 0)
 
 
-def _fit_beta(data, **_):
-    _check_support(data, lambda x: (x > 0) & (x < 1), "Beta", "in (0, 1)")
+@jax.jit
+def _beta(data):
     mean_log = jnp.stack([_mean(jnp.log(data)), _mean(jnp.log1p(-data))], -1)
     m = _mean(data)
     a = _dirichlet_concentration(mean_log, jnp.stack([m, 1.0 - m], -1))
-    return prob.Beta(a[..., 0], a[..., 1])
+    return (a[..., 0], a[..., 1]), jnp.all((data > 0) & (data < 1))
 
 
-def _fit_dirichlet(data, **_):
+@jax.jit
+def _dirichlet(data):
     tol = jnp.sqrt(jnp.finfo(data.dtype).eps)
-    _check_support(
-        data,
-        lambda x: jnp.all(x > 0, -1)[..., None] & (jnp.abs(jnp.sum(x, -1) - 1) <= tol)[..., None],
-        "Dirichlet",
-        "rows of positive entries summing to 1",
-    )
-    return prob.Dirichlet(_dirichlet_concentration(_mean(jnp.log(data)), _mean(data)))
+    ok = jnp.all(data > 0) & jnp.all(jnp.abs(jnp.sum(data, -1) - 1) <= tol)
+    return (_dirichlet_concentration(_mean(jnp.log(data)), _mean(data)),), ok
 
 
-def _fit_multivariate_normal(data, **_):
+@jax.jit
+def _multivariate_normal(data):
     mean = _mean(data)
     dev = data - mean
-    cov = jnp.einsum("n...i,n...j->...ij", dev, dev, precision=_HI) / data.shape[0]
-    return prob.MultivariateNormal(mean, cov)
+    cov = jnp.einsum("n...i,n...j->...ij", dev, dev, precision=HI) / data.shape[0]
+    return (mean, cov), _true()
 
 
-_FITS: dict[type, tuple[Callable[..., Any], int]] = {
-    prob.Normal: (_fit_normal, 0),
-    prob.Uniform: (_fit_uniform, 0),
-    prob.Exponential: (_fit_exponential, 0),
-    prob.Poisson: (_fit_poisson, 0),
-    prob.Bernoulli: (_fit_bernoulli, 0),
-    prob.Binomial: (_fit_binomial, 0),
-    prob.Categorical: (_fit_categorical, 0),
-    prob.Gamma: (_fit_gamma, 0),
-    prob.Beta: (_fit_beta, 0),
-    prob.Dirichlet: (_fit_dirichlet, 1),
-    prob.MultivariateNormal: (_fit_multivariate_normal, 1),
+class _Fit(NamedTuple):
+    params: Callable[..., Any]  # compiled: data (and extras) -> (parameters, in support)
+    rank: int  # event axes of one sample
+    support: str  # for the error message
+
+
+_FITS: dict[type, _Fit] = {
+    prob.Normal: _Fit(_normal, 0, "real"),
+    prob.Uniform: _Fit(_uniform, 0, "real"),
+    prob.Exponential: _Fit(_exponential, 0, ">= 0"),
+    prob.Poisson: _Fit(_poisson, 0, "integers >= 0"),
+    prob.Bernoulli: _Fit(_bernoulli, 0, "0 or 1"),
+    prob.Binomial: _Fit(_binomial, 0, "integers in [0, n]"),
+    prob.Categorical: _Fit(_categorical, 0, "integers in [0, num_categories)"),
+    prob.Gamma: _Fit(_gamma, 0, "> 0"),
+    prob.Beta: _Fit(_beta, 0, "in (0, 1)"),
+    prob.Dirichlet: _Fit(_dirichlet, 1, "rows of positive entries summing to 1"),
+    prob.MultivariateNormal: _Fit(_multivariate_normal, 1, "real"),
 }
+
+
+def _extras(family: type, data: jax.Array, total_count: Any, num_categories: Any):
+    """The positional and static extras a family's fit takes."""
+    if family is prob.Binomial:
+        if total_count is None:
+            raise ValueError("fit_mle(Binomial, ...) needs the known total_count= keyword")
+        return (_validate.as_real(total_count, "total_count").astype(data.dtype),), {}
+    if family is prob.Categorical:
+        if num_categories is None:
+            if not _validate.is_concrete(data):
+                raise ValueError(
+                    "fit_mle(Categorical, ...) under jit needs the num_categories= keyword"
+                )
+            num_categories = int(jnp.max(data)) + 1
+        return (), {"k": _validate.static_int(num_categories, "num_categories", minimum=1)}
+    return (), {}
 
 
 def fit_mle(
@@ -249,6 +273,8 @@ def fit_mle(
         ``total_count``/``num_categories``.
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import ml, prob
       >>> d = ml.fit_mle(prob.Normal, jnp.array([1.0, 2.0, 3.0, 4.0]))
       >>> print(d.loc, d.scale)
       2.5 1.118034
@@ -256,11 +282,18 @@ def fit_mle(
       1.0
     """
     try:
-        fit, rank = _FITS[family]
+        fit = _FITS[family]
     except (KeyError, TypeError):
         raise ValueError(
             f"fit_mle: unsupported family {getattr(family, '__name__', family)!r}; supported: "
             + ", ".join(sorted(f.__name__ for f in _FITS))
         ) from None
-    data = _samples(data, rank)
-    return fit(data, total_count=total_count, num_categories=num_categories)
+    data = _samples(data, fit.rank)
+    args, static = _extras(family, data, total_count, num_categories)
+    params, in_support = fit.params(data, *args, **static)
+    if _validate.is_concrete(in_support) and not bool(in_support):
+        support = fit.support
+        if family is prob.Categorical:
+            support = f"integers in [0, {static['k']})"
+        raise ValueError(f"data must be {support} for {family.__name__}")
+    return family(*params)

@@ -11,9 +11,15 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from .. import _validate
-from ._linear import _HI, _design
+from . import _model
+from ._data import HI, design
 
 _VAR_SMOOTHING = 1e-9
+
+
+@functools.partial(jax.jit, static_argnames="n_classes")
+def _labels_ok(y: jax.Array, *, n_classes: int) -> jax.Array:
+    return jnp.all((y >= 0) & (y < n_classes) & (y == jnp.round(y)))
 
 
 def _class_labels(y: ArrayLike, n: int, n_classes: int) -> jax.Array:
@@ -29,8 +35,7 @@ def _class_labels(y: ArrayLike, n: int, n_classes: int) -> jax.Array:
     if not (jnp.issubdtype(y.dtype, jnp.number) or y.dtype == jnp.bool_):
         raise TypeError(f"y: expected numeric labels, got dtype {y.dtype}")
     if _validate.is_concrete(y) and y.size:
-        ok = jnp.all((y >= 0) & (y < n_classes) & (y == jnp.round(y)))
-        if not bool(ok):
+        if not bool(_labels_ok(y, n_classes=n_classes)):
             raise ValueError(
                 f"y must hold integer labels in range(n_classes={n_classes}), "
                 f"got values {jnp.unique(y)}"
@@ -38,14 +43,16 @@ def _class_labels(y: ArrayLike, n: int, n_classes: int) -> jax.Array:
     return y.astype(jnp.int32)
 
 
-@dataclasses.dataclass(frozen=True)
+@_model.register
+@dataclasses.dataclass(frozen=True, eq=False)
 class GaussianNB:
     """Gaussian naive Bayes, as ``sklearn.naive_bayes.GaussianNB()`` (a pytree).
 
     Fit with :meth:`GaussianNB.fit`. Each class has independent normal features; variances
     get ``var_smoothing * max_j var(X[:, j])`` added (``var_smoothing = 1e-9``, as
     scikit-learn). Predictions are computed in log space with ``logsumexp``, so thousands
-    of features do not underflow.
+    of features do not underflow. ``==`` is identity (it never
+    raises); compare fields with ``jnp.array_equal``.
 
     Attributes:
       class_count: ``[K]`` number of training samples per class.
@@ -82,47 +89,70 @@ class GaussianNB:
           TypeError: if ``n_classes`` is not a Python int.
 
         Example:
+          >>> import jax.numpy as jnp
+          >>> from mlmath_jax import ml
           >>> X = jnp.array([[0.0], [0.2], [2.0], [2.2]])
           >>> nb = ml.GaussianNB.fit(X, jnp.array([0, 0, 1, 1]), 2)
           >>> print(nb.theta[:, 0], nb.predict(jnp.array([[0.1], [2.1]])))
           [0.1 2.1] [0 1]
         """
         n_classes = _validate.static_int(n_classes, "n_classes", minimum=1)
-        X = _design(X)
+        X = design(X)
         n = X.shape[0]
         y = _class_labels(y, n, n_classes)
         return _fit(X, y, n_classes=n_classes)
 
     def joint_log_likelihood(self, X: ArrayLike) -> jax.Array:
-        """``log P(c) + log P(x | c)`` for each sample and class: ``[n, d]`` -> ``[n, K]``."""
-        return _joint_log_likelihood(self, _design(X, self.theta.shape[-1]))
+        """``log P(c) + log P(x | c)`` for each sample and class: ``[n, d]`` -> ``[n, K]``.
+
+        Example:
+          >>> import jax.numpy as jnp
+          >>> from mlmath_jax import ml
+          >>> X = jnp.array([[0.0], [0.2], [2.0], [2.2]])
+          >>> nb = ml.GaussianNB.fit(X, jnp.array([0, 0, 1, 1]), 2)
+          >>> print(nb.joint_log_likelihood(jnp.array([[1.0]])).shape)
+          (1, 2)
+        """
+        return _joint_log_likelihood(self, design(X, self.theta.shape[-1]))
 
     def predict_log_proba(self, X: ArrayLike) -> jax.Array:
-        """Log class probabilities ``[n, K]``, normalised with ``logsumexp``."""
-        jll = self.joint_log_likelihood(X)
-        return jll - jax.nn.logsumexp(jll, axis=-1, keepdims=True)
+        """Log class probabilities ``[n, K]``, normalised with ``logsumexp``.
+
+        Example:
+          >>> import jax.numpy as jnp
+          >>> from mlmath_jax import ml
+          >>> X = jnp.array([[0.0], [0.2], [2.0], [2.2]])
+          >>> nb = ml.GaussianNB.fit(X, jnp.array([0, 0, 1, 1]), 2)
+          >>> print(nb.predict_log_proba(jnp.array([[1.1]])))
+          [[-0.69... -0.69...]]
+        """
+        return _predict_log_proba(self, design(X, self.theta.shape[-1]))
 
     def predict_proba(self, X: ArrayLike) -> jax.Array:
         """Class probabilities ``[n, K]`` (as scikit-learn's ``predict_proba``).
 
         Example:
+          >>> import jax.numpy as jnp
+          >>> from mlmath_jax import ml
           >>> X = jnp.array([[0.0], [0.2], [2.0], [2.2]])
           >>> nb = ml.GaussianNB.fit(X, jnp.array([0, 0, 1, 1]), 2)
           >>> print(nb.predict_proba(jnp.array([[1.1]])))
           [[0.5 0.5]]
         """
-        return jnp.exp(self.predict_log_proba(X))
+        return _predict_proba(self, design(X, self.theta.shape[-1]))
 
     def predict(self, X: ArrayLike) -> jax.Array:
-        """Most probable class ``[n]`` (int32) for each row of ``X`` ``[n, d]``."""
-        return jnp.argmax(self.joint_log_likelihood(X), axis=-1).astype(jnp.int32)
+        """Most probable class ``[n]`` (int32) for each row of ``X`` ``[n, d]``.
 
-
-jax.tree_util.register_dataclass(
-    GaussianNB,
-    data_fields=["class_count", "class_prior", "theta", "var", "epsilon"],
-    meta_fields=[],
-)
+        Example:
+          >>> import jax.numpy as jnp
+          >>> from mlmath_jax import ml
+          >>> X = jnp.array([[0.0], [0.2], [2.0], [2.2]])
+          >>> nb = ml.GaussianNB.fit(X, jnp.array([0, 0, 1, 1]), 2)
+          >>> print(nb.predict(jnp.array([[0.1], [1.9]])))
+          [0 1]
+        """
+        return _predict(self, design(X, self.theta.shape[-1]))
 
 
 @functools.partial(jax.jit, static_argnames="n_classes")
@@ -131,10 +161,10 @@ def _fit(X: jax.Array, y: jax.Array, *, n_classes: int) -> GaussianNB:
     onehot = (y[:, None] == jnp.arange(n_classes)).astype(X.dtype)
     count = jnp.sum(onehot, axis=0)
     safe = jnp.where(count > 0, count, 1.0)
-    theta = jnp.matmul(onehot.T, X, precision=_HI) / safe[:, None]
+    theta = jnp.matmul(onehot.T, X, precision=HI) / safe[:, None]
     # Two-pass variance: deviations from the class mean, no E[x^2] - E[x]^2 cancellation.
     dev = X - theta[y]
-    var = jnp.matmul(onehot.T, dev * dev, precision=_HI) / safe[:, None]
+    var = jnp.matmul(onehot.T, dev * dev, precision=HI) / safe[:, None]
     epsilon = _VAR_SMOOTHING * jnp.max(jnp.var(X, axis=0))
     return GaussianNB(count, count / n, theta, var + epsilon, epsilon)
 
@@ -144,3 +174,19 @@ def _joint_log_likelihood(model: GaussianNB, X: jax.Array) -> jax.Array:
     log_norm = -0.5 * jnp.sum(jnp.log(2.0 * math.pi * model.var), axis=-1)
     sq = jnp.sum((X[:, None, :] - model.theta) ** 2 / model.var, axis=-1)
     return jnp.log(model.class_prior) + log_norm - 0.5 * sq
+
+
+@jax.jit
+def _predict_log_proba(model: GaussianNB, X: jax.Array) -> jax.Array:
+    jll = _joint_log_likelihood(model, X)
+    return jll - jax.nn.logsumexp(jll, axis=-1, keepdims=True)
+
+
+@jax.jit
+def _predict_proba(model: GaussianNB, X: jax.Array) -> jax.Array:
+    return jnp.exp(_predict_log_proba(model, X))
+
+
+@jax.jit
+def _predict(model: GaussianNB, X: jax.Array) -> jax.Array:
+    return jnp.argmax(_joint_log_likelihood(model, X), axis=-1).astype(jnp.int32)

@@ -10,26 +10,25 @@ import functools
 
 import jax
 import jax.numpy as jnp
-from jax import lax
 from jax.typing import ArrayLike
 
-from .. import _validate
-from ..linalg import _eigen
-
-# Covariance and projections at full float32 precision: TF32 on GPUs would lose digits.
-_HI = lax.Precision.HIGHEST
+from .. import _validate, linalg
+from . import _model
+from ._data import HI
 
 
 def _mT(x: jax.Array) -> jax.Array:
     return jnp.swapaxes(x, -1, -2)
 
 
-@dataclasses.dataclass(frozen=True)
+@_model.register
+@dataclasses.dataclass(frozen=True, eq=False)
 class PCA:
     """A fitted principal component analysis (a pytree; as ``sklearn.decomposition.PCA``).
 
     Build it with :meth:`PCA.fit`. Fitted under ``vmap`` (or on ``[..., n, d]`` data) the
-    fields gain leading batch dimensions and the methods broadcast over them.
+    fields gain leading batch dimensions and the methods broadcast over them. ``==`` is
+    identity (it never raises); compare fields with ``jnp.array_equal``.
 
     Attributes:
       components: ``[..., k, d]`` principal axes as orthonormal rows, by decreasing
@@ -52,7 +51,7 @@ class PCA:
 
         The data are centred, then the ``d × d`` covariance (when ``n >= d``) or the
         ``n × n`` Gram matrix (when ``d > n``) is decomposed with :func:`linalg.eigh`.
-        For tall data this is several times faster than an SVD of the data and as
+        For tall data this costs one Gram matrix instead of an SVD of the data and is as
         accurate for the leading components (their variances carry an absolute error of
         order ``eps · λ_max``, so tiny trailing variances are less accurate than with an
         SVD).
@@ -99,13 +98,20 @@ class PCA:
 
         Raises:
           ValueError: if ``X``'s last dimension is not ``d``.
+
+        Example:
+          >>> import jax.numpy as jnp
+          >>> from mlmath_jax import ml
+          >>> pca = ml.PCA.fit(jnp.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]), 1)
+          >>> print(pca.transform(jnp.array([[1.0, 1.0], [2.0, 2.0]])))
+          [[0.     ]
+           [1.41...]]
         """
         X = _validate.matrix(X, "X")
         d = self.components.shape[-1]
         if X.shape[-1] != d:
             raise ValueError(f"X must have {d} features (columns), got shape {X.shape}")
-        centred = X - self.mean[..., None, :]
-        return jnp.matmul(centred, _mT(self.components), precision=_HI)
+        return _transform(self, X)
 
     def inverse_transform(self, Z: ArrayLike) -> jax.Array:
         """Map scores back to data space: ``Z @ components + mean``.
@@ -118,19 +124,30 @@ class PCA:
 
         Raises:
           ValueError: if ``Z``'s last dimension is not ``k``.
+
+        Example:
+          >>> import jax.numpy as jnp
+          >>> from mlmath_jax import ml
+          >>> pca = ml.PCA.fit(jnp.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]), 1)
+          >>> print(pca.inverse_transform(jnp.array([[0.0]])))
+          [[1. 1.]]
         """
         Z = _validate.matrix(Z, "Z")
         k = self.components.shape[-2]
         if Z.shape[-1] != k:
             raise ValueError(f"Z must have {k} columns (components), got shape {Z.shape}")
-        return jnp.matmul(Z, self.components, precision=_HI) + self.mean[..., None, :]
+        return _inverse_transform(self, Z)
 
 
-jax.tree_util.register_dataclass(
-    PCA,
-    data_fields=["components", "explained_variance", "explained_variance_ratio", "mean"],
-    meta_fields=[],
-)
+@jax.jit
+def _transform(model: PCA, X: jax.Array) -> jax.Array:
+    centred = X - model.mean[..., None, :]
+    return jnp.matmul(centred, _mT(model.components), precision=HI)
+
+
+@jax.jit
+def _inverse_transform(model: PCA, Z: jax.Array) -> jax.Array:
+    return jnp.matmul(Z, model.components, precision=HI) + model.mean[..., None, :]
 
 
 def _flip_signs(components: jax.Array) -> jax.Array:
@@ -149,16 +166,16 @@ def _fit(X: jax.Array, *, n_components: int) -> PCA:
     # Total variance straight from the data (not from the eigenvalues: exact to rounding).
     total = jnp.sum(centred * centred, axis=(-2, -1)) / (n - 1)
     if d <= n:
-        cov = jnp.matmul(_mT(centred), centred, precision=_HI) / (n - 1)
-        w, v = _eigen.eigh(cov)
+        cov = jnp.matmul(_mT(centred), centred, precision=HI) / (n - 1)
+        w, v = linalg.eigh(cov)
         var = w[..., ::-1][..., :k]
         components = _mT(v[..., :, ::-1][..., :, :k])
     else:
-        gram = jnp.matmul(centred, _mT(centred), precision=_HI)
-        w, u = _eigen.eigh(gram)
+        gram = jnp.matmul(centred, _mT(centred), precision=HI)
+        w, u = linalg.eigh(gram)
         var = w[..., ::-1][..., :k] / (n - 1)
         u = u[..., :, ::-1][..., :, :k]
-        components = jnp.matmul(_mT(u), centred, precision=_HI)  # rows s_i v_iᵀ
+        components = jnp.matmul(_mT(u), centred, precision=HI)  # rows s_i v_iᵀ
         norm = jnp.linalg.norm(components, axis=-1, keepdims=True)
         components = components / jnp.where(norm > 0, norm, 1)
     var = jnp.maximum(var, 0)  # rounding can make a zero variance slightly negative

@@ -9,20 +9,20 @@ import jax.numpy as jnp
 from jax import lax
 from jax.typing import ArrayLike
 
-from .. import _validate
-from ..linalg import _block_krylov, _eigen, _lanczos
-
-# Distances and projections at full float32 precision (no TF32 on GPUs).
-_HI = lax.Precision.HIGHEST
+from .. import _validate, linalg
+from ._data import HI
 
 _KMEANS_MAX_ITERS = 300
+# linalg.eigsh on a matrix multiplies blocks of 4 vectors, so it sees up to 4 copies of a
+# repeated eigenvalue at once (its docstring): the largest cluster count it is used for.
+_EIGSH_BLOCK = 4
 
 
 def _sq_distances(x: jax.Array, y: jax.Array) -> jax.Array:
     """``[n, m]`` squared Euclidean distances between rows, clamped at 0."""
     xx = jnp.sum(x * x, axis=-1)[:, None]
     yy = jnp.sum(y * y, axis=-1)[None, :]
-    return jnp.maximum(xx + yy - 2 * jnp.matmul(x, y.T, precision=_HI), 0)
+    return jnp.maximum(xx + yy - 2 * jnp.matmul(x, y.T, precision=HI), 0)
 
 
 def _kmeans_plus_plus(key: jax.Array, y: jax.Array, k: int) -> jax.Array:
@@ -59,7 +59,7 @@ def _lloyd(y: jax.Array, centres: jax.Array) -> tuple[jax.Array, jax.Array]:
     def update(labels, centres):
         onehot = jax.nn.one_hot(labels, k, dtype=y.dtype)
         counts = jnp.sum(onehot, axis=0)
-        sums = jnp.matmul(onehot.T, y, precision=_HI)
+        sums = jnp.matmul(onehot.T, y, precision=HI)
         # An empty cluster keeps its centre.
         return jnp.where(counts[:, None] > 0, sums / jnp.maximum(counts, 1)[:, None], centres)
 
@@ -93,21 +93,26 @@ def _top_eigenvectors(m: jax.Array, start: jax.Array, k: int) -> jax.Array:
     """The ``k`` top eigenvectors ``[n, k]`` of the normalised affinity ``m``.
 
     With ``k`` well-separated clusters the top ``k`` eigenvalues are all nearly 1, and a
-    single-vector Krylov method misses some of them (measured: two moons, n = 2000,
-    single-vector eigsh returned 1.0 and 0.9946, missing 0.999994). The block method of
-    ``eigsh`` on a matrix sees up to a block's worth of such copies at once, so it is used
-    for ``k`` up to the block size; beyond that, or if it did not converge, a dense
-    ``eigh``. ``start`` is ``D^(1/2) 1``, the exact eigenvector for eigenvalue 1.
+    single-vector Krylov method can miss some of them. The block method of
+    :func:`linalg.eigsh` on a matrix sees up to a block's worth of such copies at once, so
+    it is used for ``k`` up to the block size; beyond that, or if it did not converge, a
+    dense :func:`linalg.eigh`. ``start`` is ``D^(1/2) 1``, the exact eigenvector for
+    eigenvalue 1.
     """
     n = m.shape[0]
 
     def dense(_):
-        return _eigen.eigh(m).eigenvectors[:, n - k :]
+        return linalg.eigh(m).eigenvectors[:, n - k :]
 
-    if k > _block_krylov.BLOCK:
+    if k > _EIGSH_BLOCK:
         return dense(None)
-    _, u = _lanczos.eigsh(m, k, v0=start, which="LA")
-    return lax.cond(jnp.all(jnp.isfinite(u)), lambda _: u, dense, None)
+    res = linalg.eigsh(m, k, v0=start, which="LA")
+    u = res.eigenvectors
+    ok = jnp.all(jnp.isfinite(u))
+    converged = getattr(res, "converged", None)  # older eigsh: NaN marks non-convergence
+    if converged is not None:
+        ok = ok & jnp.all(converged)
+    return lax.cond(ok, lambda _: u, dense, None)
 
 
 @functools.partial(jax.jit, static_argnames=("n_clusters", "n_init"))
