@@ -142,10 +142,12 @@ def _concrete_values(x: Any) -> Any:
     return None
 
 
-def _bad_value(x: Any, ok) -> tuple[bool, Any]:
+def _bad_value(x: Any, ok, name: str) -> tuple[bool, Any]:
     host = _concrete_values(x)
     if host is not None and host.dtype.kind in "biuf":
         return bool(host.size) and not bool(np.all(ok(host))), host
+    if isinstance(x, str) or x is None:
+        as_inexact(x, name)  # a TypeError naming the argument
     # Under jit, jnp operations on constants are staged: evaluate this check eagerly.
     with jax.ensure_compile_time_eval():
         arr = jnp.asarray(x)
@@ -158,7 +160,7 @@ def nonnegative(x: Any, name: str) -> None:
     Python numbers and NumPy arrays are checked on the host (no device work).
     """
     if is_concrete(x):
-        bad, arr = _bad_value(x, lambda v: v >= 0)
+        bad, arr = _bad_value(x, lambda v: v >= 0, name)
         if bad:
             raise ValueError(f"{name} must be >= 0, got {arr}")
 
@@ -169,7 +171,7 @@ def positive(x: Any, name: str) -> None:
     Python numbers and NumPy arrays are checked on the host (no device work).
     """
     if is_concrete(x):
-        bad, arr = _bad_value(x, lambda v: v > 0)
+        bad, arr = _bad_value(x, lambda v: v > 0, name)
         if bad:
             raise ValueError(f"{name} must be > 0, got {arr}")
 

@@ -56,3 +56,31 @@ def test_bad_input():
         linalg.rank(jnp.ones(3))
     with pytest.raises(ValueError, match=r"vectors must be .*\[\.\.\., k, n\].*shape \(\)"):
         linalg.is_linearly_independent(1.0)
+
+
+def test_nan_or_inf_input_raises_or_gives_minus_one_under_jit():
+    a = np.eye(3, dtype=np.float32)
+    a[0, 1] = np.nan
+    with pytest.raises(ValueError, match=r"a holds NaN or inf: its rank is undefined"):
+        linalg.rank(a)
+    with pytest.raises(ValueError, match=r"vectors holds NaN or inf"):
+        linalg.is_linearly_independent(np.where(np.isnan(a), np.inf, a))
+    got = jax.jit(linalg.rank)(np.stack([a, np.eye(3, dtype=np.float32)]))
+    np.testing.assert_array_equal(got, [-1, 3])
+
+
+def test_invalid_rtol():
+    for bad in (-1, np.nan, np.array([-0.5])):
+        with pytest.raises(ValueError, match=r"rtol must be >= 0"):
+            linalg.rank(jnp.eye(3), rtol=bad)
+        with pytest.raises(ValueError, match=r"rtol must be >= 0"):
+            linalg.is_linearly_independent(jnp.eye(3), rtol=bad)
+    assert int(jax.jit(lambda r: linalg.rank(jnp.eye(3), rtol=r))(-1.0)) == -1
+    with pytest.raises(TypeError, match=r"a: expected a numeric array, got str"):
+        linalg.rank("abc")
+
+
+def test_rank_rtol_array_broadcasts_over_batch(rng):
+    a = np.stack([np.diag([1.0, 1e-2, 1e-4])] * 2).astype(np.float32)
+    np.testing.assert_array_equal(linalg.rank(a, rtol=np.array([1e-3, 1e-1])),
+                                  np.linalg.matrix_rank(a, rtol=np.array([1e-3, 1e-1])))
