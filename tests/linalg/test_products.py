@@ -79,3 +79,21 @@ def test_bad_input_messages():
 def test_validation_fires_under_jit():
     with pytest.raises(ValueError, match="inner dimensions"):
         jax.jit(linalg.matmul)(jnp.ones((2, 3)), jnp.ones((2, 3)))
+
+
+def test_bad_types_name_the_argument():
+    with pytest.raises(TypeError, match=r"b: expected a numeric array, got str"):
+        linalg.matmul(jnp.ones((2, 2)), "abc")
+    with pytest.raises(TypeError, match=r"x: expected a numeric array, got NoneType"):
+        linalg.matvec(jnp.ones((2, 2)), None)
+    with pytest.raises(TypeError, match=r"y: expected a numeric array, got object"):
+        linalg.inner(jnp.ones(2), object())
+    with pytest.raises(TypeError, match=r"x: expected a numeric array, got str"):
+        linalg.outer("ab", jnp.ones(2))
+    with pytest.raises(TypeError, match=r"precision must be a static Python value"):
+        linalg.matmul(jnp.ones((2, 2)), jnp.ones((2, 2)), precision=["highest"])
+
+
+def test_lists_and_scalars_are_accepted_as_numpy_does():
+    assert_close(linalg.matmul([[1.0, 2.0]], [[3.0], [4.0]]), [[11.0]], rtol=0)
+    assert_close(linalg.outer([1.0, 2.0], [3.0]), [[3.0], [6.0]], rtol=0)

@@ -113,3 +113,27 @@ def test_float64_large_mean(rng):
     x = 1e9 + rng.standard_normal(10_000)
     assert_close(prob.var(x), np.var(x), rtol=1e-6)
     assert prob.var(x).dtype == jnp.float64
+
+
+def test_bad_types_name_the_argument():
+    for fn in (prob.mean, prob.var, prob.std, prob.covariance, prob.correlation):
+        with pytest.raises(TypeError, match=r"x: expected a numeric array, got str"):
+            fn("abc")
+        with pytest.raises(TypeError, match=r"x: expected a numeric array, got NoneType"):
+            fn(None)
+    with pytest.raises(TypeError, match=r"ddof must be a Python int"):
+        prob.std(jnp.ones(3), ddof=1.5)
+    with pytest.raises(TypeError, match=r"ddof must be a Python int"):
+        prob.covariance(jnp.ones((3, 2)), ddof="1")
+    with pytest.raises(TypeError, match=r"axis must be a static Python value"):
+        prob.var(jnp.ones((3, 2)), axis=jnp.array(0))
+    with pytest.raises(ValueError, match=r"validation under jit|out of range"):
+        jax.jit(lambda a: prob.var(a, axis=3))(jnp.ones((2, 2)))
+
+
+def test_axis_list_and_tuple_agree(rng):
+    x = rng.standard_normal((3, 4, 5)).astype(np.float32)
+    assert_close(prob.var(x, axis=[0, 2]), np.var(x.astype(np.float64), axis=(0, 2)),
+                 rtol=1e-5)
+    assert_close(prob.mean(x, axis=[2, 0]), np.mean(x.astype(np.float64), axis=(0, 2)),
+                 rtol=1e-5)
