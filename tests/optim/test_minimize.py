@@ -158,3 +158,17 @@ def test_minimize_args_must_be_a_tuple():
         optim.minimize(lambda x, a: jnp.sum((x - a) ** 2), jnp.zeros(2), jnp.ones(2))
     with pytest.raises(TypeError, match="args must be a tuple"):
         optim.minimize(lambda x, a: jnp.sum((x - a) ** 2), jnp.zeros(2), [jnp.ones(2)])
+
+
+def test_minimize_traced_tol_and_nan_data():
+    def fun(x, t):
+        return jnp.sum((x - t) ** 2)
+
+    sgd = optax.sgd(0.1)
+    run = jax.jit(lambda t, tol: optim.minimize(fun, jnp.zeros(2), (t,), optimizer=sgd, tol=tol))
+    loose, tight = run(jnp.ones(2), 1e-1), run(jnp.ones(2), 1e-5)
+    assert bool(loose.converged) and bool(tight.converged)
+    assert float(tight.grad_norm) <= 1e-5 < 1e-1 < float(loose.grad_norm) * 10
+    assert int(loose.num_steps) < int(tight.num_steps)
+    res = optim.minimize(fun, jnp.zeros(2), (jnp.array([1.0, jnp.nan]),))
+    assert np.isnan(float(res.value)) and not bool(res.converged)
