@@ -76,9 +76,9 @@ def test_pytree_jit_and_explicit_eps():
 
 
 def test_check_grad_bad_input():
-    with pytest.raises(TypeError, match="f must be callable"):
+    with pytest.raises(TypeError, match="fun must be callable"):
         calculus.check_grad(None, jnp.ones(2))
-    with pytest.raises(ValueError, match="f must return a scalar"):
+    with pytest.raises(ValueError, match="fun must return a scalar"):
         calculus.check_grad(lambda z: z, jnp.ones(2))
     with pytest.raises(ValueError, match="eps must be > 0"):
         calculus.check_grad(jnp.sum, jnp.ones(2), eps=0.0)

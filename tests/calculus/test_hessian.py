@@ -70,9 +70,9 @@ def test_hvp_bad_input():
         calculus.hvp(lambda p: jnp.sum(p["a"]), x, {"a": jnp.ones(2)})
     with pytest.raises(ValueError, match="x and v must have the same leaf shapes"):
         calculus.hvp(lambda p: jnp.sum(p["a"]), x, {"a": jnp.ones(2), "b": jnp.ones(4)})
-    with pytest.raises(TypeError, match="f must be callable"):
+    with pytest.raises(TypeError, match="fun must be callable"):
         calculus.hvp("f", jnp.ones(2), jnp.ones(2))
-    with pytest.raises(ValueError, match="f must return a scalar"):
+    with pytest.raises(ValueError, match="fun must return a scalar"):
         calculus.hvp(lambda z: z, jnp.ones(2), jnp.ones(2))
 
 
@@ -92,7 +92,8 @@ def test_hessian_eigsh_matches_eigvalsh(which):
     a = random_spd(np.random.default_rng(0), (n, n), cond=1e3).astype(np.float32) * 10
     f = _coupled(a)
     x = jax.random.normal(jax.random.key(0), (n,))
-    vals, vecs = calculus.hessian_eigsh(f, x, 3, v0=jnp.ones(n), which=which)
+    vals, vecs, converged, steps = calculus.hessian_eigsh(f, x, 3, v0=jnp.ones(n), which=which)
+    assert bool(np.all(converged)) and int(steps) >= 1
     h = np.asarray(jax.jit(jax.hessian(f))(x), np.float64)
     ref = np.linalg.eigvalsh(h)
     expected = ref[-3:] if which == "LA" else ref[:3]
@@ -108,8 +109,8 @@ def test_hessian_eigsh_pytree_and_v0_forms():
     h = np.asarray(jax.jit(jax.hessian(lambda z: mlp_loss(unravel(z))))(x_flat), np.float64)
     ref = np.linalg.eigvalsh(h)[-2:]
     ones = jax.tree.map(jnp.ones_like, p)
-    vals_tree, _ = calculus.hessian_eigsh(mlp_loss, p, 2, v0=ones)
-    vals_flat, vecs = calculus.hessian_eigsh(mlp_loss, p, 2, v0=jnp.ones(x_flat.size))
+    vals_tree = calculus.hessian_eigsh(mlp_loss, p, 2, v0=ones).eigenvalues
+    vals_flat, vecs, _, _ = calculus.hessian_eigsh(mlp_loss, p, 2, v0=jnp.ones(x_flat.size))
     assert_close(vals_tree, ref, rtol=1e-4)
     assert_close(vals_flat, ref, rtol=1e-4)
     assert jax.tree.structure(unravel(vecs[:, 0])) == jax.tree.structure(p)
@@ -137,6 +138,91 @@ def test_hessian_trace_within_four_standard_errors():
     assert float(se) < 1e-4 * float(est)
     with pytest.raises(ValueError, match="num_samples must be >= 2"):
         calculus.hessian_trace(f, x, jax.random.key(0), 1)
+
+
+def _quadratic_loss(x, a, b):
+    """xᵀAx/2 + Σ log cosh x − bᵀx with the data A, b passed as args."""
+    return 0.5 * x @ a @ x + jnp.sum(jnp.log(jnp.cosh(x))) - b @ x
+
+
+def test_args_equal_closure():
+    n = 100
+    rng = np.random.default_rng(6)
+    a = jnp.asarray(random_spd(rng, (n, n), cond=1e2).astype(np.float32) * 5)
+    b = jnp.asarray(rng.standard_normal(n).astype(np.float32))
+    x = jnp.asarray(rng.standard_normal(n).astype(np.float32))
+    v = jnp.asarray(rng.standard_normal(n).astype(np.float32))
+    closure = lambda z: _quadratic_loss(z, a, b)  # noqa: E731
+    args = (a, b)
+    assert_close(calculus.hvp(_quadratic_loss, x, v, args), calculus.hvp(closure, x, v), rtol=1e-6)
+    assert_close(
+        calculus.check_grad(_quadratic_loss, x, args, num_directions=4),
+        calculus.check_grad(closure, x, num_directions=4),
+        rtol=1e-3,
+        atol=1e-6,
+    )
+    got, ref = (
+        calculus.hessian_eigsh(_quadratic_loss, x, 2, args),
+        calculus.hessian_eigsh(closure, x, 2),
+    )
+    assert_close(got.eigenvalues, ref.eigenvalues, rtol=1e-5)
+    assert bool(np.all(got.converged)) and int(got.num_steps) == int(ref.num_steps)
+    key = jax.random.key(2)
+    t_args = calculus.hessian_trace(_quadratic_loss, x, key, 6, args)
+    t_closure = calculus.hessian_trace(closure, x, key, 6)
+    assert isinstance(t_args, calculus.TraceResult)
+    assert_close(t_args.estimate, t_closure.estimate, rtol=1e-5)
+    assert_close(t_args.standard_error, t_closure.standard_error, rtol=1e-4, atol=1e-5)
+    grid = jnp.linspace(0.0, 10.0, 50)
+    d_args = calculus.hessian_spectral_density(
+        _quadratic_loss, x, key, args, num_probes=2, num_iters=8, grid=grid
+    )
+    d_closure = calculus.hessian_spectral_density(
+        closure, x, key, num_probes=2, num_iters=8, grid=grid
+    )
+    assert_close(d_args, d_closure, rtol=1e-4, atol=1e-6)
+
+
+def test_hessian_eigsh_default_start_and_convergence_flags():
+    n = 100
+    a = random_spd(np.random.default_rng(7), (n, n), cond=1e3).astype(np.float32) * 10
+    f = _coupled(a)
+    x = jax.random.normal(jax.random.key(8), (n,))
+    first, second = calculus.hessian_eigsh(f, x, 3), calculus.hessian_eigsh(f, x, 3)
+    for u, w in zip(first, second, strict=True):
+        np.testing.assert_array_equal(np.asarray(u), np.asarray(w))
+    # The documented default: jax.random.normal(jax.random.key(0), (n,)) in x's dtype.
+    explicit = calculus.hessian_eigsh(f, x, 3, v0=jax.random.normal(jax.random.key(0), (n,)))
+    np.testing.assert_array_equal(np.asarray(explicit.eigenvalues), np.asarray(first[0]))
+    assert bool(np.all(first.converged)) and int(first.num_steps) >= 1
+    capped = calculus.hessian_eigsh(f, x, 3, max_steps=1, ncv=6)
+    assert int(capped.num_steps) == 1 and not bool(np.all(capped.converged))
+    assert np.array_equal(np.isnan(np.asarray(capped.eigenvalues)), ~np.asarray(capped.converged))
+
+
+def test_args_must_be_a_tuple():
+    x = jnp.ones(3)
+    f = lambda z, c: c * jnp.sum(z**2)  # noqa: E731
+    key = jax.random.key(0)
+    grid = jnp.linspace(0.0, 1.0, 5)
+    calls = [
+        lambda: calculus.hvp(f, x, x, 2.0),
+        lambda: calculus.check_grad(f, x, 2.0),
+        lambda: calculus.hessian_eigsh(f, x, 1, 2.0),
+        lambda: calculus.hessian_trace(f, x, key, 4, 2.0),
+        lambda: calculus.hessian_spectral_density(
+            f, x, key, 2.0, num_probes=1, num_iters=2, grid=grid
+        ),
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match="args must be a tuple"):
+            call()
+    with pytest.raises(TypeError, match="fun must be callable"):
+        calculus.hessian_trace(None, x, key, 4)
+    with pytest.raises(ValueError, match="fun must return a scalar"):
+        calculus.hessian_eigsh(lambda z: z, x, 1)
+    with pytest.raises(ValueError, match="tol must be > 0"):
+        calculus.hessian_eigsh(jnp.sum, x, 1, tol=0.0)
 
 
 def test_spectral_density_matches_exact_smoothed_density():
@@ -223,6 +309,7 @@ def test_hvp_and_eigsh_x64():
     out = calculus.hvp(f, x, v)
     assert out.dtype == jnp.float64
     assert_close(out, h @ np.asarray(v), rtol=1e-12)
-    vals, _ = calculus.hessian_eigsh(f, x, 2, v0=jnp.ones(n))
+    vals, _, converged, _ = calculus.hessian_eigsh(f, x, 2, v0=jnp.ones(n))
+    assert vals.dtype == jnp.float64 and bool(np.all(converged))
     assert_close(vals, np.linalg.eigvalsh(h)[-2:], rtol=1e-9)
     check_grads(lambda z: calculus.hvp(f, z, v), (x,), order=1, modes=["rev"])

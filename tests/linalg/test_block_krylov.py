@@ -53,7 +53,7 @@ def test_goe_matches_scipy(rng, which):
     g = rng.standard_normal((n, n))
     a = ((g + g.T) / (2 * np.sqrt(n))).astype(np.float32)
     v0 = rng.standard_normal(n).astype(np.float32)
-    w, v = linalg.eigsh(a, 10, v0=v0, which=which)
+    w, v, _, _ = linalg.eigsh(a, 10, v0=v0, which=which)
     w_ref = np.sort(spl.eigsh(a.astype(np.float64), 10, which=which, tol=1e-12)[0])
     _check(a, w, v, w_ref)
 
@@ -67,7 +67,7 @@ def test_real_data_gram_matrix():
     x = (x - x.mean(0)) / np.maximum(x.std(0), 1e-12)
     gram = (x @ x.T / x.shape[1]).astype(np.float32)
     for which in ("LA", "SA"):
-        w, v = linalg.eigsh(gram, 6, v0=np.ones(500, np.float32), which=which)
+        w, v, _, _ = linalg.eigsh(gram, 6, v0=np.ones(500, np.float32), which=which)
         _check(gram, w, v, _wanted(gram, 6, which), rtol=1e-4)
 
 
@@ -76,7 +76,7 @@ def test_invariant_subspace_breakdown(rng):
     # steps, so the basis must continue with fresh directions (the Householder fallback).
     a = np.diag(np.r_[np.ones(N // 2), 2 * np.ones(N // 2)]).astype(np.float32)
     for which, value in (("LA", 2.0), ("SA", 1.0)):
-        w, v = linalg.eigsh(a, 6, v0=np.ones(N, np.float32), which=which)
+        w, v, _, _ = linalg.eigsh(a, 6, v0=np.ones(N, np.float32), which=which)
         _check(a, w, v, np.full(6, value))
 
 
@@ -86,23 +86,23 @@ def test_repeated_top_eigenvalue(rng):
     w_true = np.r_[np.linspace(-1, 1, N - 6), np.full(6, 5.0)]
     a = ((q * w_true) @ q.T).astype(np.float32)
     for k in (4, 6, 7):
-        w, v = linalg.eigsh(a, k, v0=np.ones(N, np.float32))
+        w, v, _, _ = linalg.eigsh(a, k, v0=np.ones(N, np.float32))
         _check(a, w, v, np.sort(w_true)[-k:])
 
 
 def test_low_rank_and_zero_matrix(rng):
     x = rng.standard_normal((N, 3))
     a = (x @ x.T).astype(np.float32)
-    w, v = linalg.eigsh(a, 5, v0=np.ones(N, np.float32))
+    w, v, _, _ = linalg.eigsh(a, 5, v0=np.ones(N, np.float32))
     _check(a, w, v, _wanted(a, 5, "LA"))
-    w, v = linalg.eigsh(np.zeros((N, N), np.float32), 3, v0=np.ones(N, np.float32))
+    w, v, _, _ = linalg.eigsh(np.zeros((N, N), np.float32), 3, v0=np.ones(N, np.float32))
     assert_close(w, np.zeros(3), rtol=0, atol=0)
     assert_close(np.asarray(v).T @ np.asarray(v), np.eye(3), rtol=0, atol=1e-5)
 
 
 def test_zero_start_vector():
     a = np.diag(np.arange(N, dtype=np.float32))
-    w, v = linalg.eigsh(a, 3, v0=np.zeros(N, np.float32))
+    w, v, _, _ = linalg.eigsh(a, 3, v0=np.zeros(N, np.float32))
     _check(a, w, v, [N - 3, N - 2, N - 1])
 
 
@@ -112,7 +112,7 @@ def test_vmap_and_batch_with_degenerate_member(rng):
     a = np.stack([np.diag(np.r_[np.ones(N // 2), 2 * np.ones(N // 2)]), x @ x.T])
     a = a.astype(np.float32)
     v0 = np.ones((2, N), np.float32)
-    w, v = linalg.eigsh(a, 4, v0=v0)
+    w, v, _, _ = linalg.eigsh(a, 4, v0=v0)
     vm = jax.vmap(lambda a, v0: linalg.eigsh(a, 4, v0=v0))(jnp.asarray(a), jnp.asarray(v0))
     for i in range(2):
         _check(a[i], w[i], v[i], _wanted(a[i], 4, "LA"))
@@ -132,7 +132,7 @@ def test_matrix_and_matvec_paths_agree(rng):
 def test_not_converged_is_nan(rng):
     g = rng.standard_normal((N, N))
     a = ((g + g.T) / 2).astype(np.float32)
-    w, v = linalg.eigsh(a, 3, v0=np.ones(N, np.float32), max_iters=1, ncv=8)
+    w, v, _, _ = linalg.eigsh(a, 3, v0=np.ones(N, np.float32), max_steps=1, ncv=8)
     assert np.isnan(np.asarray(w)).any()
     assert np.all(np.isnan(np.asarray(v)[:, np.isnan(np.asarray(w))]))
 
@@ -143,7 +143,31 @@ def test_x64_goe(rng, which):
     n = 500
     g = rng.standard_normal((n, n))
     a = (g + g.T) / 2
-    w, v = linalg.eigsh(a, 8, v0=np.ones(n), which=which)
+    w, v, _, _ = linalg.eigsh(a, 8, v0=np.ones(n), which=which)
     assert w.dtype == np.float64 and v.dtype == np.float64
     assert_close(w, _wanted(a, 8, which), rtol=1e-10)
     assert_close(np.asarray(v).T @ np.asarray(v), np.eye(8), rtol=0, atol=1e-10)
+
+
+def test_pieces_alone_one_cycle_on_the_whole_space(rng):
+    # With a subspace as large as the matrix, one extend + Rayleigh–Ritz step is exact.
+    n, b, p = 16, _block_krylov.BLOCK, 3
+    g = rng.standard_normal((n, n))
+    a = jnp.asarray((g + g.T) / 2, jnp.float32)
+    key = jax.random.key(0)
+    empty = jnp.zeros((n, n + b))
+    start = _block_krylov._next_block(empty, jax.random.normal(key, (n, b)), key)
+    basis, image = _block_krylov._block_extend(
+        a, key, b, n, 0, 0, empty.at[:, :b].set(start), jnp.zeros((n, n))
+    )
+    assert_close(basis[:, :n].T @ basis[:, :n], np.eye(n), rtol=0, atol=1e-5, name="VᵀV")
+    theta, x, ax, ok = _block_krylov._block_rayleigh_ritz(
+        lambda t: jnp.argsort(-t), n, p, 1e-4, basis, image
+    )
+    w_ref = np.linalg.eigvalsh(np.asarray(a, np.float64))[::-1][:p]
+    assert_close(theta, w_ref, rtol=1e-5, name="Ritz values")
+    assert bool(np.all(ok))
+    kept, image2 = _block_krylov._block_restart(n, p, b, basis, x, ax)
+    assert_close(kept[:, :p], x, rtol=0, atol=0, name="kept Ritz vectors")
+    assert_close(image2[:, :p], ax, rtol=0, atol=0, name="kept images")
+    assert np.all(np.asarray(kept[:, p + b :]) == 0)

@@ -214,3 +214,23 @@ def test_eigsh_bad_input(rng):
         linalg.eigsh(a, 2, (a,))
     with pytest.raises(ValueError, match="n=4 does not match"):
         linalg.eigsh(a, 2, n=4)
+
+
+def test_krylov_schur_pieces_alone(rng):
+    # Single-vector pieces: one extend over the whole space and a Rayleigh–Ritz step are
+    # exact; the restart keeps the Ritz vectors and the last basis vector.
+    from mlmath_jax.linalg import _lanczos
+
+    n, p = 12, 3
+    a = jnp.asarray(_sym(rng, n, np.float32))
+    basis, image = _lanczos._ks_init(jnp.ones(n), n)
+    basis, image = _lanczos._ks_extend(lambda v: a @ v, n, 0, 0, basis, image)
+    assert_close(basis[:n] @ basis[:n].T, np.eye(n), rtol=0, atol=1e-5, name="VVᵀ")
+    select = lambda t: jnp.argsort(t)  # noqa: E731  (smallest first)
+    theta, x, ax, ok = _lanczos._ks_rayleigh_ritz(select, n, p, 1e-4, basis, image)
+    assert_close(theta, np.linalg.eigvalsh(np.asarray(a, np.float64))[:p], rtol=1e-5)
+    assert bool(np.all(ok))
+    kept, image2 = _lanczos._ks_restart(n, p, basis, x, ax)
+    assert_close(kept[:p], x, rtol=0, atol=0)
+    assert_close(kept[p], basis[n], rtol=0, atol=0)
+    assert_close(image2[:p], ax, rtol=0, atol=0)
