@@ -7,10 +7,12 @@ bodies.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
@@ -45,13 +47,33 @@ def xy(X: ArrayLike, y: ArrayLike) -> tuple[jax.Array, jax.Array]:
     return X, y.astype(X.dtype)
 
 
-def penalty(value: ArrayLike, name: str, dtype: Any) -> jax.Array:
-    """A scalar regularisation strength, checked ``>= 0`` when concrete."""
+def scalar(value: ArrayLike, name: str, dtype: Any) -> jax.Array | np.ndarray:
+    """A real scalar option in ``dtype`` (``tol``, ``alpha``, ``C``), traced when it is.
+
+    Python numbers and NumPy values stay on the host (a NumPy scalar, which the compiled
+    fit takes as an argument): no device work before the fit.
+    """
+    if isinstance(value, numbers.Real | np.ndarray | np.generic):
+        host = np.asarray(value)
+        if host.dtype.kind in "biuf":
+            if host.ndim != 0:
+                raise ValueError(f"{name} must be a scalar, got shape {host.shape}")
+            return host.astype(dtype)
     arr = _validate.as_real(value, name)
     if arr.ndim != 0:
         raise ValueError(f"{name} must be a scalar, got shape {arr.shape}")
-    _validate.nonnegative(arr, name)
     return arr.astype(dtype)
+
+
+def penalty(
+    value: ArrayLike, name: str, dtype: Any, *, positive: bool = False
+) -> jax.Array | np.ndarray:
+    """A scalar regularisation strength, checked ``>= 0`` (or ``> 0``) when concrete."""
+    arr = scalar(value, name, dtype)
+    _validate.nonnegative(arr, name)
+    if positive:
+        _validate.positive(arr, name)
+    return arr
 
 
 def center(

@@ -148,7 +148,7 @@ def lasso(
     X, y = _data.xy(X, y)
     alpha = _data.penalty(alpha, "alpha", X.dtype)
     max_iter = _validate.static_int(max_iter, "max_iter", minimum=1)
-    tol = jnp.asarray(tol, X.dtype)
+    tol = _data.scalar(tol, "tol", X.dtype)
     return _lasso(X, y, alpha, tol, fit_intercept=bool(fit_intercept), max_iter=max_iter)
 
 

@@ -239,10 +239,9 @@ def logistic_regression(
     """
     X, y = _data.xy(X, y)
     _labels01(y)
-    C = _data.penalty(C, "C", X.dtype)
-    _validate.positive(C, "C")
+    C = _data.penalty(C, "C", X.dtype, positive=True)
     max_iter = _validate.static_int(max_iter, "max_iter", minimum=1)
-    tol = jnp.asarray(tol, X.dtype)
+    tol = _data.scalar(tol, "tol", X.dtype)
     return _logistic(X, y, C, tol, fit_intercept=bool(fit_intercept), max_iter=max_iter)
 
 
