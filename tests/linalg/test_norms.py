@@ -204,7 +204,7 @@ def test_zero_vector_norm_and_finite_gradient():
     assert np.all(np.isfinite(jax.grad(linalg.matrix_norm)(jnp.zeros((2, 2)))))
 
 
-@pytest.mark.parametrize("ord", [2, 3, 1.5])
+@pytest.mark.parametrize("ord", [2, 3, 1.5, -1.5, -2])
 def test_vector_norm_grads(rng, ord):
     x = jnp.asarray(rng.standard_normal(5) + 0.1, jnp.float32)
     check_grads(jax.jit(lambda v: linalg.vector_norm(v, ord=ord)), (x,), order=1,
@@ -215,7 +215,7 @@ def test_vector_norm_grads(rng, ord):
     assert_close(g, np.sign(xn) * (np.abs(xn) / norm) ** (ord - 1), rtol=1e-5)
 
 
-@pytest.mark.parametrize("ord", ["fro", "spectral", "nuc", 1, math.inf])
+@pytest.mark.parametrize("ord", ["fro", "spectral", "nuc", 1, math.inf, -1, -2, -math.inf])
 def test_matrix_norm_grads(rng, ord):
     a = jnp.asarray(rng.standard_normal((4, 3)), jnp.float32)
     check_grads(jax.jit(lambda m: linalg.matrix_norm(m, ord=ord)), (a,), order=1,

@@ -84,7 +84,8 @@ def test_jit_vmap(rng):
 
 
 @pytest.mark.parametrize("fn", [linalg.det, lambda a: linalg.slogdet(a).logabsdet,
-                                linalg.inv, lambda a: linalg.solve(a, jnp.arange(3.0))])
+                                linalg.inv, lambda a: linalg.solve(a, jnp.arange(3.0)),
+                                linalg.cond, lambda a: linalg.cond(a, "fro")])
 def test_grads(rng, fn):
     a = jnp.asarray(random_spd(rng, (3, 3)) + 3 * np.eye(3), jnp.float32)
     check_grads(fn, (a,), order=1, modes=["fwd", "rev"], atol=5e-2, rtol=5e-2)
