@@ -13,8 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import compiles_on_repeat
 from mlmath_jax import prob
+from tests.conftest import compiles_on_repeat
 
 KEY = jax.random.key(0)
 V = (0.0, 0.1)  # two parameter perturbations: warm-up call, then one repeat
@@ -163,7 +163,7 @@ def test_unflatten_runs_no_constructor_or_validation(dist, monkeypatch):
     bad = jax.tree.unflatten(treedef, [-jnp.ones_like(x) for x in leaves])
     assert type(bad) is cls
     for a, b in zip(jax.tree.leaves(bad), leaves, strict=True):
-        np.testing.assert_array_equal(a, -np.asarray(b))
+        np.testing.assert_array_equal(a, -np.ones_like(np.asarray(b)))
     nones = jax.tree.unflatten(treedef, [None] * len(leaves))
     assert type(nones) is cls
     assert not any(f.metadata.get("static") for f in dataclasses.fields(cls))

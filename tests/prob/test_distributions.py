@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.special as sp
 import scipy.stats as st
 
 from mlmath_jax.prob import (
@@ -706,3 +707,97 @@ def test_one_jit_over_families_with_equal_leaf_shapes():
     assert jax.tree.structure(b) != jax.tree.structure(u)
     np.testing.assert_allclose(f(b), [1.0, 15.0], rtol=1e-6)
     np.testing.assert_allclose(f(u), [0.5, 0.5], rtol=1e-6)
+
+
+# --- parity at large parameters, NaN in, integer range (issue 16) ------------------------
+
+
+@pytest.mark.x64
+def test_betaln_float64_matches_scipy():
+    # scipy.special.betaln on a grid of small to large arguments; (8, 4) and (1, 10) are
+    # the issue's examples (jax.scipy.special.betaln is off by ~1e-6 relative there).
+    from mlmath_jax.prob._special import betaln
+
+    vals = np.array([1e-3, 0.5, 1.0, 2.5, 4.0, 8.0, 9.99, 10.0, 12.0, 50.0, 1e3, 1e4])
+    a, b = np.meshgrid(vals, vals)
+    ref = sp.betaln(a, b)
+    got = np.asarray(betaln(jnp.asarray(a), jnp.asarray(b)))
+    # SciPy's own betaln is off by up to ~1e-12 relative on this grid (betaln(1e4, 1) is
+    # -9.2103403719811 where -log(1e4) = -9.2103403719762): exact values are checked below.
+    np.testing.assert_allclose(got, ref, rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(betaln(1e4, 1.0), -np.log(1e4), rtol=1e-15)
+    np.testing.assert_allclose(betaln(2.0, 3e4), -np.log(3e4 * (3e4 + 1)), rtol=1e-15)
+    np.testing.assert_allclose(betaln(8.0, 4.0), sp.betaln(8.0, 4.0), rtol=1e-14)
+    np.testing.assert_allclose(betaln(1.0, 10.0), -np.log(10.0), rtol=1e-14)
+    # Far into the asymptotic range: log B(a, b) ~ gammaln(a) - a log b - a(a - 1)/(2b).
+    a, b = 0.5, 1e12
+    series = sp.gammaln(a) - a * np.log(b) - a * (a - 1) / (2 * b)
+    np.testing.assert_allclose(betaln(a, b), series, rtol=1e-14)
+    np.testing.assert_allclose(betaln(1e20, 1e20), sp.betaln(1e20, 1e20), rtol=1e-13)
+    assert np.isnan(betaln(jnp.nan, 1.0)) and np.isnan(betaln(-1.0, 2.0))
+
+
+@pytest.mark.parametrize(
+    ("dist", "ref"),
+    [
+        (lambda: Gamma(1e18, 1.0), lambda: st.gamma(1e18).entropy()),
+        (lambda: Gamma(jnp.array([0.5, 9.0, 11.0, 1e6]), 2.0),
+         lambda: st.gamma(np.array([0.5, 9.0, 11.0, 1e6]), scale=0.5).entropy()),
+        (lambda: Beta(2.0, 1e20), lambda: st.beta(2.0, 1e20).entropy()),
+        (lambda: Beta(jnp.array([1.0, 0.5, 12.0, 3e4]), jnp.array([10.0, 30.0, 15.0, 2.0])),
+         lambda: st.beta(np.array([1.0, 0.5, 12.0, 3e4]), np.array([10.0, 30.0, 15.0, 2.0]))
+         .entropy()),
+    ],
+)  # fmt: skip
+def test_entropy_at_large_parameters_matches_scipy(dist, ref):
+    got = dist().entropy()
+    # SciPy's Beta(3e4, 2) entropy is itself off by 4.5e-12 relative (exact form below).
+    rtol = 1e-10 if got.dtype == jnp.float64 else 2e-6
+    np.testing.assert_allclose(got, ref(), rtol=rtol, atol=rtol)
+
+
+@pytest.mark.x64
+def test_binomial_log_prob_float64_matches_scipy():
+    n, p = np.array([12.0, 100.0, 1e4]), np.array([0.3, 0.5, 0.01])
+    k = np.array([4.0, 50.0, 90.0])
+    # SciPy is off by ~3e-12 relative at (90; 1e4, 0.01); the exact value (40 digits, from
+    # log C(10000, 90) in decimal arithmetic) is -3.6878513900382350 and is checked tightly.
+    np.testing.assert_allclose(Binomial(n, p).log_prob(k), st.binom.logpmf(k, n, p), rtol=1e-10)
+    np.testing.assert_allclose(Binomial(1e4, 0.01).log_prob(90.0), -3.687851390038235, rtol=1e-13)
+    np.testing.assert_allclose(Beta(1.0, 10.0).entropy(), st.beta(1, 10).entropy(), rtol=1e-14)
+    a = 3e4  # closed form: betaln(a, 2) = -log(a (a + 1)), digamma(a + 2) - digamma(a) exact
+    exact = -np.log(a * (a + 1)) + (a - 1) * (1 / a + 1 / (a + 1))
+    exact += sp.digamma(a + 2) - sp.digamma(2)
+    np.testing.assert_allclose(Beta(a, 2.0).entropy(), exact, rtol=1e-14)
+
+
+NAN_FAMILIES = [
+    Normal(0.0, 1.0), Uniform(0.0, 1.0), Exponential(1.0), Gamma(2.0, 1.0), Beta(2.0, 2.0),
+    Bernoulli(0.3), Binomial(5, 0.3), Poisson(2.0), Categorical(jnp.array([0.5, 0.5])),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("dist", NAN_FAMILIES, ids=lambda d: type(d).__name__)
+def test_nan_in_nan_out(dist):
+    # scipy.stats gives nan for pdf/pmf, logpdf and cdf at nan (issue 16: was 0 and 1.0).
+    for method in (dist.prob, dist.log_prob, dist.cdf):
+        out = np.asarray(method(jnp.array([jnp.nan, 0.0])))
+        assert np.isnan(out[0]) and not np.isnan(out[1]), method.__name__
+    m = MultivariateNormal(jnp.zeros(2), jnp.eye(2))
+    out = m.log_prob(jnp.array([[jnp.nan, 0.0], [0.0, 0.0]]))
+    assert np.isnan(out[0]) and np.isfinite(out[1])
+
+
+def test_integer_samplers_do_not_overflow_int32():
+    key = jax.random.key(0)
+    with pytest.raises(ValueError, match="rate must be <= 2e\\+09"):
+        Poisson(3e9).sample(key, 3)
+    with pytest.raises(ValueError, match="rate must be"):
+        Poisson(jnp.inf).sample(key, 3)
+    with pytest.raises(ValueError, match="total_count must be"):
+        Binomial(1e10, 0.5).sample(key, 3)
+    # Traced parameters beyond the range give -1 (as invalid ones), never 2147483647.
+    out = jax.jit(lambda r: Poisson(r).sample(key, 2))(3e9)
+    np.testing.assert_array_equal(out, [-1, -1])
+    big = Poisson(1e9).sample(key, 1000)
+    assert np.all(np.abs(np.asarray(big, np.float64) - 1e9) < 10 * np.sqrt(1e9))

@@ -25,6 +25,7 @@ from ._distribution import (
     probs_sum_to_one,
     register,
 )
+from ._special import betaln
 
 _INT = jnp.int32
 
@@ -120,7 +121,7 @@ class Bernoulli(Univariate):
 def _binomial_log_pmf(n, p, k):
     # log C(n, k) = -log(n + 1) - betaln(n - k + 1, k + 1): betaln avoids the cancellation
     # of three gammaln terms.
-    comb = -jnp.log1p(n) - special.betaln(n - k + 1, k + 1)
+    comb = -jnp.log1p(n) - betaln(n - k + 1, k + 1)
     return comb + special.xlogy(k, p) + special.xlog1py(n - k, -p)
 
 
@@ -161,6 +162,7 @@ class Binomial(Univariate):
     total_count: ArrayLike
     probs: ArrayLike
     _params = ("total_count", "probs")
+    _sample_range = ("total_count", float(2**31 - 1))
 
     def _canonical(self, values):
         values = float_params(values)
@@ -328,6 +330,7 @@ class Poisson(Univariate):
 
     rate: ArrayLike
     _params = ("rate",)
+    _sample_range = ("rate", 2e9)  # draws stay below rate + 20 sqrt(rate) < 2**31
 
     def _canonical(self, values):
         values = float_params(values)

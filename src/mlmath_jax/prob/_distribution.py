@@ -192,6 +192,8 @@ class Distribution:
 
     _params: ClassVar[tuple[str, ...]] = ()
     _event_rank: ClassVar[int] = 0
+    # (parameter, largest value) for integer samplers whose draws grow with a parameter.
+    _sample_range: ClassVar[tuple[str, float] | None] = None
 
     def __post_init__(self) -> None:
         # User construction only: unflattening bypasses __init__ (see register).
@@ -282,14 +284,30 @@ class Distribution:
 
         Returns:
           ``sample_shape + batch_shape + event_shape`` samples; floats of the parameters'
-          dtype, or ``int32`` (platform int) values for discrete families.
+          dtype, or ``int32`` values for discrete families.
+
+        Raises:
+          TypeError: if ``key`` is not a single PRNG key or ``sample_shape`` not ints.
+          ValueError: for concrete parameters whose samples would overflow ``int32``
+            (``Poisson`` rate above 2e9, ``Binomial`` total_count above 2**31 - 1);
+            traced ones give samples ``-1`` there.
 
         Example:
           >>> from mlmath_jax.prob import Normal
           >>> Normal(jnp.zeros(3), 1.0).sample(jax.random.key(0), (5,)).shape
           (5, 3)
         """
-        return _jit_sample(self, key, sample_shape_of(sample_shape) + self.batch_shape)
+        shape = sample_shape_of(sample_shape) + self.batch_shape
+        if self._sample_range is None:
+            return _jit_sample(self, key, shape)
+        out, ok = _jit_sample_in_range(self, key, shape)
+        if _validate.is_concrete(ok) and not bool(ok):
+            name, bound = self._sample_range
+            raise ValueError(
+                f"{type(self).__name__}.sample: {name} must be <= {bound:g} so that the "
+                f"samples fit int32, got {getattr(self, name)}"
+            )
+        return out
 
     def log_prob(self, x: ArrayLike) -> jax.Array:
         """Log density (continuous) or log mass (discrete) at ``x`` (``scipy.stats`` logpdf/logpmf).
@@ -440,6 +458,16 @@ def _nan_where_nan(out: jax.Array, x: jax.Array, event_rank: int) -> jax.Array:
 def _jit_sample(dist: Distribution, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     _check_key(key)
     return dist._guard(dist._sample(key, shape), event=True)
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _jit_sample_in_range(
+    dist: Distribution, key: jax.Array, shape: tuple[int, ...]
+) -> tuple[jax.Array, jax.Array]:
+    name, bound = dist._sample_range
+    in_range = getattr(dist, name) <= bound  # NaN and inf are out of range
+    out = jnp.where(in_range, _jit_sample(dist, key, shape), -1)
+    return out, jnp.all(in_range | ~dist._valid())
 
 
 def _log_prob_body(dist: Distribution, x: ArrayLike) -> jax.Array:

@@ -20,7 +20,7 @@ from ._stats import _axes, _centred, _to_last
 
 
 @jax.tree_util.register_dataclass
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Moments:
     """Running first and second moments of data, mergeable across parts.
 
@@ -33,6 +33,7 @@ class Moments:
     All three have the same shape (the data's shape with the reduced axes removed). A part
     with no data has ``count = 0``, ``mean = 0`` and ``m2 = 0``; merging with it changes
     nothing. Comparable to ``sklearn.utils.extmath._incremental_mean_and_var``.
+    ``==`` is object identity (it never raises); compare the fields for equal values.
 
     Example:
       >>> import jax.numpy as jnp
@@ -61,6 +62,7 @@ class Moments:
 
         Raises:
           ValueError: if an axis is out of range or repeated.
+          TypeError: if ``x`` is not a real numeric array.
 
         Example:
           >>> import jax.numpy as jnp
@@ -80,6 +82,10 @@ class Moments:
         Returns:
           The moments of the union of both parts.
 
+        Raises:
+          TypeError: if ``other`` is not ``Moments``.
+          ValueError: if the two shapes do not broadcast.
+
         Example:
           >>> import jax.numpy as jnp
           >>> from mlmath_jax import prob
@@ -89,6 +95,14 @@ class Moments:
         """
         if not isinstance(other, Moments):
             raise TypeError(f"other must be Moments, got {type(other).__name__}")
+        shapes = (jnp.shape(self.mean), jnp.shape(other.mean))
+        try:
+            jnp.broadcast_shapes(*shapes)
+        except ValueError:
+            raise ValueError(
+                f"other: moments of shape {shapes[1]} do not broadcast with these moments of "
+                f"shape {shapes[0]}"
+            ) from None
         return _merge(self, other)
 
     def variance(self, ddof: int = 0) -> jax.Array:
