@@ -73,26 +73,69 @@ def test_mutual_information_matches_sklearn():
     assert np.all(np.isfinite(g))
 
 
-@pytest.mark.parametrize("shape", [(2, 2), (3, 4), (2, 3, 4)])
-def test_chi2_matches_scipy(rng, shape):
+@pytest.mark.parametrize("correction", [True, False])
+@pytest.mark.parametrize("shape", [(2, 2), (3, 4), (2, 3, 4), (1, 2, 2)])
+def test_chi2_matches_scipy(rng, shape, correction):
+    # SciPy's default applies Yates' correction when dof == 1 ((2, 2) and (1, 2, 2)).
     counts = rng.integers(1, 30, shape).astype(np.float32)
-    res = prob.chi2_independence(counts)
-    ref = scipy.stats.chi2_contingency(counts.astype(np.float64), correction=False)
+    res = prob.chi2_independence(counts, correction=correction)
+    ref = scipy.stats.chi2_contingency(counts.astype(np.float64), correction=correction)
     assert_close(res.statistic, ref.statistic, rtol=1e-5)
     assert_close(res.p_value, ref.pvalue, rtol=1e-4, atol=1e-7)
     assert res.dof == ref.dof
 
 
+def test_chi2_yates_small_differences():
+    # scipy test_contingency: test_chi2_contingency_yates_gh13875 (|o - e| < 0.5 cells).
+    counts = np.array([[10.0, 10.0], [10.0, 11.0]])
+    res = prob.chi2_independence(counts)
+    ref = scipy.stats.chi2_contingency(counts)
+    assert_close(res.statistic, ref.statistic, rtol=1e-5, atol=1e-7)
+    assert_close(res.p_value, ref.pvalue, rtol=1e-5)
+    with pytest.raises(TypeError, match="correction must be a Python bool"):
+        prob.chi2_independence(counts, correction="no")
+
+
+def test_joint_table_matches_numpy(rng):
+    x, y, z = rng.integers(0, 3, 50), rng.integers(0, 2, 50), rng.integers(0, 4, 50)
+    counts = prob.joint_table(x, y, z, num_categories=(3, 2, 4), normalize=False)
+    ref, _ = np.histogramdd(np.stack([x, y, z], 1), bins=(3, 2, 4), range=[(0, 3), (0, 2), (0, 4)])
+    np.testing.assert_array_equal(counts, ref)
+    table = prob.joint_table(x, y, num_categories=(3, 2))
+    assert_close(table, ref.sum(2) / 50, rtol=1e-6)
+    assert table.shape == (3, 2)
+    res = prob.chi2_independence(prob.joint_table(x, y, num_categories=(3, 2), normalize=False))
+    ref_chi2 = scipy.stats.chi2_contingency(ref.sum(2))
+    assert_close(res.statistic, ref_chi2.statistic, rtol=1e-5)
+
+
+def test_joint_table_bad_input():
+    x = jnp.array([0, 1, 2])
+    with pytest.raises(ValueError, match="outside its range"):
+        prob.joint_table(x, num_categories=2)
+    with pytest.raises(TypeError, match="integer labels"):
+        prob.joint_table(jnp.array([0.0, 1.0]), num_categories=2)
+    with pytest.raises(ValueError, match="same length"):
+        prob.joint_table(x, jnp.array([0, 1]), num_categories=3)
+    with pytest.raises(ValueError, match="2 entries for 1 columns"):
+        prob.joint_table(x, num_categories=(3, 3))
+    with pytest.raises(ValueError, match="at least one"):
+        prob.joint_table(num_categories=3)
+    # Traced: out-of-range labels are not counted.
+    out = jax.jit(lambda c: prob.joint_table(c, num_categories=2, normalize=False))(x)
+    np.testing.assert_array_equal(out, [1.0, 1.0])
+
+
 def test_chi2_batch_and_jit(rng):
     counts = rng.integers(1, 30, (5, 3, 4)).astype(np.float32)
-    res = jax.jit(lambda c: prob.chi2_independence(c, table_ndim=2))(counts)
+    res = jax.jit(lambda c: prob.chi2_independence(c, table_ndim=2, correction=False))(counts)
     assert res.statistic.shape == (5,)
     for i in range(5):
         ref = scipy.stats.chi2_contingency(counts[i].astype(np.float64), correction=False)
         assert_close(res.statistic[i], ref.statistic, rtol=1e-5)
         assert_close(res.p_value[i], ref.pvalue, rtol=1e-4, atol=1e-7)
     assert int(res.dof) == 6
-    whole = prob.chi2_independence(counts)  # default: one 3-D table
+    whole = prob.chi2_independence(counts, correction=False)  # default: one 3-D table
     ref = scipy.stats.chi2_contingency(counts.astype(np.float64), correction=False)
     assert_close(whole.statistic, ref.statistic, rtol=1e-5)
 
@@ -133,3 +176,19 @@ def test_chi2_float64(rng):
     ref = scipy.stats.chi2_contingency(counts, correction=False)
     assert_close(res.statistic, ref.statistic, rtol=1e-10)
     assert_close(res.p_value, ref.pvalue, rtol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "joint", [[[0.5, jnp.nan], [0.2, 0.3]], [[0.5, jnp.inf], [0.2, 0.3]], [[0.5, -0.1], [0.3, 0.3]],
+              [[0.0, 0.0], [0.0, 0.0]]],
+)  # fmt: skip
+def test_invalid_tables_raise_or_give_nan(joint):
+    # issue 16: NaN/inf/negative/all-zero tables gave 0 or False.
+    joint = jnp.array(joint)
+    with pytest.raises(ValueError, match="finite, non-negative"):
+        prob.are_independent(joint)
+    with pytest.raises(ValueError, match="finite, non-negative"):
+        prob.mutual_information(joint)
+    assert np.isnan(jax.jit(prob.mutual_information)(joint))
+    with pytest.raises(ValueError, match="atol must be >= 0"):
+        prob.are_independent(jnp.ones((2, 2)), atol=-1)

@@ -43,6 +43,7 @@ from ._tables import Chi2Result as Chi2Result
 from ._tables import are_independent as are_independent
 from ._tables import chi2_independence as chi2_independence
 from ._tables import conditional as conditional
+from ._tables import joint_table as joint_table
 from ._tables import marginal as marginal
 from ._tables import mutual_information as mutual_information
 from ._uniform import Uniform as Uniform
@@ -69,6 +70,7 @@ __all__: list[str] = [
     "correlation",
     "covariance",
     "expectation",
+    "joint_table",
     "marginal",
     "mean",
     "median",

@@ -133,7 +133,8 @@ def are_independent(joint: ArrayLike, *, atol: float = 1e-6) -> jax.Array:
       A boolean scalar array (``bool(...)`` gives a Python bool outside ``jit``).
 
     Raises:
-      ValueError: if ``joint`` is 0-D.
+      ValueError: if ``joint`` is 0-D, ``atol < 0``, or (concrete input) ``joint`` has a
+        NaN, infinite or negative entry or sums to 0.
 
     Example:
       >>> import jax.numpy as jnp
@@ -144,13 +145,32 @@ def are_independent(joint: ArrayLike, *, atol: float = 1e-6) -> jax.Array:
       >>> print(prob.are_independent(jnp.array([[0.5, 0.0], [0.0, 0.5]])))
       False
     """
-    return _are_independent(_table(joint), atol)
+    if isinstance(atol, str) or atol is None:
+        raise TypeError(f"atol must be a number, got {type(atol).__name__}")
+    if _validate.is_concrete(atol) and not float(atol) >= 0:
+        raise ValueError(f"atol must be >= 0, got {atol}")
+    out, bad = _are_independent(_table(joint), atol)
+    _check_table(bad)
+    return out
+
+
+def _table_is_bad(joint: jax.Array) -> jax.Array:
+    """A table that is not a distribution up to scale: non-finite, negative or all zero."""
+    return ~(jnp.all(jnp.isfinite(joint)) & jnp.all(joint >= 0) & (jnp.sum(joint) > 0))
+
+
+def _check_table(bad: jax.Array) -> None:
+    if _validate.is_concrete(bad) and bool(bad):
+        raise ValueError(
+            "joint must have finite, non-negative entries with a positive sum (a table of "
+            "probabilities or counts)"
+        )
 
 
 @jax.jit
-def _are_independent(joint: jax.Array, atol: Any) -> jax.Array:
+def _are_independent(joint: jax.Array, atol: Any) -> tuple[jax.Array, jax.Array]:
     p = _normalised(joint)
-    return jnp.all(jnp.abs(p - _product_of_marginals(p)) <= atol)
+    return jnp.all(jnp.abs(p - _product_of_marginals(p)) <= atol), _table_is_bad(joint)
 
 
 def mutual_information(joint: ArrayLike) -> jax.Array:
@@ -164,10 +184,11 @@ def mutual_information(joint: ArrayLike) -> jax.Array:
       joint: a table with one axis per variable, non-negative entries.
 
     Returns:
-      A scalar, ``>= 0`` up to rounding.
+      A scalar, ``>= 0`` up to rounding; NaN for an invalid table under ``jit``.
 
     Raises:
-      ValueError: if ``joint`` is 0-D.
+      ValueError: if ``joint`` is 0-D, or (concrete input) has a NaN, infinite or negative
+        entry or sums to 0.
 
     Example:
       >>> import jax.numpy as jnp
@@ -175,16 +196,20 @@ def mutual_information(joint: ArrayLike) -> jax.Array:
       >>> print(prob.mutual_information(jnp.array([[0.5, 0.0], [0.0, 0.5]])))
       0.6931472
     """
-    return _mutual_information(_table(joint))
+    out, bad = _mutual_information(_table(joint))
+    _check_table(bad)
+    return out
 
 
 @jax.jit
-def _mutual_information(joint: jax.Array) -> jax.Array:
+def _mutual_information(joint: jax.Array) -> tuple[jax.Array, jax.Array]:
     p = _normalised(joint)
     q = _product_of_marginals(p)
     positive = p > 0
     ratio = jnp.where(positive, p, 1) / jnp.where(positive, q, 1)
-    return jnp.sum(jnp.where(positive, p * jnp.log(ratio), 0))
+    bad = _table_is_bad(joint)
+    mi = jnp.sum(jnp.where(positive, p * jnp.log(ratio), 0))
+    return jnp.where(bad, jnp.nan, mi), bad  # traced invalid tables: NaN
 
 
 class Chi2Result(NamedTuple):
@@ -201,17 +226,23 @@ class Chi2Result(NamedTuple):
     dof: int
 
 
-def chi2_independence(counts: ArrayLike, *, table_ndim: int | None = None) -> Chi2Result:
-    """Pearson's chi² test of independence (as ``scipy.stats.chi2_contingency(correction=False)``).
+def chi2_independence(
+    counts: ArrayLike, *, correction: bool = True, table_ndim: int | None = None
+) -> Chi2Result:
+    """Pearson's chi² test of independence, as ``scipy.stats.chi2_contingency``.
 
     The expected frequencies are the product of the one-variable marginals (mutual
     independence for tables of more than two variables, as SciPy), and
-    ``dof = size - Σ shape + ndim - 1``. A table with ``dof = 0`` gives statistic 0 and
-    p-value 1 (as SciPy).
+    ``dof = size - Σ shape + ndim - 1``. With ``correction`` (SciPy's default) and
+    ``dof == 1``, Yates' continuity correction moves every observed count by
+    ``min(0.5, |expected - observed|)`` towards its expected value. A table with
+    ``dof = 0`` gives statistic 0 and p-value 1 (as SciPy). In float32 p-values below
+    about 1e-38 underflow (SciPy computes in float64).
 
     Args:
       counts: observed frequencies; the last ``table_ndim`` axes are the table, any axes
         before them are batch dimensions (a batch of independent tables).
+      correction: apply Yates' correction when ``dof == 1`` (a Python bool).
       table_ndim: number of table axes (a Python int ``>= 1``); default all of them (no
         batch), as SciPy.
 
@@ -224,14 +255,20 @@ def chi2_independence(counts: ArrayLike, *, table_ndim: int | None = None) -> Ch
     Raises:
       ValueError: for negative counts or a zero expected frequency (concrete input only),
         or ``table_ndim`` out of range.
+      TypeError: if ``correction`` is not a bool or ``table_ndim`` not an int.
 
     Example:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import prob
       >>> res = prob.chi2_independence(jnp.array([[10.0, 20.0], [30.0, 40.0]]))
       >>> print(res.statistic, res.p_value, res.dof)
-      0.79365 0.37300 1
+      0.44643 0.50404 1
+      >>> print(prob.chi2_independence(jnp.array([[10.0, 20.0], [30.0, 40.0]]),
+      ...                              correction=False).statistic)
+      0.79365
     """
+    if not isinstance(correction, bool):
+        raise TypeError(f"correction must be a Python bool, got {type(correction).__name__}")
     arr = _validate.as_real(counts, "counts")
     nd = arr.ndim if table_ndim is None else _validate.static_int(table_ndim, "table_ndim")
     if not 1 <= nd <= arr.ndim:
@@ -241,7 +278,7 @@ def chi2_independence(counts: ArrayLike, *, table_ndim: int | None = None) -> Ch
     _validate.nonnegative(arr, "counts")
     tshape = arr.shape[arr.ndim - nd :]
     dof = math.prod(tshape) - sum(tshape) + nd - 1
-    stat, p, zero_expected = _chi2(arr, nd, dof)
+    stat, p, zero_expected = _chi2(arr, nd, dof, correction and dof == 1)
     if _validate.is_concrete(zero_expected) and bool(zero_expected):
         raise ValueError(
             "counts: the table of expected frequencies has a zero element (an empty row, "
@@ -250,8 +287,8 @@ def chi2_independence(counts: ArrayLike, *, table_ndim: int | None = None) -> Ch
     return Chi2Result(stat, p, dof)
 
 
-@functools.partial(jax.jit, static_argnames=("nd", "dof"))
-def _chi2(arr: jax.Array, nd: int, dof: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+@functools.partial(jax.jit, static_argnames=("nd", "dof", "yates"))
+def _chi2(arr: jax.Array, nd: int, dof: int, yates: bool) -> tuple[jax.Array, jax.Array, jax.Array]:
     table_axes = tuple(range(arr.ndim - nd, arr.ndim))
     total = jnp.sum(arr, axis=table_axes, keepdims=True)
     expected = jnp.ones_like(arr)
@@ -259,11 +296,95 @@ def _chi2(arr: jax.Array, nd: int, dof: int) -> tuple[jax.Array, jax.Array, jax.
         others = tuple(b for b in table_axes if b != a)
         expected = expected * (jnp.sum(arr, axis=others, keepdims=True) / total)
     expected = expected * total
+    observed = arr
+    if yates:  # as SciPy: move each count towards its expectation by at most 1/2
+        diff = expected - observed
+        observed = observed + jnp.sign(diff) * jnp.minimum(0.5, jnp.abs(diff))
     stat = jnp.sum(
-        jnp.where(expected > 0, (arr - expected) ** 2 / expected, jnp.nan), axis=table_axes
+        jnp.where(expected > 0, (observed - expected) ** 2 / expected, jnp.nan), axis=table_axes
     )
     zero_expected = jnp.any(expected == 0) if arr.size else jnp.bool_(False)
     if dof == 0:
         stat = jnp.where(jnp.isnan(stat), stat, 0.0)
         return stat, jnp.where(jnp.isnan(stat), stat, 1.0), zero_expected
     return stat, jax.scipy.special.gammaincc(dof / 2.0, stat / 2.0), zero_expected
+
+
+def joint_table(
+    *columns: ArrayLike, num_categories: int | Sequence[int], normalize: bool = True
+) -> jax.Array:
+    """Joint table of integer label columns: one axis per column.
+
+    ``out[i, j, ...]`` is the fraction (or, with ``normalize=False``, the number) of rows
+    whose labels are ``(i, j, ...)``; as ``numpy.histogramdd`` on integer bins, or
+    ``pandas.crosstab``. The result feeds :func:`marginal`, :func:`mutual_information` and
+    :func:`chi2_independence`.
+
+    Args:
+      *columns: integer labels ``[n]`` each (all the same length), column ``c`` in
+        ``{0, ..., num_categories[c] - 1}``.
+      num_categories: the number of categories of every column (an int for all of them,
+        or one Python int per column); static, it fixes the table's shape.
+      normalize: divide by ``n`` so that the entries sum to 1 (no rows gives NaN).
+
+    Returns:
+      A float array of shape ``tuple(num_categories)``.
+
+    Raises:
+      ValueError: no columns, columns of different lengths or not 1-D, a non-positive
+        number of categories, or (concrete input) a label outside its range; traced
+        out-of-range labels are not counted.
+      TypeError: non-integer labels or ``num_categories``.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import prob
+      >>> x, y = jnp.array([0, 0, 1, 1]), jnp.array([0, 1, 1, 1])
+      >>> print(prob.joint_table(x, y, num_categories=2))
+      [[0.25 0.25]
+       [0.   0.5 ]]
+    """
+    if not columns:
+        raise ValueError("joint_table needs at least one label column")
+    if isinstance(num_categories, (tuple, list)):
+        ks = tuple(_validate.static_int(k, "num_categories", minimum=1) for k in num_categories)
+        if len(ks) != len(columns):
+            raise ValueError(f"num_categories has {len(ks)} entries for {len(columns)} columns")
+    else:
+        ks = (_validate.static_int(num_categories, "num_categories", minimum=1),) * len(columns)
+    if not isinstance(normalize, bool):
+        raise TypeError(f"normalize must be a Python bool, got {type(normalize).__name__}")
+    cols = []
+    for i, c in enumerate(columns):
+        name = f"columns[{i}]"
+        if c is None or isinstance(c, (str, bytes)):
+            raise TypeError(f"{name}: expected integer labels, got {type(c).__name__}")
+        c = jnp.asarray(c)
+        if not jnp.issubdtype(c.dtype, jnp.integer):
+            raise TypeError(f"{name}: expected integer labels, got dtype {c.dtype}")
+        if c.ndim != 1 or c.shape != jnp.shape(columns[0]):
+            raise ValueError(
+                f"{name}: every column must be 1-D of the same length, got shapes "
+                f"{[jnp.shape(x) for x in columns]}"
+            )
+        cols.append(c)
+    table, outside = _joint_table(tuple(cols), ks, normalize)
+    if _validate.is_concrete(outside) and bool(outside):
+        raise ValueError(f"columns: a label lies outside its range 0..k-1 for k = {ks}")
+    return table
+
+
+@functools.partial(jax.jit, static_argnames=("ks", "normalize"))
+def _joint_table(
+    cols: tuple[jax.Array, ...], ks: tuple[int, ...], normalize: bool
+) -> tuple[jax.Array, jax.Array]:
+    inside = jnp.ones(cols[0].shape, bool)
+    for c, k in zip(cols, ks, strict=True):
+        inside = inside & (c >= 0) & (c < k)
+    dtype = jnp.result_type(float)
+    # Out-of-range rows go to an index past the end and are dropped by the scatter.
+    idx = tuple(jnp.where(inside, c, k) for c, k in zip(cols, ks, strict=True))
+    table = jnp.zeros(ks, dtype).at[idx].add(jnp.ones(cols[0].shape, dtype), mode="drop")
+    if normalize:
+        table = table / cols[0].shape[0] if cols[0].shape[0] else table * jnp.nan
+    return table, ~jnp.all(inside)
