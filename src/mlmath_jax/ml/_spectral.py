@@ -107,12 +107,7 @@ def _top_eigenvectors(m: jax.Array, start: jax.Array, k: int) -> jax.Array:
     if k > _EIGSH_BLOCK:
         return dense(None)
     res = linalg.eigsh(m, k, v0=start, which="LA")
-    u = res.eigenvectors
-    ok = jnp.all(jnp.isfinite(u))
-    converged = getattr(res, "converged", None)  # older eigsh: NaN marks non-convergence
-    if converged is not None:
-        ok = ok & jnp.all(converged)
-    return lax.cond(ok, lambda _: u, dense, None)
+    return lax.cond(jnp.all(res.converged), lambda _: res.eigenvectors, dense, None)
 
 
 @functools.partial(jax.jit, static_argnames=("n_clusters", "n_init"))
