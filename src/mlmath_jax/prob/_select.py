@@ -296,8 +296,8 @@ def _weighted_call(x, q, weights, axis, keepdims) -> jax.Array:
     _check_weights(w, tuple(x.shape), axis)
     if not isinstance(q, jax.core.Tracer):
         q = _host_q(q)
-        if q.dtype.kind == "f":
-            q = q.astype(_float_dtype(np.float64))  # compared in the CDF's dtype
+        if q.dtype.kind == "f":  # compared in the CDF's dtype, the default float
+            q = q.astype(np.dtype(jnp.result_type(float)))
     return _quantile_weighted(x, w, q, axis, keepdims)
 
 
