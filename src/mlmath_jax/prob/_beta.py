@@ -65,6 +65,7 @@ class Beta(Continuous):
       ValueError: if a concrete parameter is not ``> 0``; traced invalid values give NaN.
 
     Example:
+      >>> from mlmath_jax.prob import Beta
       >>> d = Beta(2.0, 3.0)
       >>> d.mean(), d.cdf(0.5)
       (Array(0.4, dtype=float32), Array(0.6875, dtype=float32))

@@ -33,6 +33,8 @@ class Dirichlet(Distribution):
         concrete entry is not ``> 0``; traced invalid values give NaN.
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax.prob import Dirichlet
       >>> d = Dirichlet(jnp.array([1.0, 2.0, 3.0]))
       >>> d.batch_shape, d.event_shape
       ((), (3,))

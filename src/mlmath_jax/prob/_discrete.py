@@ -75,6 +75,8 @@ class Bernoulli(Univariate):
         give NaN (samples ``-1``).
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax.prob import Bernoulli
       >>> d = Bernoulli(jnp.array([0.2, 0.7]))
       >>> d.mean(), d.median()
       (Array([0.2, 0.7], dtype=float32), Array([0., 1.], dtype=float32))
@@ -152,6 +154,7 @@ class Binomial(Univariate):
       millions.
 
     Example:
+      >>> from mlmath_jax.prob import Binomial
       >>> d = Binomial(10, 0.3)
       >>> d.mean(), d.variance(), d.median()
       (Array(3., dtype=float32), Array(2.1000001, dtype=float32), Array(3., dtype=float32))
@@ -323,6 +326,7 @@ class Poisson(Univariate):
         (samples ``-1``).
 
     Example:
+      >>> from mlmath_jax.prob import Poisson
       >>> d = Poisson(3.0)
       >>> d.log_prob(2), d.median()
       (Array(-1.4959228, dtype=float32), Array(3., dtype=float32))
@@ -397,6 +401,8 @@ class Categorical(Univariate):
         ``[0, 1]`` or rows not summing to 1; traced invalid values give NaN (samples ``-1``).
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax.prob import Categorical
       >>> d = Categorical(jnp.array([0.2, 0.5, 0.3]))
       >>> d.batch_shape, d.event_shape
       ((), ())

@@ -293,6 +293,8 @@ class Distribution:
             traced ones give samples ``-1`` there.
 
         Example:
+          >>> import jax
+          >>> import jax.numpy as jnp
           >>> from mlmath_jax.prob import Normal
           >>> Normal(jnp.zeros(3), 1.0).sample(jax.random.key(0), (5,)).shape
           (5, 3)

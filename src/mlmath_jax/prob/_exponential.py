@@ -26,6 +26,8 @@ class Exponential(Continuous):
       ValueError: if a concrete ``rate`` is not ``> 0``; traced invalid values give NaN.
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax.prob import Exponential
       >>> d = Exponential(jnp.array([1.0, 2.0]))
       >>> d.cdf(1.0)
       Array([0.63212055, 0.86466473], dtype=float32)

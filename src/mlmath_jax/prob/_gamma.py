@@ -138,6 +138,7 @@ class Gamma(Continuous):
       ValueError: if a concrete parameter is not ``> 0``; traced invalid values give NaN.
 
     Example:
+      >>> from mlmath_jax.prob import Gamma
       >>> d = Gamma(2.0, 4.0)
       >>> d.mean(), d.variance()
       (Array(0.5, dtype=float32), Array(0.125, dtype=float32))

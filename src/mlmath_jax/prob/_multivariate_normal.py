@@ -140,6 +140,9 @@ class MultivariateNormal(Distribution):
         matrices give NaN (``jnp.linalg.cholesky`` semantics).
 
     Example:
+      >>> import jax
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax.prob import MultivariateNormal
       >>> d = MultivariateNormal(jnp.zeros(2), jnp.array([[2.0, 1.0], [1.0, 2.0]]))
       >>> d.batch_shape, d.event_shape
       ((), (2,))
@@ -257,6 +260,8 @@ class MultivariateNormal(Distribution):
         """Covariance matrix ``Sigma``, ``batch_shape + (d, d)`` (SciPy's ``cov``).
 
         Example:
+          >>> import jax.numpy as jnp
+          >>> from mlmath_jax.prob import MultivariateNormal
           >>> d = MultivariateNormal(jnp.zeros(2), precision=jnp.array([[4.0, 0.0], [0.0, 16.0]]))
           >>> d.covariance()
           Array([[0.25  , 0.    ],

@@ -28,6 +28,8 @@ class Normal(Continuous):
       ValueError: if a concrete ``scale`` is not ``> 0``; traced invalid values give NaN.
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax.prob import Normal
       >>> d = Normal(jnp.array([0.0, 1.0]), 2.0)
       >>> d.batch_shape, d.event_shape
       ((2,), ())

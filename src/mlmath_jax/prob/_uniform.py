@@ -27,6 +27,7 @@ class Uniform(Continuous):
       ValueError: if concrete ``high <= low``; traced invalid values give NaN.
 
     Example:
+      >>> from mlmath_jax.prob import Uniform
       >>> d = Uniform(0.0, 4.0)
       >>> d.mean(), d.variance()
       (Array(2., dtype=float32), Array(1.3333334, dtype=float32))
