@@ -206,7 +206,8 @@ def pinv(a: ArrayLike, *, rtol: ArrayLike | None = None) -> jax.Array:
 def _pinv(a: jax.Array, rtol: jax.Array | None) -> jax.Array:
     a = _validate.matrix(a, "a")
     m, n = a.shape[-2:]
-    ok = finite_matrices(a)
+    finite = finite_matrices(a)
+    ok = finite
     if rtol is None:
         rtol = default_rtol(m, n, a.dtype)
     else:
@@ -214,7 +215,7 @@ def _pinv(a: jax.Array, rtol: jax.Array | None) -> jax.Array:
         ok = ok & (rtol >= 0)
         rtol = jnp.where(rtol >= 0, rtol, 0)
     # LAPACK's SVD may not return on inf input: factor zeros there instead.
-    p = jnp.linalg.pinv(jnp.where(finite_matrices(a)[..., None, None], a, 0), rtol=rtol)
+    p = jnp.linalg.pinv(jnp.where(finite[..., None, None], a, 0), rtol=rtol)
     return jnp.where(ok[..., None, None], p, jnp.nan)
 
 
