@@ -11,7 +11,8 @@ import jax.numpy as jnp
 import optax
 
 from .. import _trees, _validate
-from ._result import OptResult, check_tol, static_callable
+from ._implicit import ImplicitOptions, implicit_solution, stationarity
+from ._result import OptResult, check_implicit_max_steps, check_tol, static_callable
 
 # Built once: the optimiser is a static argument of the compiled loop, hashed by identity,
 # so a fresh ``optax.lbfgs()`` per call would compile the loop again on every call.
@@ -89,11 +90,11 @@ def minimize_keep_going(state: MinimizeState, tol: jax.Array, max_steps: int) ->
     return (state.num_steps < max_steps) & (grad_norm > tol) & jnp.isfinite(state.value)
 
 
-@functools.partial(jax.jit, static_argnames=("fun", "optimizer", "max_steps"))
-def _minimize(fun, optimizer, max_steps, x0, args, tol):
-    x0 = _trees.inexact_tree(x0, "x0")
-    _trees.scalar_value(fun, x0, args, "fun")
-    optimizer = _with_extra_args(optimizer)
+def minimize_solve(
+    fun: Callable[..., jax.Array], optimizer: Any, max_steps: int, args: tuple, data: tuple
+) -> tuple[Any, tuple]:
+    """The loop from ``data = (x0, tol)``: ``x`` and ``(grad_norm, num_steps, converged)``."""
+    x0, tol = data
     state = minimize_init(fun, optimizer, x0, args)
     gtol = jnp.asarray(tol, state.value.dtype)
     state = jax.lax.while_loop(
@@ -102,7 +103,24 @@ def _minimize(fun, optimizer, max_steps, x0, args, tol):
         state,
     )
     grad_norm = optax.tree.norm(state.grad).astype(state.value.dtype)
-    return OptResult(state.x, state.value, grad_norm, state.num_steps, grad_norm <= gtol)
+    return state.x, (grad_norm, state.num_steps, grad_norm <= gtol)
+
+
+@functools.partial(jax.jit, static_argnames=("fun", "optimizer", "max_steps", "implicit_max_steps"))
+def _minimize(fun, optimizer, max_steps, implicit_max_steps, x0, args, tol):
+    x0 = _trees.inexact_tree(x0, "x0")
+    out = _trees.scalar_value(fun, x0, args, "fun")
+    optimizer = _with_extra_args(optimizer)
+    x, (grad_norm, num_steps, converged) = implicit_solution(
+        functools.partial(minimize_solve, fun, optimizer, max_steps),
+        stationarity(fun),
+        args,
+        (x0, tol),
+        ImplicitOptions(symmetric=True, max_steps=implicit_max_steps),
+    )
+    # Differentiable: d value / d args is the envelope theorem's ∂fun/∂args at x*.
+    value = fun(x, *args).astype(out.dtype)
+    return OptResult(x, value, grad_norm, num_steps, converged)
 
 
 def minimize(
@@ -113,6 +131,7 @@ def minimize(
     optimizer: optax.GradientTransformation | None = None,
     max_steps: int = 1000,
     tol: float = 1e-6,
+    implicit_max_steps: int | None = None,
 ) -> OptResult:
     """Minimise ``fun(x, *args)`` from ``x0`` with an optax optimiser, the loop on the device.
 
@@ -174,4 +193,13 @@ def minimize(
         )
     max_steps = _validate.static_int(max_steps, "max_steps", minimum=0)
     check_tol(tol)
-    return _minimize(fun=fun, optimizer=optimizer, max_steps=max_steps, x0=x0, args=args, tol=tol)
+    implicit_max_steps = check_implicit_max_steps(implicit_max_steps)
+    return _minimize(
+        fun=fun,
+        optimizer=optimizer,
+        max_steps=max_steps,
+        implicit_max_steps=implicit_max_steps,
+        x0=x0,
+        args=args,
+        tol=tol,
+    )

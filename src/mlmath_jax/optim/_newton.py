@@ -11,7 +11,8 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 from .. import _linesearch, _trees, _validate
-from ._result import OptResult, check_tol, static_callable
+from ._implicit import ImplicitOptions, implicit_solution, stationarity
+from ._result import OptResult, check_implicit_max_steps, check_tol, static_callable
 
 # Above this many parameters the "auto" solver switches from a dense Hessian (n² memory,
 # n³ work) to conjugate gradients on Hessian-vector products (memory linear in n).
@@ -118,8 +119,27 @@ def newton_keep_going(state: NewtonState, tol: jax.Array, max_steps: int) -> jax
     return (state.num_steps < max_steps) & (jnp.linalg.norm(state.grad) > tol) & ~state.stalled
 
 
-@functools.partial(jax.jit, static_argnames=("fun", "max_steps", "solver", "max_cg_steps"))
-def _newton(fun, max_steps, solver, max_cg_steps, x0, args, tol):
+def newton_solve(
+    f: Callable, max_steps: int, solver: str, max_cg_steps: int, args: tuple, data: tuple
+) -> tuple[jax.Array, tuple]:
+    """The loop from flat ``data = (x0, tol)``: ``x`` and ``(grad_norm, num_steps, converged)``."""
+    x, tol = data
+    state = newton_init(f, x, args)
+    gtol = jnp.asarray(tol, x.dtype)
+    state = jax.lax.while_loop(
+        lambda s: newton_keep_going(s, gtol, max_steps),
+        lambda s: newton_step(f, s, args, solver=solver, max_cg_steps=max_cg_steps),
+        state,
+    )
+    grad_norm = jnp.linalg.norm(state.grad)
+    return state.x, (grad_norm, state.num_steps, grad_norm <= gtol)
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=("fun", "max_steps", "solver", "max_cg_steps", "implicit_max_steps"),
+)
+def _newton(fun, max_steps, solver, max_cg_steps, implicit_max_steps, x0, args, tol):
     x0 = _trees.inexact_tree(x0, "x0")
     _trees.scalar_value(fun, x0, args, "fun")
     flat, x = _trees.flat_fun(fun, x0)
@@ -133,15 +153,16 @@ def _newton(fun, max_steps, solver, max_cg_steps, x0, args, tol):
     def f(z, *args):
         return flat(z, *args).astype(x.dtype)
 
-    state = newton_init(f, x, args)
-    gtol = jnp.asarray(tol, x.dtype)
-    state = jax.lax.while_loop(
-        lambda s: newton_keep_going(s, gtol, max_steps),
-        lambda s: newton_step(f, s, args, solver=solver, max_cg_steps=max_cg_steps),
-        state,
+    x, (grad_norm, num_steps, converged) = implicit_solution(
+        functools.partial(newton_solve, f, max_steps, solver, max_cg_steps),
+        stationarity(f),
+        args,
+        (x, tol),
+        ImplicitOptions(symmetric=True, max_steps=implicit_max_steps),
     )
-    grad_norm = jnp.linalg.norm(state.grad)
-    return OptResult(unravel(state.x), state.value, grad_norm, state.num_steps, grad_norm <= gtol)
+    # Differentiable: d value / d args is the envelope theorem's ∂fun/∂args at x*.
+    value = f(x, *args)
+    return OptResult(unravel(x), value, grad_norm, num_steps, converged)
 
 
 def newton(
@@ -153,6 +174,7 @@ def newton(
     tol: float = 1e-8,
     solver: str = "auto",
     max_cg_steps: int | None = None,
+    implicit_max_steps: int | None = None,
 ) -> OptResult:
     """Minimise ``fun(x, *args)`` by damped Newton steps with a backtracking line search.
 
@@ -211,6 +233,7 @@ def newton(
         max_steps=max_steps,
         solver=solver,
         max_cg_steps=max_cg_steps,
+        implicit_max_steps=check_implicit_max_steps(implicit_max_steps),
         x0=x0,
         args=args,
         tol=tol,

@@ -13,9 +13,19 @@ import optax
 from jax.typing import ArrayLike
 
 from .. import _trees, _validate
-from ._result import OptResult, check_nonnegative, check_positive, check_tol, static_callable
+from ._implicit import ImplicitOptions, implicit_solution
+from ._result import (
+    OptResult,
+    check_implicit_max_steps,
+    check_nonnegative,
+    check_positive,
+    check_tol,
+    static_callable,
+)
 
 _MAX_BACKTRACKS = 60
+# Rounding units of |f| allowed in the sufficient-decrease test (a sum's rounding error).
+_SLACK_ULPS = 16
 
 
 def _threshold(value: ArrayLike, name: str, dtype: Any) -> jax.Array:
@@ -258,8 +268,10 @@ def backtrack_lipschitz(
     """Double ``L`` from ``lipschitz`` until the quadratic model bounds ``f`` at ``x⁺``.
 
     The test (Beck & Teboulle 2009) is ``f(x⁺) <= f(y) + ∇f(y)ᵀ(x⁺ - y) + L/2 ‖x⁺ - y‖²``
-    with ``x⁺ = prox_grad_map(prox, y, ∇f(y), L)``, plus a slack of one rounding unit of
-    ``|f(y)|``. (Not an Armijo search: the trial point moves along the prox path, not a
+    with ``x⁺ = prox_grad_map(prox, y, ∇f(y), L)``, plus a slack of ``_SLACK_ULPS``
+    rounding units of ``|f(y)|``: near the minimum both sides agree to rounding, and a
+    smaller slack lets rounding noise double ``L`` until the step vanishes (a stall that
+    reads as convergence, with a step too small for the implicit derivative). (Not an Armijo search: the trial point moves along the prox path, not a
     line, so ``_linesearch.backtrack`` does not apply.) Returns ``(x⁺, L)``.
     """
     eps = jnp.finfo(lipschitz.dtype).eps
@@ -268,7 +280,8 @@ def backtrack_lipschitz(
         x_new, lip, k = carry
         diff = optax.tree.sub(x_new, y)
         model = fy + optax.tree.vdot(gy, diff) + 0.5 * lip * optax.tree.vdot(diff, diff)
-        return (fun(x_new, *args) > model + eps * jnp.abs(fy)) & (k < _MAX_BACKTRACKS)
+        slack = _SLACK_ULPS * eps * jnp.abs(fy)
+        return (fun(x_new, *args) > model + slack) & (k < _MAX_BACKTRACKS)
 
     def grow(carry):
         _, lip, k = carry
@@ -342,22 +355,79 @@ def proximal_keep_going(state: ProximalState, tol: jax.Array, max_steps: int) ->
     return (state.num_steps < max_steps) & (state.grad_map_norm > tol)
 
 
-@functools.partial(jax.jit, static_argnames=("fun", "prox", "accelerate", "max_steps"))
-def _proximal_gradient(fun, prox, accelerate, max_steps, x0, args, step_size, tol):
-    x0 = _trees.inexact_tree(x0, "x0")
-    out = _trees.scalar_value(fun, x0, args, "fun")
+def proximal_solve(
+    fun: Callable,
+    prox: Callable,
+    accelerate: bool,
+    max_steps: int,
+    theta: tuple,
+    data: tuple,
+) -> tuple[Any, tuple]:
+    """The loop from ``data = (x0, step_size, tol)``, ``theta = (args, prox_args)``.
+
+    Returns ``x`` and ``(lipschitz, grad_map_norm, num_steps, converged)``.
+    """
+    args, prox_args = theta
+    x0, step_size, tol = data
+
+    def bound_prox(v, s):
+        return prox(v, s, *prox_args)
+
     state = proximal_init(fun, x0, args, step_size)
     gtol = jnp.asarray(tol, state.lipschitz.dtype)
     backtrack = step_size is None
     state = jax.lax.while_loop(
         lambda s: proximal_keep_going(s, gtol, max_steps),
-        lambda s: proximal_step(fun, prox, s, args, accelerate=accelerate, backtrack=backtrack),
+        lambda s: proximal_step(
+            fun, bound_prox, s, args, accelerate=accelerate, backtrack=backtrack
+        ),
         state,
     )
     bad = state.grad_map_norm < 0
     grad_map_norm = jnp.where(bad, jnp.nan, state.grad_map_norm)
-    value = fun(state.x, *args).astype(out.dtype)
-    return OptResult(state.x, value, grad_map_norm, state.num_steps, ~bad & (grad_map_norm <= gtol))
+    converged = ~bad & (grad_map_norm <= gtol)
+    return state.x, (state.lipschitz, grad_map_norm, state.num_steps, converged)
+
+
+def prox_fixed_point(fun: Callable, prox: Callable) -> Callable:
+    """The condition ``F(x) = x - prox(x - s ∇f(x), s)`` with ``s = 1/L`` of the last step.
+
+    Any ``s > 0`` has the same fixed points (the minimisers of ``f + g``); ``1/L`` keeps
+    the eigenvalues of ``∂F/∂x`` in ``(0, 1]`` for convex ``f``. Its Jacobian carries the
+    prox's own derivative: for soft thresholding the 0/1 mask of the active set.
+    """
+
+    def condition(x: Any, aux: tuple, theta: tuple, data: Any) -> Any:
+        args, prox_args = theta
+        lipschitz = aux[0]
+
+        def bound_prox(v, s):
+            return prox(v, s, *prox_args)
+
+        grad = jax.grad(fun)(x, *args)
+        return optax.tree.sub(x, prox_grad_map(bound_prox, x, grad, lipschitz))
+
+    return condition
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=("fun", "prox", "accelerate", "max_steps", "implicit_max_steps"),
+)
+def _proximal_gradient(
+    fun, prox, accelerate, max_steps, implicit_max_steps, x0, args, prox_args, step_size, tol
+):
+    x0 = _trees.inexact_tree(x0, "x0")
+    out = _trees.scalar_value(fun, x0, args, "fun")
+    x, (_, grad_map_norm, num_steps, converged) = implicit_solution(
+        functools.partial(proximal_solve, fun, prox, accelerate, max_steps),
+        prox_fixed_point(fun, prox),
+        (args, prox_args),
+        (x0, step_size, tol),
+        ImplicitOptions(symmetric=False, max_steps=implicit_max_steps),
+    )
+    value = fun(x, *args).astype(out.dtype)
+    return OptResult(x, value, grad_map_norm, num_steps, converged)
 
 
 def proximal_gradient(
@@ -365,11 +435,13 @@ def proximal_gradient(
     x0: Any,
     args: tuple = (),
     *,
-    prox: Callable[[Any, jax.Array], Any],
+    prox: Callable[..., Any],
+    prox_args: tuple = (),
     step_size: float | None = None,
     accelerate: bool = True,
     max_steps: int = 1000,
     tol: float = 1e-6,
+    implicit_max_steps: int | None = None,
 ) -> OptResult:
     """Minimise ``fun(x, *args) + g(x)`` by proximal gradient steps (ISTA, or FISTA).
 
@@ -422,6 +494,7 @@ def proximal_gradient(
     fun = static_callable(fun, "fun")
     prox = static_callable(prox, "prox")
     args = _trees.check_args(args)
+    prox_args = _trees.check_args(prox_args, "prox_args")
     max_steps = _validate.static_int(max_steps, "max_steps", minimum=0)
     check_tol(tol)
     if not isinstance(accelerate, bool):
@@ -433,8 +506,10 @@ def proximal_gradient(
         prox=prox,
         accelerate=accelerate,
         max_steps=max_steps,
+        implicit_max_steps=check_implicit_max_steps(implicit_max_steps),
         x0=x0,
         args=args,
+        prox_args=prox_args,
         step_size=step_size,
         tol=tol,
     )

@@ -91,3 +91,10 @@ def check_positive(value: Any, name: str) -> None:
 def check_tol(tol: Any, name: str = "tol") -> None:
     """Require a known ``tol`` to be >= 0 (also under ``jit``; traced values are skipped)."""
     check_nonnegative(tol, name)
+
+
+def check_implicit_max_steps(value: Any) -> int | None:
+    """``implicit_max_steps``: None (the default cap) or a static int >= 1."""
+    if value is None:
+        return None
+    return _validate.static_int(value, "implicit_max_steps", minimum=1)
