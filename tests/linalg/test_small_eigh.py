@@ -104,3 +104,19 @@ def test_chunked_large_batch(rng):
     _check(a[:, 0], w[:, 0], v[:, 0], rtol=1e-5)
     w2, _ = _small_eigh.jacobi_eigh_small(jnp.asarray(a[-1500:]))
     assert_close(w[-1500:], w2, rtol=1e-6, name="chunked vs whole")
+
+
+def test_jacobi_pieces_alone(rng):
+    # init scales to unit max-norm; sweeps drive the off-diagonal part to rounding level
+    # (quadratically); finish sorts and rescales.
+    a = _hard_batch(rng, 120, 4).astype(np.float32)
+    scale, state = _small_eigh._jacobi_init(jnp.asarray(a))
+    amax = np.abs(a).max(axis=(-2, -1))
+    assert_close(scale, np.where(amax > 0, amax, 1.0), rtol=1e-6, name="scale")
+    off = [float(_small_eigh._off_diagonal(4, state))]
+    for _ in range(6):
+        state = _small_eigh._jacobi_sweep(4, state)
+        off.append(float(_small_eigh._off_diagonal(4, state)))
+    assert off[0] > 0.1 and off[-1] <= np.finfo(np.float32).eps, off
+    w, v = _small_eigh._jacobi_finish(4, state, scale)
+    _check(a, w, v, rtol=1e-5)
