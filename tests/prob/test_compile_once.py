@@ -127,6 +127,7 @@ TABLE_FUNCTIONS = {
     "are_independent": lambda t: prob.are_independent(t),
     "mutual_information": lambda t: prob.mutual_information(t),
     "chi2_independence": lambda t: prob.chi2_independence(10 * t)[:2],
+    "chi2_no_correction": lambda t: prob.chi2_independence(10 * t, correction=False)[:2],
 }
 
 
@@ -137,6 +138,15 @@ def test_table_function_compiles_once(name):
         return (t,)
 
     assert compiles_on_repeat(TABLE_FUNCTIONS[name], table(0.0), table(0.05)) == 0
+
+
+def test_joint_table_compiles_once():
+    def run(x, y):
+        return prob.joint_table(x, y, num_categories=(3, 2))
+
+    calls = [(jnp.array([0, 1, 2, 1]), jnp.array([0, 1, 1, 0])), (jnp.array([2, 2, 0, 1]),
+             jnp.array([1, 1, 0, 0]))]  # fmt: skip
+    assert compiles_on_repeat(run, *calls) == 0
 
 
 # --- pytree idiom ------------------------------------------------------------------------

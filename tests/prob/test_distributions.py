@@ -624,6 +624,11 @@ BAD = [
     (lambda: MultivariateNormal(jnp.zeros(2), -jnp.eye(2)), "positive definite"),
     (lambda: MultivariateNormal(jnp.zeros(2), jnp.array([[1.0, 2.0], [2.0, 1.0]])), "positive"),
     (lambda: MultivariateNormal(jnp.zeros(2), scale_tril=-jnp.eye(2)), "positive diagonal"),
+    (lambda: MultivariateNormal(jnp.zeros(2), jnp.array([[2.0, 1.0], [0.0, 2.0]])), "symmetric"),
+    (lambda: MultivariateNormal(jnp.zeros(2), precision=jnp.array([[2.0, 0.5], [0.0, 2.0]])),
+     "precision must be symmetric"),  # SciPy raises on a non-symmetric matrix too
+    (lambda: MultivariateNormal(jnp.zeros(2), jnp.array([[1.0, jnp.nan], [jnp.nan, 1.0]])),
+     "positive definite"),
     (lambda: MultivariateNormal(jnp.zeros(2), precision=jnp.zeros((2, 2))), "precision must"),
     (lambda: MultivariateNormal(jnp.zeros((3, 2)), jnp.stack([jnp.eye(2)] * 4)), "broadcast"),
 ]

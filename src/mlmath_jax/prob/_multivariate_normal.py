@@ -135,7 +135,9 @@ class MultivariateNormal(Distribution):
 
     Raises:
       ValueError: not exactly one matrix given; the matrix not ``[..., d, d]`` with ``d``
-        matching ``loc``; batch shapes that do not broadcast; concrete matrices that are not
+        matching ``loc``; batch shapes that do not broadcast; a concrete ``covariance`` or
+        ``precision`` that is not symmetric (beyond ``sqrt(eps)`` of its largest entry;
+        rounding-level asymmetry is averaged away); concrete matrices that are not
         positive definite (or a ``scale_tril`` with a non-positive diagonal). Traced invalid
         matrices give NaN (``jnp.linalg.cholesky`` semantics).
 
@@ -188,14 +190,22 @@ class MultivariateNormal(Distribution):
             dtype = jnp.result_type(loc, mat)
             batch = _validate.batch_shape([loc.shape[:-1], mat.shape[:-2]], ["loc", name])
             triangular = name == "scale_tril"
-            loc, factor = _canonical_mvn(loc.astype(dtype), mat.astype(dtype), batch, triangular)
-            if _validate.is_concrete(factor) and not bool(_factor_ok(factor)):
-                what = (
-                    "lower triangular with a positive diagonal"
-                    if triangular
-                    else "symmetric positive definite"
-                )
-                raise ValueError(f"{name} must be {what}")
+            loc, factor, good, symmetric = _canonical_mvn(
+                loc.astype(dtype), mat.astype(dtype), batch, triangular
+            )
+            if _validate.is_concrete(good):
+                if not triangular and not bool(symmetric):
+                    raise ValueError(
+                        f"{name} must be symmetric (|{name} - {name}^T| within sqrt(eps) of "
+                        f"its largest entry), as scipy.stats.multivariate_normal"
+                    )
+                if not bool(good):
+                    what = (
+                        "lower triangular with a positive diagonal"
+                        if triangular
+                        else "symmetric positive definite"
+                    )
+                    raise ValueError(f"{name} must be {what}")
         cov_side = name != "precision"
         object.__setattr__(self, "loc", loc)
         object.__setattr__(self, "scale_tril", factor if cov_side else None)
@@ -284,15 +294,18 @@ class MultivariateNormal(Distribution):
 @functools.partial(jax.jit, static_argnums=(2, 3))
 def _canonical_mvn(
     loc: jax.Array, mat: jax.Array, batch: tuple[int, ...], triangular: bool
-) -> tuple[jax.Array, jax.Array]:
-    """Broadcast ``loc`` to the batch and factor the matrix, as one compiled program."""
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """Broadcast ``loc``, factor the matrix and check it, as one compiled program.
+
+    Returns ``loc``, the lower factor, whether the factor is finite with a positive
+    diagonal, and whether ``mat`` is symmetric within ``sqrt(eps)`` of its largest entry.
+    """
     loc = jnp.broadcast_to(loc, batch + loc.shape[-1:])
-    return loc, jnp.tril(mat) if triangular else robust_cholesky(mat)
-
-
-@jax.jit
-def _factor_ok(factor: jax.Array) -> jax.Array:
-    return jnp.all(jnp.isfinite(factor)) & jnp.all(_diag(factor) > 0)
+    factor = jnp.tril(mat) if triangular else robust_cholesky(mat)
+    good = jnp.all(jnp.isfinite(factor)) & jnp.all(_diag(factor) > 0)
+    tol = jnp.sqrt(jnp.finfo(mat.dtype).eps) * jnp.max(jnp.abs(mat), axis=(-2, -1))
+    asym = jnp.max(jnp.abs(mat - _swap(mat)), axis=(-2, -1))
+    return loc, factor, good, ~jnp.any(asym > tol)  # NaN is left to the factor check
 
 
 @jax.jit
