@@ -4,10 +4,12 @@ Fit time of ``least_squares``, ``ridge``, ``lasso`` and ``logistic_regression`` 
 the scikit-learn estimator with the same objective, on diabetes and breast_cancer
 (standardised) and on synthetic data (quick: n = 1e4, d = 50; full: n = 1e5, d = 100 and
 n = 1e6, d = 256); a ridge path of 100 alphas in one ``vmap`` call against a scikit-learn
-loop; ``GaussianNB`` fit + ``predict_proba``. Inputs are float32 for every contender
-(scikit-learn keeps float32 for these estimators); references are scikit-learn in float64
-with tight tolerances. Errors compare coefficients (and intercepts) relative to their
-largest entry.
+loop; ``GaussianNB`` fit + ``predict_proba``; and ``ml.eager``, the cost of a small eager
+call (n = 200, d = 5) against the same function wrapped in ``jax.jit`` by hand (issue 12:
+a repeated eager call compiles nothing and costs what the compiled call costs). Inputs
+are float32 for every contender (scikit-learn keeps float32 for these estimators);
+references are scikit-learn in float64 with tight tolerances. Errors compare coefficients
+(and intercepts) relative to their largest entry.
 """
 
 from __future__ import annotations
@@ -258,5 +260,80 @@ def _gnb_cases(quick: bool) -> list[Case]:
     ]
 
 
+# --- eager cost of small calls ----------------------------------------------------------------
+def _interleaved(ours, peer, args, calls):
+    """Medians (seconds) of ``calls`` eager calls of each, alternating ours and peer."""
+    import statistics
+    import time
+
+    import jax
+
+    for _ in range(3):  # warm-up: compile and fill the dispatch caches
+        jax.block_until_ready(ours(*args))
+        jax.block_until_ready(peer(*args))
+    t_ours, t_peer = [], []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        jax.block_until_ready(ours(*args))
+        t1 = time.perf_counter()
+        jax.block_until_ready(peer(*args))
+        t2 = time.perf_counter()
+        t_ours.append(t1 - t0)
+        t_peer.append(t2 - t1)
+    return statistics.median(t_ours), statistics.median(t_peer)
+
+
+def _eager_calls():
+    """Case name -> (eager call of the public API, its inputs from ``(X, y, labels)``)."""
+    return {
+        "least_squares": (lambda X, y: ml.least_squares(X, y).coef, (0, 1)),
+        "ridge": (lambda X, y: ml.ridge(X, y, 0.5).coef, (0, 1)),
+        "lasso": (lambda X, y: ml.lasso(X, y, 0.01).coef, (0, 1)),
+        "logistic_regression": (lambda X, labels: ml.logistic_regression(X, labels).coef, (0, 2)),
+        "PCA.fit": (lambda X: ml.PCA.fit(X, 2).components, (0,)),
+        "GaussianNB.fit+predict_proba": (
+            lambda X, labels: ml.GaussianNB.fit(X, labels, 2).predict_proba(X),
+            (0, 2),
+        ),
+    }
+
+
+def _eager_case(name, fn, which, calls):
+    import jax
+    import jax.numpy as jnp
+
+    params = {"n": 200, "d": 5, "dtype": "float32", "calls": calls}
+    by_hand = jax.jit(fn)
+
+    def setup(rng):
+        X = rng.standard_normal((200, 5)).astype(np.float32)
+        y = (X @ rng.standard_normal(5) + 0.1 * rng.standard_normal(200)).astype(np.float32)
+        labels = (y > np.median(y)).astype(np.int32)
+        args = tuple(jnp.asarray((X, y, labels)[i]) for i in which)
+        jax.block_until_ready(args)
+        t_ours, t_jit = _interleaved(fn, by_hand, args, calls)
+        params.update(
+            ours_us=round(t_ours * 1e6, 1),
+            jit_us=round(t_jit * 1e6, 1),
+            ratio=round(t_ours / t_jit, 2),
+        )
+        return args
+
+    return Case(
+        f"ml.eager.{name}",
+        params,
+        setup,
+        [Contender("mlmath_jax", fn, "host"), Contender("jax.jit by hand", by_hand, "host")],
+        reference=lambda *args: jax.device_get(by_hand(*args)),
+        tol=1e-4,
+        quick=True,
+    )
+
+
+def _eager_cases(quick: bool) -> list[Case]:
+    calls = 100 if quick else 500
+    return [_eager_case(n, fn, which, calls) for n, (fn, which) in _eager_calls().items()]
+
+
 def cases(quick: bool) -> list[Case]:
-    return _fit_cases(quick) + _path_cases(quick) + _gnb_cases(quick)
+    return _fit_cases(quick) + _path_cases(quick) + _gnb_cases(quick) + _eager_cases(quick)

@@ -27,9 +27,16 @@ def rmatvec(X: jax.Array, v: jax.Array) -> jax.Array:
     return jnp.matmul(v, X, precision=HI)
 
 
+def real(x: ArrayLike, name: str) -> jax.Array:
+    """``x`` as a real floating array (:func:`_validate.as_real`), at no cost when it is one."""
+    if isinstance(x, jax.Array) and jnp.issubdtype(x.dtype, jnp.floating):
+        return x
+    return _validate.as_real(x, name)
+
+
 def design(X: ArrayLike, d: int | None = None) -> jax.Array:
     """Validate a 2-D ``[n, d]`` design matrix (optionally with ``d`` columns)."""
-    X = _validate.as_real(X, "X")
+    X = real(X, "X")
     if X.ndim != 2:
         raise ValueError(f"X must be a 2-D [n, d] matrix, got shape {X.shape}")
     if d is not None and X.shape[1] != d:
@@ -40,7 +47,7 @@ def design(X: ArrayLike, d: int | None = None) -> jax.Array:
 def xy(X: ArrayLike, y: ArrayLike) -> tuple[jax.Array, jax.Array]:
     """Validate ``X`` ``[n, d]`` and ``y`` ``[n]``; ``y`` takes ``X``'s float dtype."""
     X = design(X)
-    y = _validate.as_real(y, "y")
+    y = real(y, "y")
     if y.ndim != 1:
         raise ValueError(f"y must be a 1-D [n] vector, got shape {y.shape}")
     _validate.same_dim(X.shape[0], y.shape[0], ("X", "y"), (X.shape, y.shape), "lengths")

@@ -25,7 +25,7 @@ def _labels_ok(y: jax.Array, *, n_classes: int) -> jax.Array:
 def _class_labels(y: ArrayLike, n: int, n_classes: int) -> jax.Array:
     """Validate integer class labels ``[n]`` in ``range(n_classes)`` (values when concrete)."""
     try:
-        y = jnp.asarray(y)
+        y = y if isinstance(y, jax.Array) else jnp.asarray(y)
     except TypeError as exc:
         raise TypeError(f"y: expected an array, got {type(y).__name__}") from exc
     if y.ndim != 1:
@@ -40,7 +40,7 @@ def _class_labels(y: ArrayLike, n: int, n_classes: int) -> jax.Array:
                 f"y must hold integer labels in range(n_classes={n_classes}), "
                 f"got values {jnp.unique(y)}"
             )
-    return y.astype(jnp.int32)
+    return y  # cast to int32 inside the compiled fit
 
 
 @_model.register
@@ -158,6 +158,7 @@ class GaussianNB:
 @functools.partial(jax.jit, static_argnames="n_classes")
 def _fit(X: jax.Array, y: jax.Array, *, n_classes: int) -> GaussianNB:
     n = X.shape[0]
+    y = y.astype(jnp.int32)
     onehot = (y[:, None] == jnp.arange(n_classes)).astype(X.dtype)
     count = jnp.sum(onehot, axis=0)
     safe = jnp.where(count > 0, count, 1.0)

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from .. import _validate, linalg
-from . import _model
+from . import _data, _model
 from ._data import HI
 
 
@@ -75,7 +75,7 @@ class PCA:
           >>> print(pca.explained_variance_ratio)
           [0.99...]
         """
-        X = _validate.matrix(X, "X", real=True)
+        X = _validate.at_least_rank(_data.real(X, "X"), 2, "X", "a [..., n, d] matrix")
         n, d = X.shape[-2:]
         if n < 2:
             raise ValueError(f"X must have at least 2 samples (rows), got shape {X.shape}")
@@ -107,7 +107,7 @@ class PCA:
           [[0.     ]
            [1.41...]]
         """
-        X = _validate.matrix(X, "X")
+        X = _validate.at_least_rank(_data.real(X, "X"), 2, "X", "a [..., m, d] matrix")
         d = self.components.shape[-1]
         if X.shape[-1] != d:
             raise ValueError(f"X must have {d} features (columns), got shape {X.shape}")
@@ -132,7 +132,7 @@ class PCA:
           >>> print(pca.inverse_transform(jnp.array([[0.0]])))
           [[1. 1.]]
         """
-        Z = _validate.matrix(Z, "Z")
+        Z = _validate.at_least_rank(_data.real(Z, "Z"), 2, "Z", "a [..., m, k] matrix")
         k = self.components.shape[-2]
         if Z.shape[-1] != k:
             raise ValueError(f"Z must have {k} columns (components), got shape {Z.shape}")

@@ -10,7 +10,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from .. import _validate, linalg
-from ._data import HI
+from ._data import HI, real, scalar
 
 _KMEANS_MAX_ITERS = 300
 # linalg.eigsh on a matrix multiplies blocks of 4 vectors, so it sees up to 4 copies of a
@@ -166,7 +166,7 @@ def spectral_clustering(
       >>> print(labels[0] == labels[1], labels[0] == labels[2])
       True False
     """
-    X = _validate.matrix(X, "X", real=True)
+    X = real(X, "X")
     if X.ndim != 2:
         raise ValueError(f"X must be a [n, d] matrix, got shape {X.shape}")
     n = X.shape[0]
@@ -175,4 +175,4 @@ def spectral_clustering(
         raise ValueError(f"n_clusters must be <= n_samples = {n}, got {k}")
     n_init = _validate.static_int(n_init, "n_init", minimum=1)
     _validate.positive(gamma, "gamma")
-    return _spectral(X, key, jnp.asarray(gamma, X.dtype), n_clusters=k, n_init=n_init)
+    return _spectral(X, key, scalar(gamma, "gamma", X.dtype), n_clusters=k, n_init=n_init)
