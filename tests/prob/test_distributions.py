@@ -806,3 +806,20 @@ def test_integer_samplers_do_not_overflow_int32():
     np.testing.assert_array_equal(out, [-1, -1])
     big = Poisson(1e9).sample(key, 1000)
     assert np.all(np.abs(np.asarray(big, np.float64) - 1e9) < 10 * np.sqrt(1e9))
+
+
+def test_poisson_log_prob_at_large_rate():
+    # issue 16: Poisson(1e6).log_prob(1e6) was -7.0 in float32 (SciPy -7.83).
+    k = jnp.array([1e6 - 3e3, 1e6, 1e6 + 1e3])
+    np.testing.assert_allclose(
+        Poisson(1e6).log_prob(k), st.poisson.logpmf(np.asarray(k, np.float64), 1e6), rtol=2e-5
+    )
+    small = np.array([0.0, 3.0, 9.0, 10.0, 25.0])
+    np.testing.assert_allclose(
+        Poisson(jnp.array([0.5, 4.0, 12.0, 12.0, 20.0])).log_prob(small),
+        st.poisson.logpmf(small, np.array([0.5, 4.0, 12.0, 12.0, 20.0])),
+        rtol=2e-6,
+    )
+    np.testing.assert_allclose(Poisson(0.0).log_prob(0.0), 0.0, atol=1e-6)
+    g = jax.grad(lambda r: Poisson(r).log_prob(30.0))(25.0)
+    np.testing.assert_allclose(g, 30.0 / 25.0 - 1, rtol=1e-4)
