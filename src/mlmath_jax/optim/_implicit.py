@@ -112,8 +112,14 @@ def _solution_jvp(solve, condition, options, primals, tangents):
         return ravel_pytree(condition(unravel(z), aux, theta, data))[0]
 
     rhs = jax.jvp(f_theta, (theta,), (theta_dot,))[1]
-    _, jac_x = jax.linearize(f_x, x_flat)
-    x_dot = unravel(-linear_solve(jac_x, rhs.astype(x_flat.dtype), options))
+    residual, jac_x = jax.linearize(f_x, x_flat)
+    x_dot_flat = -linear_solve(jac_x, rhs.astype(x_flat.dtype), options)
+    # A non-finite condition at x (NaN data, stopped at once) is no solution: NaN derivative.
+    # (A product, not a select: it transposes to a NaN cotangent in reverse mode too.)
+    x_dot_flat = x_dot_flat * jnp.where(jnp.all(jnp.isfinite(residual)), 1.0, jnp.nan).astype(
+        x_dot_flat.dtype
+    )
+    x_dot = unravel(x_dot_flat)
     x_dot = jax.tree.map(lambda t, p: t.astype(jnp.asarray(p).dtype), x_dot, x)
     return (x, aux), (x_dot, jax.tree.map(_zero_tangent, aux))
 
