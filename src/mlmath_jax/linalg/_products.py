@@ -13,7 +13,7 @@ import jax.numpy as jnp
 from jax import lax
 from jax.typing import ArrayLike
 
-from .. import _validate
+from .. import _sharding, _validate
 
 PrecisionLike = str | lax.Precision | None
 
@@ -61,10 +61,13 @@ def matmul(a: ArrayLike, b: ArrayLike, *, precision: PrecisionLike = "highest") 
 def _matmul(a: jax.Array, b: jax.Array, precision: PrecisionLike) -> jax.Array:
     a = _validate.matrix(a, "a")
     b = _validate.matrix(b, "b")
-    _validate.same_dim(a.shape[-1], b.shape[-2], ("a", "b"), (a.shape, b.shape),
-                       "inner dimensions")
+    _validate.same_dim(a.shape[-1], b.shape[-2], ("a", "b"), (a.shape, b.shape), "inner dimensions")
     _validate.batch_shape([a.shape[:-2], b.shape[:-2]], ("a", "b"))
-    return jnp.matmul(a, b, precision=_precision(precision))
+    # A sharded contracted axis on an explicit mesh needs an output sharding (one
+    # all-reduce of the [..., m, n] result); elsewhere JAX decides, as for jnp.matmul.
+    return jnp.matmul(
+        a, b, precision=_precision(precision), out_sharding=_sharding.product_out_sharding(a, b)
+    )
 
 
 def matvec(a: ArrayLike, x: ArrayLike, *, precision: PrecisionLike = "highest") -> jax.Array:
@@ -98,10 +101,15 @@ def matvec(a: ArrayLike, x: ArrayLike, *, precision: PrecisionLike = "highest") 
 def _matvec(a: jax.Array, x: jax.Array, precision: PrecisionLike) -> jax.Array:
     a = _validate.matrix(a, "a")
     x = _validate.vector(x, "x")
-    _validate.same_dim(a.shape[-1], x.shape[-1], ("a", "x"), (a.shape, x.shape),
-                       "inner dimensions")
+    _validate.same_dim(a.shape[-1], x.shape[-1], ("a", "x"), (a.shape, x.shape), "inner dimensions")
     _validate.batch_shape([a.shape[:-2], x.shape[:-1]], ("a", "x"))
-    return jnp.einsum("...mn,...n->...m", a, x, precision=_precision(precision))
+    return jnp.einsum(
+        "...mn,...n->...m",
+        a,
+        x,
+        precision=_precision(precision),
+        out_sharding=_sharding.product_out_sharding(a, x, vector=True),
+    )
 
 
 def inner(x: ArrayLike, y: ArrayLike, *, precision: PrecisionLike = "highest") -> jax.Array:
@@ -135,8 +143,7 @@ def inner(x: ArrayLike, y: ArrayLike, *, precision: PrecisionLike = "highest") -
 def _inner(x: jax.Array, y: jax.Array, precision: PrecisionLike) -> jax.Array:
     x = _validate.vector(x, "x")
     y = _validate.vector(y, "y")
-    _validate.same_dim(x.shape[-1], y.shape[-1], ("x", "y"), (x.shape, y.shape),
-                       "last dimensions")
+    _validate.same_dim(x.shape[-1], y.shape[-1], ("x", "y"), (x.shape, y.shape), "last dimensions")
     _validate.batch_shape([x.shape[:-1], y.shape[:-1]], ("x", "y"))
     return jnp.einsum("...n,...n->...", x, y, precision=_precision(precision))
 
