@@ -83,6 +83,22 @@ def _gap_tolerance(w: jax.Array) -> jax.Array:
     return 10 * max(n, 1) * eps * scale
 
 
+def _inverse_gaps(w: jax.Array) -> jax.Array:
+    """``F_ij = 1 / (λ_j − λ_i)``, exactly antisymmetric; 0 on the diagonal and for ties.
+
+    Antisymmetry is what makes the huge terms ``dV f(Λ) Vᵀ + V f(Λ) dVᵀ`` of a function of
+    the matrix cancel at a near-degenerate pair. XLA may contract ``λ_j s − λ_i s`` (the
+    Jacobi path rescales its eigenvalues) into a fused multiply-add, so ``fl(λ_j − λ_i)``
+    need not be ``−fl(λ_i − λ_j)``: with a gap of 2e-5 in float32 that asymmetry alone made
+    the derivative of ``V exp(Λ) Vᵀ`` wrong by a factor 25. So ``F`` is antisymmetrised
+    explicitly (``x − y = −(y − x)`` exactly in IEEE arithmetic).
+    """
+    gap = w[..., None, :] - w[..., :, None]
+    degenerate = jnp.abs(gap) <= _gap_tolerance(w)
+    f = jnp.where(degenerate, 0, 1 / jnp.where(degenerate, 1, gap))
+    return 0.5 * (f - _mT(f))
+
+
 @_eigh_symmetric.defjvp
 def _eigh_symmetric_jvp(primals, tangents):
     (a,), (da,) = primals, tangents
@@ -90,13 +106,11 @@ def _eigh_symmetric_jvp(primals, tangents):
     # Tangent in the eigenbasis: dλ_i = v_iᵀ dA v_i, dV = V (F ∘ Vᵀ dA V) with
     # F_ij = 1 / (λ_j − λ_i). For (numerically) equal eigenvalues F_ij is set to 0: the
     # rotation inside a degenerate eigenspace is arbitrary, and dropping it leaves the
-    # derivative of the eigenspace's projector, and of the eigenvalues, exact and finite.
+    # derivatives of the eigenvalues and of each eigenspace's projector exact and finite.
     proj = jnp.matmul(_mT(v), jnp.matmul(da, v, precision=_HIGHEST), precision=_HIGHEST)
+    proj = 0.5 * (proj + _mT(proj))
     dw = jnp.diagonal(proj, axis1=-2, axis2=-1)
-    gap = w[..., None, :] - w[..., :, None]
-    degenerate = jnp.abs(gap) <= _gap_tolerance(w)
-    f = jnp.where(degenerate, 0, 1 / jnp.where(degenerate, 1, gap))
-    dv = jnp.matmul(v, f * proj, precision=_HIGHEST)
+    dv = jnp.matmul(v, _inverse_gaps(w) * proj, precision=_HIGHEST)
     return (w, v), (dw, dv)
 
 
@@ -119,14 +133,22 @@ def eigh(a: ArrayLike) -> EighResult:
     large batches, eigenvectors orthonormal to rounding also for repeated eigenvalues);
     larger ones use ``jnp.linalg.eigh`` (LAPACK ``syevd`` on CPU, cuSOLVER on GPU).
 
-    Differentiation (forward and reverse): eigenvalues are differentiable everywhere, with
-    ``dλ_i = v_iᵀ dA v_i``. Eigenvectors are differentiable where the eigenvalues are
-    distinct; for repeated eigenvalues (gaps below ``10 n eps max|λ|``) the individual
-    eigenvectors are not unique and their derivative is not defined, but the derivative
-    returned is finite and gives the exact derivative of every quantity invariant to the
-    choice of basis of the repeated eigenspace — its projector ``V_S V_Sᵀ``, and
-    functions of the matrix such as ``V f(Λ) Vᵀ``. Complex Hermitian input is passed to
-    ``jnp.linalg.eigh`` (and its derivative rules).
+    Differentiation (forward and reverse, a custom JVP): eigenvalues are differentiable
+    everywhere, with ``dλ_i = v_iᵀ dA v_i``; eigenvectors where the eigenvalues are
+    distinct, with ``dv_j = Σ_i v_i (v_iᵀ dA v_j) / (λ_j − λ_i)``, as accurate as
+    ``jnp.linalg.eigh``'s also for nearly equal eigenvalues (the large terms of a
+    near-degenerate pair cancel exactly in functions of the matrix such as
+    ``V f(Λ) Vᵀ``). At repeated eigenvalues (gaps at or below ``10 n eps max|λ|``) the
+    individual eigenvectors are not unique and have no derivative; the rotation inside the
+    repeated eigenspace is then dropped (``1 / (λ_j − λ_i)`` replaced by 0), so the
+    returned derivative is finite, and it is exact for the eigenvalues and for each
+    repeated eigenspace's projector ``V_S V_Sᵀ`` (and functions of those, such as
+    ``V f(Λ) Vᵀ`` for ``f`` constant on each repeated eigenvalue), but *not* for
+    ``V f(Λ) Vᵀ`` in general: its derivative inside a repeated eigenspace needs
+    ``f'(λ)``, which no eigenvector derivative can supply (e.g. ``⟨V exp(Λ) Vᵀ, B⟩`` at
+    eigenvalues (1, 1, 2) misses ``exp(1) · P_S (V_Sᵀ dA V_S) P_S``; differentiate a
+    matrix function such as ``jax.scipy.linalg.expm`` instead). Complex Hermitian input is
+    passed to ``jnp.linalg.eigh`` (and its derivative rules).
 
     Args:
       a: ``[..., n, n]`` symmetric (or complex Hermitian) matrices.
