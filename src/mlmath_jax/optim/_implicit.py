@@ -36,10 +36,13 @@ class ImplicitOptions(NamedTuple):
     Attributes:
       symmetric: ``∂F/∂x`` is symmetric (a Hessian): conjugate gradients; else GMRES.
       max_steps: cap on Krylov iterations, or None for ``min(10 n, 1000)``.
+      dense: form ``∂F/∂x`` (``n`` JVPs in one batch) and solve it by LU instead: for
+        small ``n``, where the forward pass (Newton's dense solver) forms it too.
     """
 
     symmetric: bool
     max_steps: int | None = None
+    dense: bool = False
 
 
 def default_tol(dtype: Any) -> float:
@@ -48,14 +51,17 @@ def default_tol(dtype: Any) -> float:
 
 
 def _krylov(matvec: Callable, b: jax.Array, options: ImplicitOptions) -> jax.Array:
-    """Approximate ``A⁻¹ b`` by CG or restarted GMRES on the flat ``[n]`` vector ``b``.
+    """Approximate ``A⁻¹ b`` by CG or restarted GMRES (or a dense LU) on the flat ``[n]`` ``b``.
 
     Non-finite ``b`` gives NaN (the Krylov loops would stop at once and return 0).
     """
     n = b.size
     max_steps = options.max_steps or max(1, min(10 * n, _DEFAULT_MAX_STEPS))
     tol = default_tol(b.dtype)
-    if options.symmetric:
+    if options.dense:
+        a = jax.vmap(matvec, out_axes=1)(jnp.eye(n, dtype=b.dtype))
+        x = jnp.linalg.solve(a, b)
+    elif options.symmetric:
         x, _ = jax.scipy.sparse.linalg.cg(matvec, b, tol=tol, atol=0.0, maxiter=max_steps)
     else:
         restart = max(1, min(n, _GMRES_RESTART, max_steps))

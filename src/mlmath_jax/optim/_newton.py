@@ -158,7 +158,7 @@ def _newton(fun, max_steps, solver, max_cg_steps, implicit_max_steps, x0, args, 
         stationarity(f),
         args,
         (x, tol),
-        ImplicitOptions(symmetric=True, max_steps=implicit_max_steps),
+        ImplicitOptions(symmetric=True, max_steps=implicit_max_steps, dense=solver == "dense"),
     )
     # Differentiable: d value / d args is the envelope theorem's ∂fun/∂args at x*.
     value = f(x, *args)
