@@ -344,6 +344,24 @@ def test_jitted_gradients_compile_once(rng):
     assert compiles_on_repeat(minimize_grad, *quads) == 0
 
 
+def lasso_val(alpha, x, y):
+    return jnp.sum(lasso_x(x, y, alpha) ** 2)
+
+
+LASSO_VAL_GRAD = jax.grad(lasso_val)
+
+
+def test_eager_grad_and_jvp_compile_once():
+    regs = [regression(np.random.default_rng(i), 40, jnp.float32) for i in range(3)]
+    calls = [(jnp.float32(0.1 + 0.05 * i), x, y) for i, (x, y) in enumerate(regs)]
+    assert compiles_on_repeat(LASSO_VAL_GRAD, *calls) == 0
+
+    def tangent(a, x, y):
+        return jax.jvp(lambda t: lasso_val(t, x, y), (a,), (jnp.float32(1.0),))
+
+    assert compiles_on_repeat(tangent, *calls) == 0
+
+
 # --- float32 smoke tests --------------------------------------------------------------------
 
 

@@ -194,8 +194,10 @@ def newton(
 
     Differentiable (``jax.grad``, ``jax.jvp``, under ``jit`` and ``vmap``) in ``args``, by
     implicit differentiation of ``∇ₓ fun(x*, *args) = 0``, never through the loop:
-    ``jax.grad`` costs one linear solve with the Hessian at ``x*`` by conjugate gradients
-    on Hessian-vector products, then one VJP of ``∇ₓ fun`` in ``args``. It is the
+    ``jax.grad`` costs one linear solve with the Hessian at ``x*`` (with ``solver="cg"``
+    by conjugate gradients on Hessian-vector products; with the dense solver by an LU of
+    the Hessian formed as the forward pass forms it), then one VJP of ``∇ₓ fun`` in
+    ``args``. It is the
     derivative of the exact minimiser (it assumes convergence to a minimum with a
     positive-definite Hessian). ``x0`` gets a zero derivative; ``value`` is differentiable
     (the envelope theorem); ``grad_norm``, ``num_steps`` and ``converged`` carry none.
@@ -211,9 +213,9 @@ def newton(
       solver: ``"dense"``, ``"cg"`` or ``"auto"`` (dense up to 2000 parameters); static.
       max_cg_steps: largest number of CG steps per Newton step (static, >= 1); default
         ``min(n, 200)``.
-      implicit_max_steps: cap on CG steps of the derivative's linear solve (static,
-        >= 1); default ``min(10 n, 1000)``; it stops earlier at a relative residual of
-        ``eps^(2/3)`` of the dtype.
+      implicit_max_steps: cap on CG steps of the derivative's linear solve with
+        ``solver="cg"`` (static, >= 1); default ``min(10 n, 1000)``; it stops earlier at a
+        relative residual of ``eps^(2/3)`` of the dtype.
 
     Returns:
       :class:`OptResult`; ``converged`` is ``grad_norm <= tol``.
