@@ -458,8 +458,26 @@ def _power_iteration(op, v0: jax.Array, max_steps: int, tol) -> PowerIterationRe
 @functools.partial(jax.jit, static_argnames=("matvec", "max_steps", "n"))
 def _power_matvec(matvec, args, v0, tol, *, max_steps, n) -> PowerIterationResult:
     v0 = _krylov.start_vector(v0, n, jnp.result_type(float))
-    op = _krylov.operator(matvec, args, v0.shape[0], v0.dtype)
-    return _power_iteration(op, v0, max_steps, tol)
+    # The loop runs on constants; derivatives w.r.t. args come from the implicit formulas.
+    v0, tol = lax.stop_gradient((v0, tol))
+    op = _krylov.operator(matvec, lax.stop_gradient(args), v0.shape[0], v0.dtype)
+    return _differentiable_power(_power_iteration(op, v0, max_steps, tol), matvec, args)
+
+
+def _differentiable_power(result: PowerIterationResult, matvec, args, valid=True):
+    lam, vec = _krylov.implicit_eigenpairs(
+        matvec,
+        args,
+        result.eigenvalue[None],
+        result.eigenvector[:, None],
+        which="LM",
+        valid=valid,
+    )
+    return result._replace(eigenvalue=lam[0], eigenvector=vec[:, 0])
+
+
+def _matrix_product(v: jax.Array, a: jax.Array) -> jax.Array:
+    return jnp.dot(a, v, precision=_HIGHEST)
 
 
 @functools.partial(jax.jit, static_argnames=("max_steps", "n"))
@@ -478,7 +496,14 @@ def _power_matrix(a, v0, tol, *, max_steps, n) -> PowerIterationResult:
     v0 = jnp.broadcast_to(v0.astype(dtype), shape + (size,)).reshape((-1, size))
 
     def one(a, v0):
-        return _power_iteration(lambda x: jnp.dot(a, x, precision=_HIGHEST), v0, max_steps, tol)
+        a_const, v0, tol_const = lax.stop_gradient((a, v0, tol))
+        result = _power_iteration(
+            functools.partial(_matrix_product, a=a_const), v0, max_steps, tol_const
+        )
+        # The implicit derivative formulas hold for symmetric matrices: NaN otherwise.
+        asym = jnp.max(jnp.abs(a_const - a_const.T), initial=0.0)
+        symmetric = asym <= 10 * size * float(jnp.finfo(a.dtype).eps) * jnp.max(jnp.abs(a_const))
+        return _differentiable_power(result, _matrix_product, (a,), symmetric)
 
     out = jax.vmap(one)(a, v0)
     return PowerIterationResult(*(x.reshape(shape + x.shape[1:]) for x in out))

@@ -172,19 +172,41 @@ def _krylov_sizes(n: int, k: int, ncv: int | None) -> tuple[int, int]:
 
 @functools.partial(jax.jit, static_argnames=("matvec", "k", "which", "max_steps", "ncv", "n"))
 def _eigsh_matvec(matvec, args, v0, tol, *, k, which, max_steps, ncv, n) -> EigshResult:
-    v0 = _krylov.start_vector(v0, n, jnp.result_type(float))
+    v0 = jax.lax.stop_gradient(_krylov.start_vector(v0, n, jnp.result_type(float)))
     n, dtype = v0.shape[0], v0.dtype
     _check_k(k, n)
-    op = _krylov.operator(matvec, args, n, dtype)
+    # The solver runs on constants; derivatives w.r.t. args come from the implicit formulas.
+    op = _krylov.operator(matvec, jax.lax.stop_gradient(args), n, dtype)
+    tol = jax.lax.stop_gradient(tol)
     m, p = _krylov_sizes(n, k, ncv)
     if n <= 2 * m or m == n:
-        return _dense(jax.vmap(op)(jnp.eye(n, dtype=dtype)).T, k, which)  # column j = A e_j
-    return _krylov_schur(
-        op, v0, k=k, which=which, m=m, p=p, max_steps=max_steps, tol=_tolerance(tol, dtype, n)
+        result = _dense(jax.vmap(op)(jnp.eye(n, dtype=dtype)).T, k, which)  # column j = A e_j
+    else:
+        result = _krylov_schur(
+            op, v0, k=k, which=which, m=m, p=p, max_steps=max_steps, tol=_tolerance(tol, dtype, n)
+        )
+    return _differentiable(result, matvec, args, which)
+
+
+def _differentiable(result: EigshResult, matvec, args: tuple, which: str) -> EigshResult:
+    theta, vectors = _krylov.implicit_eigenpairs(
+        matvec, args, result.eigenvalues, result.eigenvectors, which=which
     )
+    return result._replace(eigenvalues=theta, eigenvectors=vectors)
+
+
+def _symmetric_product(v: jax.Array, a: jax.Array) -> jax.Array:
+    """``((A + Aᵀ) / 2) v``: the operator whose eigenpairs the dense path computes."""
+    return 0.5 * (jnp.dot(a, v, precision=_HIGHEST) + jnp.dot(v, a, precision=_HIGHEST))
 
 
 def _block_one(a, v0, tol, *, k, which, max_steps, ncv) -> EigshResult:
+    solve = functools.partial(_block_solve, k=k, which=which, max_steps=max_steps, ncv=ncv)
+    result = solve(*jax.lax.stop_gradient((a, v0, tol)))
+    return _differentiable(result, _symmetric_product, (a,), which)
+
+
+def _block_solve(a, v0, tol, *, k, which, max_steps, ncv) -> EigshResult:
     n = a.shape[-1]
     block, m, p = _block_krylov.block_sizes(n, k, ncv)
     if n <= 2 * m:
