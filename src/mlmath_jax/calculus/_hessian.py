@@ -171,6 +171,12 @@ def hessian_eigsh(
     that flattened space: ``ravel_pytree(x)[1](vecs[:, i])`` turns column ``i`` back into
     ``x``'s structure. (SciPy: ``scipy.sparse.linalg.eigsh`` on a ``LinearOperator``.)
 
+    Differentiation (reverse mode): eigenvalues and eigenvectors are differentiable w.r.t.
+    ``x`` and ``args`` by the implicit formulas of :func:`~mlmath_jax.linalg.eigsh`
+    (``dλ_i = v_iᵀ dH v_i``, one VJP of a Hessian-vector product, i.e. third derivatives
+    of ``fun``; eigenvectors by conjugate gradients on Hessian-vector products), never by
+    differentiating the Lanczos loop. Not w.r.t. ``v0`` or ``tol``.
+
     Args:
       fun: ``fun(x, *args) -> scalar``, twice differentiable in ``x``.
       x: the point, an array or pytree (``n`` parameters in all).

@@ -208,8 +208,15 @@ def eig(a: ArrayLike) -> EigResult:
     Complex results for real or complex input: eigenvalues in LAPACK's order (not sorted)
     and unit-norm eigenvectors as columns, each with its largest component real. Runs on
     CPU (LAPACK ``geev``) and GPU (cuSOLVER ``geev``, or LAPACK on the host with older
-    cuSOLVER), through ``jnp.linalg.eig``. Eigenvalues are differentiable where they are
-    simple; eigenvectors are not differentiable (their normalisation is not smooth).
+    cuSOLVER), through ``jnp.linalg.eig``.
+
+    Differentiation (forward and reverse, a custom JVP): eigenvalues where they are simple
+    (distinct), ``dλ_i = u_iᴴ dA v_i / (u_iᴴ v_i)`` with the left eigenvectors ``u_i``
+    (the rows of ``V⁻¹``); at a repeated eigenvalue ``V`` is singular or nearly so and
+    the derivative is non-finite or meaningless (eigenvalues of a defective matrix are not
+    differentiable). Eigenvectors are not differentiable here (their normalisation is
+    not smooth): their tangent is NaN, so a loss that uses them gets a NaN gradient,
+    never a silent number, while eigenvalue-only losses are unaffected.
 
     Args:
       a: ``[..., n, n]`` square matrices.
@@ -231,9 +238,28 @@ def eig(a: ArrayLike) -> EigResult:
     return _eig_jit(_array(a, "a"))
 
 
+@jax.custom_jvp
+def _eig(a: jax.Array) -> tuple[jax.Array, jax.Array]:
+    w, v = jnp.linalg.eig(a)
+    return w, v
+
+
+@_eig.defjvp
+def _eig_jvp(primals, tangents):
+    # dλ_i = u_iᴴ dA v_i / (u_iᴴ v_i): the rows of V⁻¹ are the left eigenvectors scaled so
+    # that u_iᴴ v_i = 1, hence dλ = diag(V⁻¹ dA V) (simple eigenvalues). Eigenvector
+    # derivatives are not provided: their tangent is NaN (linear in dA, so unused
+    # eigenvectors cost nothing and leave eigenvalue gradients intact).
+    (a,), (da,) = primals, tangents
+    w, v = _eig(a)
+    proj = jnp.linalg.solve(v, jnp.matmul(da.astype(v.dtype), v, precision=_HIGHEST))
+    dw = jnp.diagonal(proj, axis1=-2, axis2=-1)
+    return (w, v), (dw, jnp.nan * proj)
+
+
 @jax.jit
 def _eig_jit(a: jax.Array) -> EigResult:
-    w, v = jnp.linalg.eig(_validate.square(a, "a"))
+    w, v = _eig(_validate.square(a, "a"))
     return EigResult(w, v)
 
 
@@ -530,6 +556,16 @@ def power_iteration(
     component positive. No NumPy equivalent; compare
     ``scipy.sparse.linalg.eigs(a, k=1, which="LM")``. Compiled once per (matvec, shapes,
     dtypes, ``max_steps``): pass the matvec's data in ``args``.
+
+    Differentiation (reverse mode, a custom VJP; the loop is never differentiated): the
+    eigenvalue and eigenvector are differentiable w.r.t. ``a`` or the matvec's ``args``
+    for a symmetric operator whose dominant eigenvalue is simple and not matched by
+    ``−λ``: ``dλ = vᵀ dA v``, and ``dv = −(A − λI)⁺ (I − v vᵀ) dA v`` solved by conjugate
+    gradients on the operator (at most ``n`` products). The gradient w.r.t. ``a`` is the
+    unsymmetrised one (e.g. ``v vᵀ`` for ``λ``). For a non-symmetric matrix ``a`` the
+    gradient is NaN (these formulas need the left eigenvector); a matvec is assumed
+    symmetric. Not differentiable w.r.t. ``v0`` or ``tol``; an unconverged result (NaN)
+    gives NaN gradients. Forward mode (``jax.jvp``) is not supported.
 
     Args:
       a_or_matvec: ``[..., n, n]`` square matrices, or a function called

@@ -295,8 +295,25 @@ def eigsh(
     Like ARPACK, the single-vector method (matvec input) can miss copies of a repeated
     eigenvalue, or one of two nearly equal ones, when the wanted set ends inside such a
     cluster: then ask for a few more pairs, or use :func:`eigh`; the block method (matrix
-    input) sees up to 4 copies at once. Not differentiable (an iterative solver with a
-    data-dependent loop); differentiate :func:`eigh` instead.
+    input) sees up to 4 copies at once.
+
+    Differentiation (reverse mode, by implicit formulas in a custom VJP; the Krylov loop is
+    never differentiated): w.r.t. ``a`` (through its symmetric part ``(a + aᵀ) / 2``) or
+    the matvec's ``args`` (the operator must be symmetric for every ``args``).
+    Eigenvalues: ``dλ_i = v_iᵀ dA v_i``; for a matvec, ``∂λ_i/∂args`` is the VJP of
+    ``matvec(v_i, *args)`` with cotangent ``v_i``, at no extra products. Eigenvectors, where
+    the eigenvalues are separated: ``dv_i = Σ_j v_j (v_jᵀ dA v_i) / (λ_i − λ_j)`` over the
+    other computed pairs, plus the part orthogonal to all ``k`` of them, which solves
+    ``(A − λ_i I) r = −(I − V Vᵀ) dA v_i`` by conjugate gradients on the operator (the
+    shifted operator is definite there because the unwanted spectrum lies beyond the
+    wanted pairs; at most ``n`` products per pair, fewer the wider the gap to the
+    unwanted spectrum; an eigenvalue-only loss runs none). Eigenvector losses are
+    ill-conditioned, as the true derivative, when ``λ_k`` nearly equals an unwanted
+    eigenvalue; ties among the computed pairs drop their mutual rotation (as
+    :func:`eigh`). Sign flips of eigenvectors are not differentiable: use sign-invariant
+    losses (``(cᵀv)²``, ``v vᵀ``). Unconverged pairs (NaN) give NaN gradients; all pairs
+    should converge for exact eigenvector gradients. Not differentiable w.r.t. ``v0``,
+    ``tol``; forward mode (``jax.jvp``) is not supported (use :func:`eigh` for it).
 
     Compiled once per (matvec, shapes, dtypes, ``k``, ``which``, ``max_steps``, ``ncv``):
     pass the matvec's data in ``args`` and reuse the same function object.
