@@ -142,7 +142,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="lengths of X and y"):
         ml.least_squares(X, np.ones(4))
     with pytest.raises(ValueError, match="y must be a 1-D"):
-        ml.ridge(X, np.ones((5, 1)), 1.0)
+        ml.ridge(X, np.ones((5, 1, 1)), 1.0)
     with pytest.raises(ValueError, match="alpha must be >= 0"):
         ml.ridge(X, y, -1.0)
     with pytest.raises(ValueError, match="alpha must be a scalar"):

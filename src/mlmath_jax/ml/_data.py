@@ -16,15 +16,133 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from .. import _validate
+from .. import _sharding, _validate
 
 # Gram matrices and projections at full precision: TF32 would lose the answer on GPUs.
 HI = lax.Precision.HIGHEST
 
 
 def rmatvec(X: jax.Array, v: jax.Array) -> jax.Array:
-    """``Xᵀ v`` written as ``v @ X``: XLA:CPU runs the transposed form several times slower."""
-    return jnp.matmul(v, X, precision=HI)
+    """``Xᵀ v`` written as ``v @ X``: XLA:CPU runs the transposed form several times slower.
+
+    ``v`` is ``[n]`` (or ``[n, t]``: ``[d, t]`` out). The contraction runs over the rows,
+    the axis users shard: :func:`mlmath_jax._sharding.contract` gives a replicated result
+    on explicit meshes (one all-reduce of ``d`` values, never a gather of the rows).
+    """
+    if v.ndim == 1:
+        return _sharding.contract("n,nd->d", v, X, precision=HI)
+    return _sharding.contract("nt,nd->dt", v, X, precision=HI)
+
+
+def on_mesh(*arrays: Any) -> bool:
+    """Whether an operand lives on a device mesh of more than one device (static).
+
+    True for arrays sharded over a mesh, explicit or auto (their type carries the mesh,
+    also under ``jit``), and inside ``jax.set_mesh``. The estimators then take routes made
+    of row-local work and ``O(d²)`` reductions (no QR or SVD of ``X`` itself, which XLA
+    would run by gathering the rows).
+    """
+    meshes = [jax.sharding.get_abstract_mesh()]
+    meshes += [getattr(getattr(jax.typeof(a), "sharding", None), "mesh", None) for a in arrays]
+    return any(m is not None and not m.empty and m.size > 1 for m in meshes)
+
+
+def flag(value: Any, name: str) -> bool:
+    """A Python ``bool`` option (``fit_intercept``, ``positive``): anything else is a TypeError.
+
+    ``bool("no")`` is True, so a truthy string must not pass for a flag.
+    """
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise TypeError(f"{name} must be a bool (True or False), got {value!r}")
+
+
+def tolerance(value: ArrayLike, name: str, dtype: Any) -> jax.Array | np.ndarray:
+    """A scalar tolerance, checked ``>= 0`` when concrete (as :func:`scalar` otherwise)."""
+    arr = scalar(value, name, dtype)
+    _validate.nonnegative(arr, name)
+    return arr
+
+
+def design_batch_hint(X: ArrayLike) -> jax.Array:
+    """:func:`design` whose error for ``[..., n, d]`` input says to use ``jax.vmap``."""
+    X = real(X, "X")
+    if X.ndim > 2:
+        raise ValueError(
+            f"X must be a 2-D [n, d] matrix, got shape {X.shape}: an estimator fits one data "
+            "set; for a batch of data sets use jax.vmap (e.g. jax.vmap(ml.ridge, "
+            "in_axes=(0, 0, None)))"
+        )
+    return design(X)
+
+
+def xy_targets(X: ArrayLike, y: ArrayLike, *, multi: bool) -> tuple[jax.Array, jax.Array]:
+    """Validate ``X`` ``[n, d]`` and ``y`` ``[n]`` (or ``[n, t]`` when ``multi``)."""
+    X = design_batch_hint(X)
+    y = real(y, "y")
+    if y.ndim not in ((1, 2) if multi else (1,)):
+        want = "a 1-D [n] vector or a 2-D [n, t] matrix" if multi else "a 1-D [n] vector"
+        raise ValueError(f"y must be {want}, got shape {y.shape}")
+    _validate.same_dim(X.shape[0], y.shape[0], ("X", "y"), (X.shape, y.shape), "lengths")
+    return X, y.astype(X.dtype)
+
+
+def sample_weights(sample_weight: ArrayLike | None, n: int, dtype: Any) -> jax.Array | None:
+    """``sample_weight`` as a ``[n]`` array of ``dtype`` (None stays None).
+
+    A scalar broadcasts to every row (as scikit-learn). Host (NumPy, list) weights are
+    checked ``>= 0`` and finite here; device arrays are not read back (no device work).
+    """
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Real | np.ndarray | np.generic | list | tuple):
+        host = np.asarray(sample_weight)
+        if host.dtype.kind in "biuf" and host.size and not np.all(np.isfinite(host) & (host >= 0)):
+            raise ValueError(f"sample_weight must be finite and >= 0, got {host}")
+    w = real(sample_weight, "sample_weight")
+    if w.ndim == 0:
+        return jnp.broadcast_to(w.astype(dtype), (n,))
+    if w.ndim != 1 or w.shape[0] != n:
+        raise ValueError(
+            f"sample_weight must be a scalar or a 1-D [n] vector with n = {n} (the rows of "
+            f"X), got shape {w.shape}"
+        )
+    return w.astype(dtype)
+
+
+def prepare(
+    X: jax.Array, y: jax.Array, sample_weight: jax.Array | None, fit_intercept: bool
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """Centre (weighted) and rescale rows by ``sqrt(w)``, as scikit-learn's preprocessing.
+
+    ``sum_i w_i (y_i - x_i·b - c)²`` at the best intercept ``c`` equals
+    ``||y_c - X_c b||²`` with ``X_c = sqrt(w) (X - x̄_w)``, ``y_c = sqrt(w) (y - ȳ_w)``
+    and the weighted means ``x̄_w``, ``ȳ_w``. ``y`` is ``[n]`` or ``[n, t]``.
+
+    Returns ``(X_c, y_c, x_mean [d], y_mean [] or [t])`` (zero means without an intercept).
+    """
+    if sample_weight is None:
+        if y.ndim == 1:
+            return center(X, y, fit_intercept)
+        if not fit_intercept:
+            return X, y, jnp.zeros(X.shape[1], X.dtype), jnp.zeros(y.shape[1], X.dtype)
+        x_mean, y_mean = jnp.mean(X, axis=0), jnp.mean(y, axis=0)
+        return X - x_mean, y - y_mean, x_mean, y_mean
+    w = sample_weight
+    if fit_intercept:
+        total = jnp.sum(w)
+        x_mean = _sharding.contract("n,nd->d", w, X, precision=HI) / total
+        y_mean = (
+            _sharding.contract("n,n->", w, y, precision=HI)
+            if y.ndim == 1
+            else _sharding.contract("n,nt->t", w, y, precision=HI)
+        ) / total
+        X, y = X - x_mean, y - y_mean
+    else:
+        x_mean = jnp.zeros(X.shape[1], X.dtype)
+        y_mean = jnp.zeros(y.shape[1:], X.dtype)
+    root = jnp.sqrt(w)
+    return X * root[:, None], y * (root if y.ndim == 1 else root[:, None]), x_mean, y_mean
 
 
 def real(x: ArrayLike, name: str) -> jax.Array:
@@ -98,5 +216,8 @@ def center(
 
 
 def intercept(coef: jax.Array, x_mean: jax.Array, y_mean: jax.Array) -> jax.Array:
-    """The intercept that undoes :func:`center`: ``y_mean - x_mean · coef``."""
-    return y_mean - jnp.dot(x_mean, coef, precision=HI)
+    """The intercept that undoes :func:`center`: ``y_mean - x_mean · coef``.
+
+    ``coef`` ``[d]`` (scalar intercept) or ``[t, d]`` (``[t]``, several targets).
+    """
+    return y_mean - jnp.matmul(coef, x_mean, precision=HI)

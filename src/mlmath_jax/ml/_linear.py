@@ -8,14 +8,16 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
+from .. import _gram
 from . import _data, _model
 from ._data import HI
 
 
-@functools.partial(_model.register, meta_fields=("kind",))
+@functools.partial(_model.register, meta_fields=("kind", "multi_target"))
 @dataclasses.dataclass(frozen=True, eq=False)
 class LinearModel:
     """A fitted linear model ``X @ coef + intercept`` (a pytree).
@@ -27,11 +29,16 @@ class LinearModel:
     never raises); compare fields with ``jnp.array_equal``.
 
     Attributes:
-      coef: ``[..., d]`` coefficients.
-      intercept: ``[...]`` intercept (0 when fitted with ``fit_intercept=False``).
+      coef: ``[..., d]`` coefficients, or ``[..., t, d]`` for ``t`` targets (a 2-D ``y``)
+        or ``K`` classes (multinomial), as scikit-learn's ``coef_``.
+      intercept: ``[...]`` intercept (0 when fitted with ``fit_intercept=False``), or
+        ``[..., t]`` / ``[..., K]``.
       n_iter: iterations used (0 for closed-form fits).
       converged: whether the solver met its tolerance (always True for closed forms).
-      kind: ``"regression"`` or ``"logistic"`` (static): what :meth:`predict` returns.
+      kind: ``"regression"``, ``"logistic"`` (binary) or ``"multinomial"`` (static): what
+        :meth:`predict` returns.
+      multi_target: (static) ``coef`` has a target axis ``[..., t, d]``: :meth:`predict`
+        returns ``[..., n, t]`` (scikit-learn's layout for a 2-D ``y``).
 
     Example:
       >>> import jax.numpy as jnp
@@ -49,9 +56,10 @@ class LinearModel:
     n_iter: Any = 0
     converged: Any = True
     kind: str = "regression"
+    multi_target: bool = False
 
     def decision_function(self, X: ArrayLike) -> jax.Array:
-        """Linear scores ``X @ coef + intercept``: ``[n, d]`` -> ``[..., n]``.
+        """Linear scores ``X @ coef + intercept``: ``[n, d]`` -> ``[..., n]`` (``[..., n, t]``).
 
         Example:
           >>> import jax.numpy as jnp
@@ -66,8 +74,9 @@ class LinearModel:
         """Predict for ``X`` ``[n, d]`` (as scikit-learn's ``predict``).
 
         Returns:
-          ``[..., n]``: regression values, or for a logistic model integer labels 0/1
-          (label 1 where the score is positive).
+          ``[..., n]``: regression values (``[..., n, t]`` for several targets), or for a
+          logistic model integer labels 0/1 (label 1 where the score is positive), for a
+          multinomial one the label of the largest score.
 
         Example:
           >>> import jax.numpy as jnp
@@ -81,6 +90,8 @@ class LinearModel:
     def predict_proba(self, X: ArrayLike) -> jax.Array:
         """Class probabilities ``[..., n, 2]`` (columns: class 0, class 1) of a logistic model.
 
+        A multinomial model gives ``[..., n, K]`` (the softmax of the scores).
+
         Raises:
           ValueError: if the model is not a logistic regression.
 
@@ -91,13 +102,16 @@ class LinearModel:
           >>> print(logit.predict_proba(jnp.array([[0.0]])))
           [[0.5 0.5]]
         """
-        if self.kind != "logistic":
+        if self.kind not in ("logistic", "multinomial"):
             raise ValueError("predict_proba needs a model from logistic_regression")
         return _predict_proba(self, _data.design(X, jnp.shape(self.coef)[-1]))
 
 
 @jax.jit
 def _decision_function(model: LinearModel, X: jax.Array) -> jax.Array:
+    if model.multi_target or model.kind == "multinomial":
+        z = jnp.einsum("nd,...td->...nt", X, model.coef, precision=HI)
+        return z + jnp.asarray(model.intercept)[..., None, :]
     z = jnp.einsum("nd,...d->...n", X, model.coef, precision=HI)
     return z + jnp.asarray(model.intercept)[..., None]
 
@@ -107,23 +121,47 @@ def _predict(model: LinearModel, X: jax.Array) -> jax.Array:
     z = _decision_function(model, X)
     if model.kind == "logistic":
         return (z > 0).astype(jnp.int32)
+    if model.kind == "multinomial":
+        return jnp.argmax(z, axis=-1).astype(jnp.int32)
     return z
 
 
 @jax.jit
 def _predict_proba(model: LinearModel, X: jax.Array) -> jax.Array:
     z = _decision_function(model, X)
+    if model.kind == "multinomial":
+        return jax.nn.softmax(z, axis=-1)
     # sigmoid(-z) and sigmoid(z) each computed directly: no 1 - p cancellation.
     return jnp.stack([jax.nn.sigmoid(-z), jax.nn.sigmoid(z)], axis=-1)
 
 
-def _closed(coef: jax.Array, x_mean: jax.Array, y_mean: jax.Array) -> LinearModel:
+def _closed(
+    coef: jax.Array, x_mean: jax.Array, y_mean: jax.Array, finite: jax.Array
+) -> LinearModel:
+    """A closed-form fit: ``coef`` ``[d, t]`` or ``[d]`` -> the model (NaN where not finite)."""
+    multi = coef.ndim == 2
+    coef = coef.T if multi else coef
+    # NaN or inf in X or y: NaN coefficients, never a finite number computed from them.
+    coef = jnp.where(finite, coef, jnp.nan)
     return LinearModel(
         coef,
         _data.intercept(coef, x_mean, y_mean),
         jnp.zeros((), jnp.int32),
         jnp.ones((), bool),
+        multi_target=multi,
     )
+
+
+def _all_finite(*arrays: jax.Array) -> jax.Array:
+    out = jnp.ones((), bool)
+    for a in arrays:
+        out = out & jnp.all(jnp.isfinite(a))
+    return out
+
+
+def _rows(scale: jax.Array, b: jax.Array) -> jax.Array:
+    """``diag(scale) @ b`` for ``b`` ``[d]`` or ``[d, t]``."""
+    return scale * b if b.ndim == 1 else scale[:, None] * b
 
 
 def _min_norm_square(r: jax.Array, b: jax.Array, rcond: float) -> jax.Array:
@@ -131,33 +169,58 @@ def _min_norm_square(r: jax.Array, b: jax.Array, rcond: float) -> jax.Array:
     u, s, vt = jnp.linalg.svd(r, full_matrices=False)
     keep = s > rcond * s[0]
     s_inv = jnp.where(keep, 1.0 / jnp.where(keep, s, 1.0), 0.0)
-    return jnp.matmul(vt.T, s_inv * jnp.matmul(u.T, b, precision=HI), precision=HI)
+    return jnp.matmul(vt.T, _rows(s_inv, jnp.matmul(u.T, b, precision=HI)), precision=HI)
 
 
-def least_squares(X: ArrayLike, y: ArrayLike, *, fit_intercept: bool = True) -> LinearModel:
+def least_squares(
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    fit_intercept: bool = True,
+    sample_weight: ArrayLike | None = None,
+) -> LinearModel:
     """Ordinary least squares, as ``sklearn.linear_model.LinearRegression``.
 
-    Minimises ``||y - X @ coef - intercept||^2``. The data are centred (intercept not
-    penalised, as scikit-learn), then solved stably. For ``n > d``: when the column-scaled
-    Gram matrix is well conditioned (``cond(X)^2 * eps < 1e-2``, checked from its
-    eigenvalues) by corrected semi-normal equations (a Cholesky solve refined three times
-    with residuals of the original ``X``, accurate to ``eps * cond(X)`` like QR at the
-    cost of one Gram matrix); otherwise, and for ``d >= n``, by orthogonal factorisations (a
-    Householder QR of ``[X, y]`` then an SVD of the ``d x d`` factor, or an SVD of
-    ``X``), cutting singular values below ``eps * max(n, d)`` times the largest, so
-    collinear columns and ``d > n`` give the minimum-norm solution, as
-    ``numpy.linalg.lstsq`` and scikit-learn. Under ``vmap`` both paths run.
+    Minimises ``sum_i w_i (y_i - x_i @ coef - intercept)^2`` (``w = 1`` without
+    ``sample_weight``). The data are centred (weighted means; intercept not penalised) and
+    the rows rescaled by ``sqrt(w)``, as scikit-learn, then solved stably. For ``n > d``:
+    when the column-scaled Gram matrix is well conditioned (``cond(X)^2 * eps < 1e-2``,
+    checked from its eigenvalues) by corrected semi-normal equations (a Cholesky solve
+    refined three times with residuals of the original ``X``, accurate to
+    ``eps * cond(X)`` like QR at the cost of one Gram matrix); otherwise, and for
+    ``d >= n``, by orthogonal factorisations (a Householder QR of ``[X, y]`` then an SVD
+    of the ``d x d`` factor, or an SVD of ``X``), cutting singular values below
+    ``eps * max(n, d)`` times the largest, so collinear columns and ``d > n`` give the
+    minimum-norm solution of the centred problem, as ``numpy.linalg.lstsq`` and
+    scikit-learn. A column that is constant up to rounding (its centred norm below
+    ``eps * max(n, d)`` times its norm) counts as zero: coefficient 0, as scikit-learn.
+    Under ``vmap`` both paths run.
+
+    On a device mesh (rows of ``X`` sharded, explicit or auto axes, or inside
+    ``jax.set_mesh``) every step is row-local work or an ``O(d^2)`` reduction: the
+    rank-deficient fallback is a pseudo-inverse from the eigendecomposition of the
+    ``d x d`` scaled Gram matrix (eigenvalues below ``100 d eps`` times the largest cut),
+    refined three times with residuals of ``X``; the rows are never gathered.
+
+    Differentiable (``jax.grad``) in ``X``, ``y`` and ``sample_weight`` where the solution
+    is unique (full column rank).
 
     Args:
-      X: ``[n, d]`` design matrix.
-      y: ``[n]`` targets.
-      fit_intercept: fit an (unpenalised) intercept by centring.
+      X: ``[n, d]`` design matrix. One data set: for a batch ``[..., n, d]`` use
+        ``jax.vmap``.
+      y: ``[n]`` targets, or ``[n, t]`` for ``t`` targets at once.
+      fit_intercept: fit an (unpenalised) intercept by centring (a Python bool).
+      sample_weight: optional ``[n]`` non-negative weights (or a scalar), as scikit-learn.
 
     Returns:
-      A :class:`LinearModel` with ``coef`` ``[d]`` and scalar ``intercept``.
+      A :class:`LinearModel` with ``coef`` ``[d]`` and scalar ``intercept`` (``[t, d]``
+      and ``[t]`` for a 2-D ``y``, as scikit-learn). NaN or inf in ``X`` or ``y`` gives
+      NaN coefficients.
 
     Raises:
-      ValueError: if ``X`` is not 2-D or ``y`` is not a vector of length ``n``.
+      ValueError: if ``X`` is not 2-D, ``y`` is not ``[n]`` or ``[n, t]``, or
+        ``sample_weight`` has the wrong shape or (host values) a negative entry.
+      TypeError: if ``fit_intercept`` is not a bool.
 
     Example:
       >>> import jax.numpy as jnp
@@ -167,79 +230,132 @@ def least_squares(X: ArrayLike, y: ArrayLike, *, fit_intercept: bool = True) -> 
       >>> print(model.coef, model.intercept)
       [2.] 1.0
     """
-    X, y = _data.xy(X, y)
-    return _least_squares(X, y, fit_intercept=bool(fit_intercept))
+    fit_intercept = _data.flag(fit_intercept, "fit_intercept")
+    X, y = _data.xy_targets(X, y, multi=True)
+    sw = _data.sample_weights(sample_weight, X.shape[0], X.dtype)
+    return _least_squares(X, y, sw, fit_intercept=fit_intercept)
 
 
 @functools.partial(jax.jit, static_argnames="fit_intercept")
-def _least_squares(X: jax.Array, y: jax.Array, *, fit_intercept: bool) -> LinearModel:
+def _least_squares(X: jax.Array, y: jax.Array, sw, *, fit_intercept: bool) -> LinearModel:
     n, d = X.shape
-    Xc, yc, x_mean, y_mean = _data.center(X, y, fit_intercept)
+    mesh = _data.on_mesh(X, y)
+    Xc, yc, x_mean, y_mean = _data.prepare(X, y, sw, fit_intercept)
     rcond = float(jnp.finfo(X.dtype).eps) * max(n, d)
-    if n > d:
-        coef = _tall_least_squares(Xc, yc, rcond)
+    if n > d or mesh:
+        weight = n if sw is None else jnp.sum(sw)
+        # ||x||² of each raw column (weighted), from the centred one and the mean.
+        raw2 = weight * x_mean**2 if fit_intercept else None
+        coef, finite = _tall_least_squares(Xc, yc, rcond, raw2, mesh=mesh)
     else:
         coef = _min_norm_square(Xc, yc, rcond)
-    return _closed(coef, x_mean, y_mean)
+        finite = _all_finite(Xc, yc)
+    return _closed(coef, x_mean, y_mean, finite)
 
 
-def _tall_least_squares(Xc: jax.Array, yc: jax.Array, rcond: float) -> jax.Array:
-    """``n > d``: corrected semi-normal equations when safe, else QR + SVD."""
+def _tall_least_squares(Xc, yc, rcond, raw2, *, mesh):
+    """``n > d`` (or rows on a mesh): semi-normal equations when safe, else a fallback.
+
+    The rank-revealing fallback is QR + SVD of ``[X, y]``, or on a mesh the eigenbasis of
+    the scaled Gram matrix (``d x d``: nothing of the size of ``X`` leaves its device).
+    """
     eps = jnp.finfo(Xc.dtype).eps
-    gram = jnp.matmul(Xc.T, Xc, precision=HI)
-    norms = jnp.sqrt(jnp.diagonal(gram))
-    scale = jnp.where(norms > 0, 1.0 / jnp.where(norms > 0, norms, 1.0), 0.0)
+    d = Xc.shape[1]
+    gram = _gram.gram(Xc)
+    q = _data.rmatvec(Xc, yc)
+    norms2 = jnp.diagonal(gram)
+    keep = norms2 > 0
+    if raw2 is not None:
+        # Constant up to rounding once centred: a zero column (scikit-learn gives it 0).
+        keep = keep & (norms2 > rcond**2 * (norms2 + raw2))
+    scale = jnp.where(keep, 1.0 / jnp.sqrt(jnp.where(keep, norms2, 1.0)), 0.0)
     scaled = gram * scale[:, None] * scale[None, :]
     ev = jnp.linalg.eigvalsh(scaled)
     # Refinement contracts by about cond(X)^2 * eps a step: use it only when that is small.
     safe = ev[0] > 100.0 * eps * ev[-1]
 
-    def semi_normal(_):
-        chol = jnp.linalg.cholesky(scaled)
-
-        def solve(rhs):  # (XᵀX)^{-1} rhs through the scaled factor
-            return scale * jax.scipy.linalg.cho_solve((chol, True), scale * rhs)
-
-        coef = solve(_data.rmatvec(Xc, yc))
+    def refined(solve):
+        coef = solve(q)
         for _ in range(3):
             resid = yc - jnp.matmul(Xc, coef, precision=HI)
             coef = coef + solve(_data.rmatvec(Xc, resid))
         return coef
 
+    def semi_normal(_):
+        chol = jnp.linalg.cholesky(scaled)
+        # (XᵀX)^{-1} rhs through the scaled factor
+        return refined(
+            lambda rhs: _rows(scale, jax.scipy.linalg.cho_solve((chol, True), _rows(scale, rhs)))
+        )
+
+    def gram_pinv(_):
+        lam, vec = jnp.linalg.eigh(scaled)
+        cut = lam > 100.0 * d * eps * lam[-1]
+        inv = jnp.where(cut, 1.0 / jnp.where(cut, lam, 1.0), 0.0)
+
+        def solve(rhs):
+            z = jnp.matmul(vec.T, _rows(scale, rhs), precision=HI)
+            return _rows(scale, jnp.matmul(vec, _rows(inv, z), precision=HI))
+
+        return refined(solve)
+
     def orthogonal(_):
-        # R of [X, y]: its last column is Qᵀy, so Q is never formed.
-        d = Xc.shape[1]
-        r = jnp.linalg.qr(jnp.concatenate([Xc, yc[:, None]], axis=1), mode="r")
-        return _min_norm_square(r[:d, :d], r[:d, d], rcond)
+        # R of [X, y]: its last columns are Qᵀy, so Q is never formed.
+        Y = yc if yc.ndim == 2 else yc[:, None]
+        r = jnp.linalg.qr(jnp.concatenate([Xc * keep, Y], axis=1), mode="r")
+        coef = _min_norm_square(r[:d, :d], r[:d, d:], rcond)
+        return coef if yc.ndim == 2 else coef[:, 0]
 
     # Eigenvalues above 100 eps guarantee the Cholesky factorisation succeeds.
-    return lax.cond(safe, semi_normal, orthogonal, None)
+    fallback = gram_pinv if mesh else orthogonal
+    coef = lax.cond(safe, semi_normal, fallback, None)
+    return coef, _all_finite(gram, q)
 
 
 def ridge(
-    X: ArrayLike, y: ArrayLike, alpha: ArrayLike, *, fit_intercept: bool = True
+    X: ArrayLike,
+    y: ArrayLike,
+    alpha: ArrayLike,
+    *,
+    fit_intercept: bool = True,
+    sample_weight: ArrayLike | None = None,
 ) -> LinearModel:
     """Ridge regression, as ``sklearn.linear_model.Ridge(alpha)``.
 
-    Minimises ``||y - X @ coef - intercept||^2 + alpha * ||coef||^2`` (intercept not
-    penalised). Closed form by Cholesky: the primal ``(XᵀX + alpha I) coef = Xᵀy`` when
-    ``d <= n``, the dual ``coef = Xᵀ (XXᵀ + alpha I)^{-1} y`` when ``d > n`` (scikit-learn's
-    ``solver="cholesky"``). ``alpha`` may be a traced value, so a whole regularisation
-    path is one ``jax.vmap`` over alphas (the Gram matrix is formed once).
+    Minimises ``sum_i w_i (y_i - x_i @ coef - intercept)^2 + alpha * ||coef||^2``
+    (intercept not penalised; ``w = 1`` without ``sample_weight``; weighted centring and
+    ``sqrt(w)`` row scaling as scikit-learn). Closed form by Cholesky: the primal
+    ``(XᵀX + alpha I) coef = Xᵀy`` when ``d <= n`` (or the rows are on a device mesh:
+    one ``O(d^2)`` all-reduce, no gather), the dual ``coef = Xᵀ (XXᵀ + alpha I)^{-1} y``
+    when ``d > n`` (scikit-learn's ``solver="cholesky"``). ``alpha`` may be a traced value,
+    so a whole regularisation path is one ``jax.vmap`` over alphas (the Gram matrix is
+    formed once).
+
+    ``alpha = 0``: a concrete (host) zero is :func:`least_squares`, the minimum-norm
+    solution as scikit-learn's ``Ridge(alpha=0)``. A traced zero (under ``jit`` or
+    ``vmap``) solves by Cholesky and gives NaN coefficients when ``XᵀX`` is numerically
+    singular (a Cholesky pivot below ``d * eps`` of the largest diagonal entry, e.g. a
+    duplicated column), never arbitrary finite ones.
+
+    Differentiable (``jax.grad``) in ``X``, ``y``, ``alpha`` and ``sample_weight`` (closed
+    form).
 
     Args:
-      X: ``[n, d]`` design matrix.
-      y: ``[n]`` targets.
-      alpha: scalar ``>= 0``. ``alpha = 0`` on rank-deficient ``X`` gives non-finite
-        coefficients (use :func:`least_squares`).
-      fit_intercept: fit an (unpenalised) intercept by centring.
+      X: ``[n, d]`` design matrix. One data set: for a batch ``[..., n, d]`` use
+        ``jax.vmap``.
+      y: ``[n]`` targets, or ``[n, t]`` for ``t`` targets at once.
+      alpha: scalar ``>= 0``.
+      fit_intercept: fit an (unpenalised) intercept by centring (a Python bool).
+      sample_weight: optional ``[n]`` non-negative weights (or a scalar), as scikit-learn.
 
     Returns:
-      A :class:`LinearModel`.
+      A :class:`LinearModel` (``coef`` ``[t, d]``, ``intercept`` ``[t]`` for a 2-D ``y``).
+      NaN or inf in ``X`` or ``y`` gives NaN coefficients.
 
     Raises:
-      ValueError: if ``X`` is not 2-D, ``y`` has the wrong length, ``alpha`` is not a
-        scalar, or a concrete ``alpha`` is negative.
+      ValueError: if ``X`` is not 2-D, ``y`` has the wrong shape, ``alpha`` is not a
+        scalar, a concrete ``alpha`` is negative, or ``sample_weight`` is malformed.
+      TypeError: if ``fit_intercept`` is not a bool.
 
     Example:
       >>> import jax.numpy as jnp
@@ -248,28 +364,41 @@ def ridge(
       >>> print(ml.ridge(X, jnp.array([1.0, 3.0, 5.0]), 2.0).coef)
       [1.]
     """
-    X, y = _data.xy(X, y)
+    fit_intercept = _data.flag(fit_intercept, "fit_intercept")
+    X, y = _data.xy_targets(X, y, multi=True)
     alpha = _data.penalty(alpha, "alpha", X.dtype)
-    return _ridge(X, y, alpha, fit_intercept=bool(fit_intercept))
+    if isinstance(alpha, np.ndarray) and alpha == 0:
+        return least_squares(X, y, fit_intercept=fit_intercept, sample_weight=sample_weight)
+    sw = _data.sample_weights(sample_weight, X.shape[0], X.dtype)
+    return _ridge(X, y, alpha, sw, fit_intercept=fit_intercept)
 
 
 @functools.partial(jax.jit, static_argnames="fit_intercept")
-def _ridge(X: jax.Array, y: jax.Array, alpha: jax.Array, *, fit_intercept: bool) -> LinearModel:
+def _ridge(X: jax.Array, y: jax.Array, alpha: jax.Array, sw, *, fit_intercept: bool) -> LinearModel:
     n, d = X.shape
-    Xc, yc, x_mean, y_mean = _data.center(X, y, fit_intercept)
-    if d <= n:
-        gram = jnp.matmul(Xc.T, Xc, precision=HI)
+    Xc, yc, x_mean, y_mean = _data.prepare(X, y, sw, fit_intercept)
+    if d <= n or _data.on_mesh(X, y):
+        gram = _gram.gram(Xc)
         rhs = _data.rmatvec(Xc, yc)
-        coef = _spd_shift_solve(gram, alpha, rhs)
+        coef, ok = _spd_shift_solve(gram, alpha, rhs)
+        finite = _all_finite(gram, rhs)
     else:
         kernel = jnp.matmul(Xc, Xc.T, precision=HI)
-        dual = _spd_shift_solve(kernel, alpha, yc)
+        dual, ok = _spd_shift_solve(kernel, alpha, yc)
         coef = _data.rmatvec(Xc, dual)
-    return _closed(coef, x_mean, y_mean)
+        finite = _all_finite(kernel, yc)
+    return _closed(coef, x_mean, y_mean, finite & ok)
 
 
-def _spd_shift_solve(a: jax.Array, shift: jax.Array, b: jax.Array) -> jax.Array:
-    """Solve ``(a + shift I) x = b`` for symmetric PSD ``a`` by Cholesky."""
+def _spd_shift_solve(a: jax.Array, shift: jax.Array, b: jax.Array):
+    """Solve ``(a + shift I) x = b`` for symmetric PSD ``a`` by Cholesky.
+
+    Also returns False where ``shift == 0`` and ``a`` is numerically singular (a pivot
+    below ``m * eps`` of the largest diagonal entry): the solution would be arbitrary.
+    """
     m = a + shift * jnp.eye(a.shape[0], dtype=a.dtype)
     chol = jnp.linalg.cholesky(m)
-    return jax.scipy.linalg.cho_solve((chol, True), b)
+    eps = jnp.finfo(a.dtype).eps
+    pivots = jnp.diagonal(chol) ** 2
+    singular = ~(jnp.min(pivots) > a.shape[0] * eps * jnp.max(jnp.diagonal(m)))
+    return jax.scipy.linalg.cho_solve((chol, True), b), ~((shift == 0) & singular)
