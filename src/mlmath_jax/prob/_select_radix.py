@@ -105,6 +105,8 @@ def _select(
     weights: jax.Array | None = None,
     total: jax.Array | None = None,
     q: jax.Array | None = None,
+    *,
+    is_key: bool = False,
 ) -> tuple[jax.Array, jax.Array]:
     """Keys of the order statistics of ``x`` ``[B, n]`` at ranks ``k`` ``[B, Q]``.
 
@@ -112,9 +114,13 @@ def _select(
     row sums ``total`` ``[B, 1]``, ``q`` ``[B, Q]``): the smallest key ``t`` whose weighted
     CDF ``W(key <= t) / W`` is ``>= q`` and ``> 0``, the division and comparison made as
     ``numpy.quantile(..., method="inverted_cdf", weights=...)`` makes them. Also returns
-    whether each row has a NaN, ``[B, 1]``.
+    whether each row has a NaN, ``[B, 1]``. With ``is_key``, ``x`` holds keys (unsigned
+    integers, as :func:`_to_key` makes them) and the NaN flag is None.
     """
-    _, utype, bits = key_types(x.dtype)
+    if is_key:
+        utype, bits = x.dtype, jnp.iinfo(x.dtype).bits
+    else:
+        _, utype, bits = key_types(x.dtype)
     b, n = x.shape
     r = _split(n, b)
     xr = x.reshape(b, 1, r, n // r)
@@ -123,7 +129,7 @@ def _select(
     cols = _columns(k.shape[1])
 
     def one_pass(i, prefix, with_nan=False):
-        key = _to_key(xr)
+        key = xr if is_key else _to_key(xr)
         shift = (bits - step * (i + 1)).astype(utype)
         ops, inits = [], []
         for d in range(1, 1 << step):
@@ -154,6 +160,9 @@ def _select(
         prefix = prefix | (digit << shift)
         return (prefix, has_nan) if with_nan else prefix
 
+    if is_key:
+        prefix, has_nan = jnp.zeros(k.shape, utype), None
+        return lax.fori_loop(0, bits // step, one_pass, prefix), has_nan
     prefix, has_nan = one_pass(jnp.int32(0), jnp.zeros(k.shape, utype), with_nan=True)
     prefix = lax.fori_loop(1, bits // step, one_pass, prefix)
     return prefix, has_nan
@@ -188,10 +197,28 @@ def order_stats(flat, k, k_next, interpolate):
     mean tangent of the elements equal to it (a subgradient; with no ties, the tangent of
     the selected element), as for a sort-based median.
     """
+    from . import _select_bracket  # it builds on this module's pieces
+
+    b, n = flat.shape
+    if not _select_bracket.use_bracket(n, k.shape[1]):
+        lo, hi, has_nan = _radix_order_stats(flat, k, k_next, interpolate)
+        return lo, hi, jnp.broadcast_to(has_nan, lo.shape).astype(flat.dtype)
+    lo, hi, has_nan, ok = _select_bracket.bracket_select(flat, k, k_next, interpolate)
+    # A miss anywhere runs the exact radix selection for the whole batch (only then).
+    lo, hi = lax.cond(
+        jnp.all(ok | has_nan),
+        lambda: (lo, hi),
+        lambda: _radix_order_stats(flat, k, k_next, interpolate)[:2],
+    )
+    return lo, hi, jnp.broadcast_to(has_nan, lo.shape).astype(flat.dtype)
+
+
+def _radix_order_stats(flat, k, k_next, interpolate):
+    """Order statistics by radix selection alone: ``(lo, hi, has_nan [B, 1])``."""
     t, has_nan = _select(flat, k)
     lo = _from_key(t, flat.dtype)
     hi = _from_key(_next(flat, t, k_next), flat.dtype) if interpolate else lo
-    return lo, hi, jnp.broadcast_to(has_nan, lo.shape).astype(flat.dtype)
+    return lo, hi, has_nan
 
 
 @order_stats.defjvp
