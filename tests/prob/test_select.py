@@ -352,3 +352,114 @@ def test_quantile_compiles_once_traced_q_and_weights(rng):
     ws = [jnp.asarray(rng.uniform(0.5, 2.0, size=(5, 40)), jnp.float32) for _ in xs]
     g = lambda a, w: prob.quantile(a, 0.4, axis=1, method="inverted_cdf", weights=w)  # noqa: E731
     assert compiles_on_repeat(g, *zip(xs, ws, strict=True)) == 0
+
+
+# --- large slices: the bracket path (sample, counts, block gather) and its exact fallback ---
+
+BIG_N = 70_001  # above the bracket threshold 2**16, odd, and not a multiple of the block
+
+
+def _adversarial_rows(rng, n=BIG_N, dtype=np.float32):
+    """Rows that make the bracket miss (or nearly), and plain rows that make it hit."""
+    from mlmath_jax.prob._select_bracket import sample_size
+
+    s = sample_size(n)
+    stride = n // s
+    sampled = stride // 2 + stride * np.arange(s)
+    rows = {
+        "normal": rng.standard_normal(n),
+        "equal": np.full(n, 3.0),
+        "two_values": np.where(rng.random(n) < 0.5, -1.0, 2.0),
+        "sorted": np.sort(rng.standard_normal(n)),
+        "reversed": np.sort(rng.standard_normal(n))[::-1],
+        "median_spike": np.where(rng.random(n) < 0.2, 0.25, rng.standard_normal(n)),
+        "infinities": np.where(rng.random(n) < 0.3, np.inf, rng.standard_normal(n)),
+        "neg_infinities": np.where(rng.random(n) < 0.6, -np.inf, rng.standard_normal(n)),
+        "nan_first": np.concatenate([[np.nan], rng.standard_normal(n - 1)]),
+        "nan_last": np.concatenate([rng.standard_normal(n - 1), [np.nan]]),
+        "signed_zeros": np.where(rng.random(n) < 0.5, -0.0, 0.0) * (rng.random(n) < 0.9),
+        "integers": np.round(rng.standard_normal(n) * 2),
+        "tail_heavy": rng.standard_cauchy(n),
+    }
+    unrep = rng.standard_normal(n)  # the sample sees only extremes: its pivots are useless
+    unrep[sampled] = np.where(np.arange(s) % 2 == 0, 1e30, -1e30)
+    rows["unrepresentative_sample"] = unrep
+    return list(rows), np.stack([r.astype(dtype) for r in rows.values()])
+
+
+QS_EDGE = [0.0, 1e-6, 0.001, 0.1, 0.5, 0.9, 0.999, 1.0 - 1e-6, 1.0]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_large_adversarial_rows_equal_numpy_bitwise(rng, method):
+    _, xs = _adversarial_rows(rng)
+    for q in QS_EDGE:  # one q a call: the bracket path takes at most a few queries
+        got = prob.quantile(xs, q, axis=1, method=method)
+        with np.errstate(all="ignore"):
+            _same(got, np.quantile(xs, q, axis=1, method=method))
+    got = prob.quantile(xs, [0.25, 0.75], axis=1, method=method)
+    _same(got, _numpy_quantile(xs, [0.25, 0.75], axis=1, method=method))
+
+
+@pytest.mark.parametrize("case", range(14))
+def test_large_adversarial_row_alone_equals_numpy(rng, case):
+    names, xs = _adversarial_rows(rng)
+    x = xs[case]  # alone, so a miss elsewhere does not send this row to the fallback
+    with np.errstate(all="ignore"):
+        _same(prob.median(x), np.median(x))
+        _same(prob.quantile(x, [0.0, 0.3, 1.0]), _numpy_quantile(x, [0.0, 0.3, 1.0]))
+        _same(prob.quantile(x, 0.999, method="nearest"), np.quantile(x, 0.999, method="nearest"))
+
+
+def _bracket(xs, ranks, interpolate=True):
+    from mlmath_jax.prob._select_bracket import bracket_select
+
+    k = jnp.asarray(np.broadcast_to(ranks, (xs.shape[0], len(ranks))), jnp.int32)
+    f = jax.jit(bracket_select, static_argnums=3)
+    return [np.asarray(a) for a in f(jnp.asarray(xs), k, k + 1, interpolate)]
+
+
+def test_bracket_step_hits_on_plain_data_and_misses_on_adversarial(rng):
+    names, xs = _adversarial_rows(rng)
+    n = xs.shape[1]
+    ranks = [0, n // 3, (n - 1) // 2, n - 2]
+    lo, hi, has_nan, ok = _bracket(xs, ranks)
+    ordered = np.sort(xs, axis=1)
+    for i, name in enumerate(names):
+        if has_nan[i, 0]:
+            assert name.startswith("nan")
+            continue
+        for j, r in enumerate(ranks):  # where the step says ok, it is exact
+            if ok[i, j]:
+                assert lo[i, j] == ordered[i, r] and hi[i, j] == ordered[i, r + 1], (name, r)
+    row = dict(zip(names, range(len(names)), strict=True))
+    assert ok[row["normal"]].all() and ok[row["tail_heavy"]].all()
+    for name in ["equal", "two_values", "sorted", "unrepresentative_sample"]:
+        assert not ok[row[name]].all(), name  # the bracket misses: the fallback is taken
+    lo1, _, _, ok1 = _bracket(xs[:1], [n // 2], interpolate=False)
+    assert ok1.all() and lo1[0, 0] == ordered[0, n // 2]
+
+
+def test_large_batched_axis_and_vmap(rng):
+    x = rng.standard_normal((3, BIG_N)).astype(np.float32)
+    _same(prob.median(x, axis=1), np.median(x, axis=1))
+    _same(prob.median(x.T, axis=0), np.median(x, axis=1))
+    _same(jax.vmap(prob.median)(jnp.asarray(x)), np.median(x, axis=1))
+    _same(jax.jit(lambda a: prob.quantile(a, 0.3, axis=1))(x), np.quantile(x, 0.3, axis=1))
+    x[1, 5] = np.nan
+    _same(prob.median(x, axis=1), np.median(x, axis=1))
+
+
+@pytest.mark.x64
+@pytest.mark.parametrize("method", ["linear", "inverted_cdf", "hazen", "nearest", "midpoint"])
+def test_large_adversarial_rows_float64(rng, method):
+    _, xs = _adversarial_rows(rng, dtype=np.float64)
+    for q in [0.0, 0.001, 0.5, 0.999, 1.0]:
+        got = prob.quantile(xs, q, axis=1, method=method)
+        assert got.dtype == jnp.float64
+        with np.errstate(all="ignore"):
+            _same(got, np.quantile(xs, q, axis=1, method=method))
+    x = xs[0]
+    _same(prob.median(x), np.median(x))
+    lo, _, _, ok = _bracket(xs[:1], [BIG_N // 2])
+    assert ok.all() and lo[0, 0] == np.sort(x)[BIG_N // 2]

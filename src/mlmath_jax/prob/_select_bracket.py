@@ -30,7 +30,6 @@ only a miss pays for it. A slice holding a NaN gives NaN whatever the guess did.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import jax
 import jax.numpy as jnp
