@@ -1,8 +1,14 @@
-"""prob statistics cases: median and quantile by radix selection, accurate variance.
+"""prob statistics cases: median and quantile by bracket selection, accurate variance.
 
-Bytes moved (for the memory-bound fraction of peak): our median/quantile of float32 reads
-the input once per radix pass: 32 / 2 = 16 passes (2 bits each) plus one pass for the next
-order statistic when interpolating, so ``bytes = 17 * 4 * n`` (odd-length median: 16).
+Bytes moved (for the memory-bound fraction of peak): for ``n >= 2**16`` our median/quantile
+reads the input three times (pass 1 counts below sample pivots, pass 2 below pivots inside
+the bracket, pass 3 gathers at most two candidates a block of 64), then runs the radix
+selection (16 passes of 2 bits for float32, plus one for the next order statistic) over the
+candidate keys, ``2 / 64`` of the data: ``bytes = (3 + 17 * 2 / 64) * 4 * n`` (float64:
+``(3 + 33 * 2 / 64) * 8 * n``). A miss of the bracket (heavy ties, sorted data, a sample
+unrepresentative of the data) adds the exact radix selection's 17 passes. The median cases
+also time ``jnp.sum`` of the same array (one read; not a median, so it is exempt from the
+correctness gate), for the ratio of a selection to a sum.
 ``var`` reads the data twice (first mean, then centred sums): ``bytes = 2 * 4 * n``.
 ``jnp.median`` sorts; at 1e8 elements on a CPU-only machine it takes tens of seconds a
 call, so that contender is kept at 1e8 only when a GPU is present.
@@ -16,7 +22,7 @@ import numpy as np
 
 from mlmath_jax import prob
 
-from ..harness import Case, Contender
+from ..harness import Case, Contender, relative_error
 
 _Q = (0.1, 0.5, 0.9)
 
@@ -28,9 +34,9 @@ def _has_gpu() -> bool:
         return False
 
 
-def _data(n: int, loc: float = 0.0):
+def _data(n: int, loc: float = 0.0, dtype: str = "float32"):
     def setup(rng):
-        return ((loc + rng.standard_normal(n)).astype(np.float32),)
+        return ((loc + rng.standard_normal(n)).astype(dtype),)
 
     return setup
 
@@ -56,32 +62,61 @@ def _partition_quantile(x: np.ndarray) -> np.ndarray:
     return np.asarray(out, np.float32)
 
 
+_BLOCK = 64  # the bracket path's gather block (prob/_select_bracket.py)
+
+
+def _passes(dtype: str, interpolate: bool = True) -> float:
+    """Passes over the data a call: three full ones, and radix passes over the candidates."""
+    radix = (32 if dtype == "float32" else 64) // 2 + interpolate
+    return round(3 + radix * 2 / _BLOCK, 2)
+
+
+def _sum_baseline(x):
+    return {"baseline_sum": jnp.sum(x)}
+
+
+def _median_error(out, ref) -> float:
+    """The harness's relative error; the ``jnp.sum`` baseline is not a median (exempt)."""
+    if isinstance(out, dict) and "baseline_sum" in out:
+        return 0.0
+    return relative_error(out, ref)
+
+
+def _dtypes() -> list[str]:
+    return ["float32", "float64"] if jax.config.jax_enable_x64 else ["float32"]
+
+
 def _sizes(quick: bool) -> list[int]:
     return [10**5, 10**6] if quick else [10**6, 10**7, 10**8]
 
 
 def _median_cases(quick: bool) -> list[Case]:
     out = []
-    for n in _sizes(quick):
-        contenders = [Contender("mlmath_jax", prob.median)]
-        if n < 10**8 or _has_gpu():
-            contenders.append(Contender("jnp.median", jnp.median))
-        contenders += [
-            Contender("np.median", np.median, kind="host"),
-            Contender("np.partition", _partition_median, kind="host"),
-        ]
-        passes = 16 + (n % 2 == 0)
-        out.append(
-            Case(
-                name="prob.median",
-                params={"n": n, "dtype": "float32", "passes": passes},
-                setup=_data(n),
-                contenders=contenders,
-                reference=np.median,
-                tol=1e-6,
-                bytes=passes * 4.0 * n,
+    for dtype in _dtypes():
+        for n in _sizes(quick):
+            contenders = [
+                Contender("mlmath_jax", prob.median),
+                Contender("jnp.sum (same array)", _sum_baseline),
+            ]
+            if n < 10**8 or _has_gpu():
+                contenders.append(Contender("jnp.median", jnp.median))
+            contenders += [
+                Contender("np.median", np.median, kind="host"),
+                Contender("np.partition", _partition_median, kind="host"),
+            ]
+            passes = _passes(dtype, interpolate=n % 2 == 0)
+            out.append(
+                Case(
+                    name="prob.median",
+                    params={"n": n, "dtype": dtype, "passes": passes},
+                    setup=_data(n, dtype=dtype),
+                    contenders=contenders,
+                    reference=np.median,
+                    error=_median_error,
+                    tol=1e-6,
+                    bytes=passes * np.dtype(dtype).itemsize * n,
+                )
             )
-        )
     return out
 
 
@@ -98,12 +133,12 @@ def _quantile_cases(quick: bool) -> list[Case]:
         out.append(
             Case(
                 name="prob.quantile",
-                params={"n": n, "q": list(_Q), "dtype": "float32", "passes": 17},
+                params={"n": n, "q": list(_Q), "dtype": "float32", "passes": _passes("float32")},
                 setup=_data(n),
                 contenders=contenders,
                 reference=lambda x: np.array([np.quantile(x, q) for q in _Q], np.float32),
                 tol=1e-6,
-                bytes=17 * 4.0 * n,
+                bytes=_passes("float32") * 4.0 * n,
             )
         )
     return out

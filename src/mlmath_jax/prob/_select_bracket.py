@@ -50,7 +50,7 @@ def sample_size(n: int) -> int:
 
 def _pivots(n: int, q: int) -> int:
     """Pivots a pass per wanted rank: fewer with more ranks (one compare each per value)."""
-    return 15 if q == 1 else 7
+    return 15 if q == 1 else 11
 
 
 def _sample_keys(flat: jax.Array) -> jax.Array:
