@@ -7,8 +7,10 @@ trace time. A repeated call with new data of the same shapes compiles nothing. F
 the host, exactly as NumPy computes them, and kept as device arrays keyed by
 ``(q, n, method, dtype)``; a traced ``q`` is handled inside the compiled function.
 
-The order statistics come from ``_select_radix`` (radix selection on the float bits) and
-the index rules of the 13 methods from ``_quantile_index``.
+The order statistics come from ``_select_radix`` (radix selection on the float bits; for
+slices of ``2**16`` values or more and up to four ranks, first the few-pass bracket
+selection of ``_select_bracket``) and the index rules of the 13 methods from
+``_quantile_index``.
 """
 
 from __future__ import annotations
@@ -36,8 +38,11 @@ def median(x: ArrayLike, axis: Axis = None, *, keepdims: bool = False) -> jax.Ar
     """Median over ``axis`` by selection (as ``numpy.median``, without sorting).
 
     For an even count, the mean ``(a + b) / 2`` of the two middle values in ``x``'s dtype,
-    exactly as NumPy computes it. Runs in ``32 / 2 + 1`` (float32) or ``64 / 2 + 1``
-    (float64) linear passes over the data, each a fused multi-output reduction.
+    exactly as NumPy computes it. A slice of ``2**16`` values or more takes three linear
+    passes over the data (pivots from a strided sample, counts below them, a gather of the
+    few candidates left; see ``_select_bracket``), falling back to the exact radix
+    selection's ``32 / 2 + 1`` (float32) or ``64 / 2 + 1`` (float64) passes when its guess
+    misses (heavy ties, sorted or adversarial data); smaller slices take the radix passes.
 
     Args:
       x: real array (float32 or float64; integers and bools become the default float).

@@ -12,9 +12,9 @@ it is repeated), one more pass. XLA's sort on CPU is slow (``jnp.median`` of 1e7
 takes seconds); this takes a few linear passes on any backend.
 
 The entry points take data flattened to ``[B, n]`` (one row per reduced slice) and ranks
-``[B, Q]``, so a faster selection (sample pivots, one counting pass, radix fallback) can
-replace the body without touching the NumPy index rules in ``_quantile_index.py`` or the
-public functions in ``_select.py``.
+``[B, Q]``. :func:`order_stats` sends slices of ``2**16`` values or more (and at most four
+ranks) to the few-pass bracket selection of ``_select_bracket`` and runs the radix
+selection only where that misses (``lax.cond``), so results are exact either way.
 
 The order is a total order in which ``-0.0`` comes before ``+0.0``; NumPy does not
 distinguish them, so a zero result may differ from NumPy's in its sign only (they compare
