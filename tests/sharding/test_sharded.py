@@ -35,8 +35,14 @@ def _data():
     y = (X @ w + 0.1 * rng.standard_normal(N)).astype(np.float32)
     labels = (y > 0).astype(np.int32)
     cats = rng.integers(0, 3, size=(N, 2)).astype(np.int32)
-    return {"X": X, "y": y, "labels": labels, "cats": cats,
-            "pos": np.abs(X[:, 0]) + np.float32(0.5), "weights": rng.random(N).astype(np.float32)}
+    return {
+        "X": X,
+        "y": y,
+        "labels": labels,
+        "cats": cats,
+        "pos": np.abs(X[:, 0]) + np.float32(0.5),
+        "weights": rng.random(N).astype(np.float32),
+    }
 
 
 def _loss(w, X, y):
@@ -66,17 +72,21 @@ CASES = {
     "prob.covariance": (prob.covariance, ("X",)),
     "prob.correlation": (prob.correlation, ("X",)),
     "prob.joint_table": (
-        lambda cats: prob.joint_table(cats[:, 0], cats[:, 1], num_categories=(3, 3)), ("cats",)
+        lambda cats: prob.joint_table(cats[:, 0], cats[:, 1], num_categories=(3, 3)),
+        ("cats",),
     ),
     "prob.chi2_independence": (
-        lambda cats: tuple(prob.chi2_independence(
-            prob.joint_table(cats[:, 0], cats[:, 1], num_categories=(3, 3), normalize=False)
-        )[:2]),
+        lambda cats: tuple(
+            prob.chi2_independence(
+                prob.joint_table(cats[:, 0], cats[:, 1], num_categories=(3, 3), normalize=False)
+            )[:2]
+        ),
         ("cats",),
     ),
     "prob.expectation": (
-        lambda X: tuple(prob.expectation(_expect_fun, prob.Normal(1.0, 0.5), jax.random.key(0),
-                                         1024, args=(X,))),
+        lambda X: tuple(
+            prob.expectation(_expect_fun, prob.Normal(1.0, 0.5), jax.random.key(0), 1024, args=(X,))
+        ),
         ("X",),
     ),
     "ml.PCA": (lambda X: ml.PCA.fit(X, 3).explained_variance, ("X",)),
@@ -84,16 +94,19 @@ CASES = {
     "ml.ridge": (lambda X, y: ml.ridge(X, y, 1.0).coef, ("X", "y")),
     "ml.lasso": (lambda X, y: ml.lasso(X, y, 0.05).coef, ("X", "y")),
     "ml.logistic_regression": (
-        lambda X, labels: ml.logistic_regression(X, labels).coef, ("X", "labels")
+        lambda X, labels: ml.logistic_regression(X, labels).coef,
+        ("X", "labels"),
     ),
     "ml.GaussianNB": (
-        lambda X, labels: ml.GaussianNB.fit(X, labels, 2).predict_proba(X[:8]), ("X", "labels")
+        lambda X, labels: ml.GaussianNB.fit(X, labels, 2).predict_proba(X[:8]),
+        ("X", "labels"),
     ),
     "ml.fit_mle.Normal": (lambda y: ml.fit_mle(prob.Normal, y).scale, ("y",)),
     "ml.fit_mle.Gamma": (lambda pos: ml.fit_mle(prob.Gamma, pos).concentration, ("pos",)),
     "calculus.hvp": (
-        lambda X, y: calculus.hvp(_loss, jnp.ones(D), jnp.arange(D, dtype=jnp.float32),
-                                  args=(X, y)),
+        lambda X, y: calculus.hvp(
+            _loss, jnp.ones(D), jnp.arange(D, dtype=jnp.float32), args=(X, y)
+        ),
         ("X", "y"),
     ),
     "calculus.hessian_eigsh": (
@@ -101,8 +114,9 @@ CASES = {
         ("X", "y"),
     ),
     "calculus.hessian_trace": (
-        lambda X, y: calculus.hessian_trace(_loss, jnp.ones(D), jax.random.key(1), 16,
-                                            args=(X, y)).estimate,
+        lambda X, y: (
+            calculus.hessian_trace(_loss, jnp.ones(D), jax.random.key(1), 16, args=(X, y)).estimate
+        ),
         ("X", "y"),
     ),
     "linalg.matmul": (lambda X: linalg.matmul(X.T, X), ("X",)),
@@ -112,8 +126,13 @@ CASES = {
     "linalg.matvec.rows": (lambda X: linalg.matvec(X, jnp.ones(D)), ("X",)),
     "prob.covariance.offset": (lambda X: prob.covariance(X + 1e3), ("X",)),  # two-pass route
 }
-TOL = {"ml.lasso": 1e-3, "ml.logistic_regression": 1e-3, "calculus.hessian_eigsh": 1e-4,
-       "ml.fit_mle.Gamma": 1e-4, "prob.expectation": 1e-4}
+TOL = {
+    "ml.lasso": 1e-3,
+    "ml.logistic_regression": 1e-3,
+    "calculus.hessian_eigsh": 1e-4,
+    "ml.fit_mle.Gamma": 1e-4,
+    "prob.expectation": 1e-4,
+}
 
 
 def _mesh(kind: str):
@@ -127,8 +146,10 @@ def _shard(mesh, arr):
 
 
 _REDUCE = re.compile(r"=\s*(\(?[a-z0-9]+\[[^=]*?)\s+(all-reduce|reduce-scatter)(-start)?\(")
-_BIG = re.compile(r"=\s*(\(?[a-z0-9]+\[[^=]*?)\s+(all-gather|all-to-all|collective-permute)"
-                  r"(-start)?\(")
+_BIG = re.compile(
+    r"=\s*(\(?[a-z0-9]+\[[^=]*?)\s+(all-gather|all-to-all|collective-permute)"
+    r"(-start)?\("
+)
 
 
 def _moved_elements(hlo: str) -> list[tuple[str, int]]:
@@ -164,7 +185,7 @@ def _close(got, want, tol):
     for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
         g, w = np.asarray(g, np.float64), np.asarray(w, np.float64)
         scale = max(np.max(np.abs(w)), 1e-30)
-        assert np.max(np.abs(g - w)) <= tol * scale, (np.max(np.abs(g - w)) / scale)
+        assert np.max(np.abs(g - w)) <= tol * scale, np.max(np.abs(g - w)) / scale
 
 
 @pytest.mark.parametrize("kind", ["explicit", "auto"])
