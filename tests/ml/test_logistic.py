@@ -104,7 +104,9 @@ def test_bad_input():
     with pytest.raises(ValueError, match="lengths of X and y"):
         ml.logistic_regression(X, y[:3])
     with pytest.raises(ValueError, match="y must hold labels 0 and 1"):
-        ml.logistic_regression(X, np.array([0, 1, 2, 1]))
+        ml.logistic_regression(X, np.array([0, 1, 2, 1]), n_classes=2)
+    with pytest.raises(ValueError, match=r"y must hold labels 0, ..., 2"):
+        ml.logistic_regression(X, np.array([0, 1, 2, 1.5]))
     with pytest.raises(ValueError, match="C must be > 0"):
         ml.logistic_regression(X, y, C=0.0)
     with pytest.raises(ValueError, match="C must be >= 0"):
@@ -119,11 +121,13 @@ def test_solver_pieces_alone():
 
     X, y = classification("synthetic")
     X = jnp.asarray(X, jnp.float32)
-    problem = _logistic.Problem(X, jnp.asarray(y, jnp.float32), jnp.asarray(1.0, jnp.float32))
+    n = X.shape[0]
+    w = jnp.full(n, 1.0 / n, jnp.float32)
+    problem = _logistic.Problem(X, jnp.asarray(y, jnp.float32), w, jnp.float32(1.0 / n))
     state = _logistic.init(problem, fit_intercept=True)
     # the start is the intercept-only fit: the intercept's gradient is zero
-    assert state.theta.shape == (X.shape[1] + 1,) and int(state.n_iter) == 0
-    assert abs(float(state.grad[-1])) <= 1e-4 * float(jnp.max(jnp.abs(state.grad)))
+    assert state.theta.shape == (1, X.shape[1] + 1) and int(state.n_iter) == 0
+    assert abs(float(state.grad[0, -1])) <= 1e-4 * float(jnp.max(jnp.abs(state.grad)))
     assert not bool(_logistic.stop(problem, state, jnp.float32(1e-6), 100))
     step = jax.jit(functools.partial(_logistic.step, fit_intercept=True))
     values = [float(state.value)]
@@ -133,9 +137,10 @@ def test_solver_pieces_alone():
         state = step(problem, state)
         values.append(float(state.value))
         # the cached scores follow theta
-        assert_close(state.z, X @ state.theta[:-1] + state.theta[-1], rtol=1e-4, name="z")
+        want = X @ state.theta[0, :-1] + state.theta[0, -1]
+        assert_close(state.z[:, 0], want, rtol=1e-4, name="z")
     assert all(b <= a * (1 + 1e-6) for a, b in zip(values, values[1:], strict=False))
     assert bool(_logistic.stop(problem, state, jnp.float32(1e-6), 100))
     model = ml.logistic_regression(X, y)
     assert int(state.n_iter) == int(model.n_iter)
-    assert_close(state.theta[:-1], model.coef, rtol=1e-5, name="coef")
+    assert_close(state.theta[0, :-1], model.coef, rtol=1e-5, name="coef")

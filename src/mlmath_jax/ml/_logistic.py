@@ -1,50 +1,77 @@
-"""Binary L2-penalised logistic regression by damped Newton steps.
+"""L2-penalised logistic regression (binary and multinomial) by damped Newton steps.
 
 The solver is split as optimistix's are: :func:`init` builds the :class:`LogisticState`,
 :func:`step` takes one damped Newton step, :func:`stop` says when to stop; the compiled
-body :func:`_logistic` is a ``lax.while_loop`` over them.
+body :func:`_logistic` is a ``lax.while_loop`` over them, wrapped in
+:func:`mlmath_jax.optim._implicit.implicit_solution` so that ``jax.grad`` differentiates
+the optimality condition instead of the loop. Problems whose Hessian would cost far more
+than a gradient (``n p²`` large) are solved by L-BFGS (:func:`mlmath_jax.optim.minimize`)
+on the same objective.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import math
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+import optax
 from jax import lax
 from jax.typing import ArrayLike
 
-from .. import _validate
+from .. import _sharding, _validate, optim
 from .._linesearch import backtrack
-from . import _data
+from ..optim import _implicit
+from . import _data, _model
 from ._data import HI
 from ._linear import LinearModel
 
 _ARMIJO = 1e-4
 _MAX_HALVINGS = 30
 _REUSE = 3  # steps per Hessian
+# Newton's dense Hessian costs n p² (p parameters) per formation; above this many
+# multiply-adds, or above _NEWTON_MAX_PARAMS parameters, L-BFGS (n p per step) is used.
+_NEWTON_MAX_WORK = 4e10
+_NEWTON_MAX_PARAMS = 1024
+# The implicit derivative's linear solve forms the Hessian (p JVPs) up to this size.
+_DENSE_BACKWARD = 512
+_LBFGS = optax.lbfgs(memory_size=20)
 
 
 class Problem(NamedTuple):
-    """The data of one fit: ``X`` ``[n, d]``, labels ``y`` ``[n]`` (as floats), scalar ``C``."""
+    """The data of one fit.
+
+    Attributes:
+      X: ``[n, d]`` design matrix.
+      Y: ``[n]`` 0/1 targets (binary) or ``[n, K]`` one-hot targets (multinomial).
+      w: ``[n]`` sample weights divided by their sum.
+      lam: ``1 / (C · Σ sample_weight)``: the L2 strength of the scaled objective (0 for
+        ``C = inf``).
+    """
 
     X: jax.Array
-    y: jax.Array
-    C: jax.Array
+    Y: jax.Array
+    w: jax.Array
+    lam: jax.Array
 
 
 class LogisticState(NamedTuple):
-    """The Newton iteration's state; ``theta`` is ``[coef, intercept]`` (``[d + 1]``) or ``coef``.
+    """The Newton iteration's state; ``theta`` is ``[m, d + 1]`` (coef, intercept) or ``[m, d]``.
+
+    ``m`` is 1 for a binary fit and ``K`` for a multinomial one.
 
     Attributes:
       n_iter: steps taken.
-      theta: ``[p]`` parameters.
-      z: ``[n]`` scores ``X @ coef + intercept`` at ``theta`` (updated along each step).
-      value: the objective at ``theta``.
-      grad: ``[p]`` its gradient.
+      theta: ``[m, q]`` parameters (``q = d + fit_intercept``).
+      z: ``[n, m]`` scores ``X @ coefᵀ + intercept`` at ``theta`` (updated along each step).
+      value: the scaled objective at ``theta``.
+      grad: ``[m, q]`` its gradient.
       stalled: a step with a freshly formed Hessian found no decrease (rounding floor).
-      chol: ``[p, p]`` Cholesky factor of the last Hessian formed.
+      chol: ``[m q, m q]`` Cholesky factor of the last Hessian formed.
       uses: steps taken with ``chol``; at ``_REUSE`` the next step forms a new Hessian.
     """
 
@@ -58,78 +85,248 @@ class LogisticState(NamedTuple):
     uses: jax.Array
 
 
+# --- the model ---------------------------------------------------------------------------
+@functools.partial(_model.register, meta_fields=("kind", "n_classes"))
+@dataclasses.dataclass(frozen=True, eq=False)
+class LogisticModel(LinearModel):
+    """A fitted logistic regression (a :class:`LinearModel` of kind ``"logistic"``).
+
+    Binary fits have ``coef`` ``[..., d]`` and ``intercept`` ``[...]``; multinomial fits
+    (``K > 2`` classes) ``coef`` ``[..., K, d]`` and ``intercept`` ``[..., K]`` in
+    scikit-learn's symmetric parametrisation (the intercepts sum to 0). A row of ``X``
+    holding NaN gets label ``-1`` and NaN probabilities (scikit-learn raises instead).
+
+    Attributes:
+      n_classes: ``K`` (static; 2 for a binary fit).
+    """
+
+    n_classes: int = 2
+
+    def predict(self, X: ArrayLike) -> jax.Array:
+        """Labels ``[..., n]`` (int32): the most probable class, ``-1`` for a NaN row.
+
+        Example:
+          >>> import jax.numpy as jnp
+          >>> from mlmath_jax import ml
+          >>> X = jnp.array([[0.0], [1.0], [2.0], [3.0]])
+          >>> model = ml.logistic_regression(X, jnp.array([0, 0, 1, 1]))
+          >>> print(model.predict(jnp.array([[0.0], [jnp.nan], [3.0]])))
+          [ 0 -1  1]
+        """
+        return _predict(self, _data.design(X, jnp.shape(self.coef)[-1]))
+
+    def predict_proba(self, X: ArrayLike) -> jax.Array:
+        """Class probabilities ``[..., n, K]`` (``K = 2`` for a binary fit), NaN for a NaN row.
+
+        Example:
+          >>> import jax.numpy as jnp
+          >>> from mlmath_jax import ml
+          >>> X = jnp.array([[0.0], [1.0], [2.0], [3.0]])
+          >>> model = ml.logistic_regression(X, jnp.array([0, 0, 1, 1]))
+          >>> print(model.predict_proba(jnp.array([[1.5]])))
+          [[0.5 0.5]]
+        """
+        return _predict_proba(self, _data.design(X, jnp.shape(self.coef)[-1]))
+
+    def decision_function(self, X: ArrayLike) -> jax.Array:
+        """Scores ``X @ coefᵀ + intercept``: ``[..., n]`` (binary) or ``[..., n, K]``.
+
+        Example:
+          >>> import jax.numpy as jnp
+          >>> from mlmath_jax import ml
+          >>> X = jnp.array([[0.0], [1.0], [2.0], [3.0]])
+          >>> print(ml.logistic_regression(X, jnp.array([0, 0, 1, 1])).decision_function(X).shape)
+          (4,)
+        """
+        return _scores_of(self, _data.design(X, jnp.shape(self.coef)[-1]))
+
+
+def _is_multinomial(model: LogisticModel) -> bool:
+    return model.n_classes > 2
+
+
 @jax.jit
-def _binary(y: jax.Array) -> jax.Array:
-    return jnp.all((y == 0) | (y == 1))
+def _scores_of(model: LogisticModel, X: jax.Array) -> jax.Array:
+    if _is_multinomial(model):
+        z = jnp.einsum("nd,...kd->...nk", X, model.coef, precision=HI)
+        return z + jnp.asarray(model.intercept)[..., None, :]
+    z = jnp.einsum("nd,...d->...n", X, model.coef, precision=HI)
+    return z + jnp.asarray(model.intercept)[..., None]
 
 
-def _labels01(y: jax.Array) -> None:
-    """Concrete labels must be 0 or 1 (one compiled reduction, one device sync)."""
-    if _validate.is_concrete(y) and y.size and not bool(_binary(y)):
-        raise ValueError(f"y must hold labels 0 and 1 only, got values {jnp.unique(y)}")
+@jax.jit
+def _predict_proba(model: LogisticModel, X: jax.Array) -> jax.Array:
+    z = _scores_of(model, X)
+    if _is_multinomial(model):
+        return jax.nn.softmax(z, axis=-1)
+    # sigmoid(-z) and sigmoid(z) each computed directly: no 1 - p cancellation.
+    return jnp.stack([jax.nn.sigmoid(-z), jax.nn.sigmoid(z)], axis=-1)
 
 
-def _mask(d: int, fit_intercept: bool, dtype) -> jax.Array:
-    """1 on the penalised coefficients, 0 on the intercept."""
-    return jnp.ones(d + int(fit_intercept), dtype).at[d:].set(0.0)
+@jax.jit
+def _predict(model: LogisticModel, X: jax.Array) -> jax.Array:
+    z = _scores_of(model, X)
+    if _is_multinomial(model):
+        labels = jnp.argmax(z, axis=-1).astype(jnp.int32)
+        nan = jnp.any(jnp.isnan(z), axis=-1)
+    else:
+        labels = (z > 0).astype(jnp.int32)
+        nan = jnp.isnan(z)
+    return jnp.where(nan, -1, labels)
+
+
+# --- the objective -------------------------------------------------------------------------
+def _multinomial(problem: Problem) -> bool:
+    return problem.Y.ndim == 2
+
+
+def _mask(q: int, d: int, dtype) -> jax.Array:
+    """1 on the penalised coefficients, 0 on the intercept column."""
+    return (jnp.arange(q) < d).astype(dtype)
 
 
 def _split(theta: jax.Array, d: int, fit_intercept: bool) -> tuple[jax.Array, jax.Array]:
-    return theta[:d], (theta[d] if fit_intercept else jnp.zeros((), theta.dtype))
+    """``(coef [m, d], intercept [m])``."""
+    b = theta[:, d] if fit_intercept else jnp.zeros(theta.shape[0], theta.dtype)
+    return theta[:, :d], b
 
 
 def _scores(X: jax.Array, theta: jax.Array, fit_intercept: bool) -> jax.Array:
     w, b = _split(theta, X.shape[1], fit_intercept)
-    return jnp.matmul(X, w, precision=HI) + b
+    return jnp.matmul(X, w.T, precision=HI) + b
 
 
-def _objective(problem: Problem, theta: jax.Array, z: jax.Array, fit_intercept: bool):
-    """``C * sum(log(1 + exp(z)) - y z) + 0.5 ||coef||^2`` given the scores ``z``."""
-    mask = _mask(problem.X.shape[1], fit_intercept, theta.dtype)
-    loss = jnp.sum(jnp.logaddexp(0.0, z) - problem.y * z)
-    return problem.C * loss + 0.5 * jnp.sum(mask * theta**2)
+def _losses(problem: Problem, z: jax.Array) -> jax.Array:
+    """Per-sample negative log-likelihood ``[n]`` at scores ``z`` ``[n, m]``."""
+    if _multinomial(problem):
+        return jax.nn.logsumexp(z, axis=-1) - jnp.sum(problem.Y * z, axis=-1)
+    return jnp.logaddexp(0.0, z[:, 0]) - problem.Y * z[:, 0]
+
+
+def _penalty(problem: Problem, theta: jax.Array) -> jax.Array:
+    """``lam/2 ||coef||²``, plus ``1/2 ||Σ_k theta_k||²`` for a multinomial fit.
+
+    The second term is zero at scikit-learn's symmetric solution (the penalty makes the
+    coefficients sum to zero over classes; the unpenalised intercepts are shifted so):
+    it removes the softmax's one free direction, so the Hessian is positive definite.
+    """
+    d = problem.X.shape[1]
+    mask = _mask(theta.shape[1], d, theta.dtype)
+    pen = 0.5 * problem.lam * jnp.sum(mask * theta**2)
+    if _multinomial(problem):
+        pen = pen + 0.5 * jnp.sum(jnp.sum(theta, axis=0) ** 2)
+    return pen
+
+
+def _objective(problem: Problem, theta: jax.Array, z: jax.Array):
+    """scikit-learn's scaled objective ``Σ w_i loss_i + lam/2 ||coef||²`` given the scores."""
+    return _sharding.contract("n,n->", problem.w, _losses(problem, z)) + _penalty(problem, theta)
+
+
+def objective(theta: jax.Array, problem: Problem, fit_intercept: bool) -> jax.Array:
+    """The scaled objective at ``theta`` (recomputing the scores)."""
+    return _objective(problem, theta, _scores(problem.X, theta, fit_intercept))
+
+
+def _residual(problem: Problem, z: jax.Array) -> jax.Array:
+    """``d loss_i / d z_i`` ``[n, m]``."""
+    if _multinomial(problem):
+        return jax.nn.softmax(z, axis=-1) - problem.Y
+    return jax.nn.sigmoid(z) - problem.Y[:, None]
 
 
 def _gradient(problem: Problem, theta: jax.Array, z: jax.Array, fit_intercept: bool):
-    X, C = problem.X, problem.C
-    r = jax.nn.sigmoid(z) - problem.y
-    gw = C * _data.rmatvec(X, r)
-    g = jnp.concatenate([gw, C * jnp.sum(r, keepdims=True)]) if fit_intercept else gw
-    return g + _mask(X.shape[1], fit_intercept, theta.dtype) * theta
+    X = problem.X
+    r = problem.w[:, None] * _residual(problem, z)
+    g = _sharding.contract("nm,nd->md", r, X)
+    if fit_intercept:
+        g = jnp.concatenate([g, jnp.sum(r, axis=0)[:, None]], axis=1)
+    g = g + problem.lam * _mask(theta.shape[1], X.shape[1], theta.dtype) * theta
+    if _multinomial(problem):
+        g = g + jnp.sum(theta, axis=0)
+    return g
 
 
 def _hessian(problem: Problem, z: jax.Array, fit_intercept: bool) -> jax.Array:
-    X, C = problem.X, problem.C
-    h = jax.nn.sigmoid(z) * jax.nn.sigmoid(-z)
-    hww = C * jnp.einsum("nd,ne->de", X * h[:, None], X, precision=HI)
+    """The dense ``[m q, m q]`` Hessian of the objective (``n (m q)²`` work)."""
+    X = problem.X
+    n, d = X.shape
+    if _multinomial(problem):
+        p = jax.nn.softmax(z, axis=-1)
+        m = p.shape[1]
+        s = problem.w[:, None, None] * (
+            p[:, :, None] * jnp.eye(m, dtype=p.dtype) - p[:, :, None] * p[:, None, :]
+        )
+    else:
+        m = 1
+        h = problem.w * jax.nn.sigmoid(z[:, 0]) * jax.nn.sigmoid(-z[:, 0])
+        s = h[:, None, None]
+    if m == 1:
+        hxx = _sharding.contract("nd,ne->de", X * s[:, 0, :], X)[None, :, None, :]
+    else:
+        hxx = _sharding.contract("nd,nkl,ne->kdle", X, s, X)
     if fit_intercept:
-        hwb = C * _data.rmatvec(X, h)
-        hbb = C * jnp.sum(h, keepdims=True)
-        hww = jnp.block([[hww, hwb[:, None]], [hwb[None, :], hbb[None, :]]])
-    return hww + jnp.diag(_mask(X.shape[1], fit_intercept, X.dtype))
+        hxb = _sharding.contract("nd,nkl->kdl", X, s)  # [k, d, l]
+        hbb = jnp.sum(s, axis=0)  # [k, l]
+        top = jnp.concatenate([hxx, hxb[..., None]], axis=3)  # [k, d, l, d + 1]
+        bottom = jnp.concatenate([jnp.transpose(hxb, (2, 0, 1)), hbb[..., None]], axis=2)
+        hxx = jnp.concatenate([top, bottom[:, None, :, :]], axis=1)
+    q = d + int(fit_intercept)
+    hess = hxx.reshape(m * q, m * q)
+    diag = jnp.tile(problem.lam * _mask(q, d, X.dtype), m)
+    hess = hess + jnp.diag(diag)
+    if m > 1:
+        hess = hess + jnp.kron(jnp.ones((m, m), X.dtype), jnp.eye(q, dtype=X.dtype))
+    return hess
 
 
 def grad_norm(problem: Problem, grad: jax.Array) -> jax.Array:
-    """Largest gradient entry of scikit-learn's scaled objective (divided by ``C n``)."""
-    return jnp.max(jnp.abs(grad)) / (problem.C * problem.X.shape[0])
+    """Largest gradient entry of scikit-learn's scaled objective."""
+    return jnp.max(jnp.abs(grad))
+
+
+def _decrement(state: LogisticState) -> jax.Array:
+    """Newton decrement ``gᵀ H⁻¹ g / 2`` (≈ objective − optimum) with the last Hessian."""
+    g = state.grad.ravel()
+    return 0.5 * jnp.dot(g, jax.scipy.linalg.cho_solve((state.chol, True), g))
+
+
+def converged(problem: Problem, state: LogisticState, tol: jax.Array) -> jax.Array:
+    """The gradient is within ``tol`` and the objective within rounding of its minimum.
+
+    The second test (the Newton decrement, an estimate of ``f − f*``, at most
+    ``sqrt(eps) |f|``) refuses a point where the gradient is small only because the
+    objective is flat: a large ``C`` on separable data, or ``C = inf`` with no minimum.
+    """
+    eps = jnp.finfo(state.value.dtype).eps
+    small = _decrement(state) <= math.sqrt(eps) * jnp.abs(state.value)
+    return (grad_norm(problem, state.grad) <= tol) & small
 
 
 def init(problem: Problem, *, fit_intercept: bool) -> LogisticState:
     """The state at the intercept-only fit (usually one Newton step fewer than zeros)."""
-    X, y = problem.X, problem.y
+    X, Y = problem.X, problem.Y
     n, d = X.shape
     dtype = X.dtype
-    p = d + int(fit_intercept)
-    theta = jnp.zeros(p, dtype)
+    m = Y.shape[1] if _multinomial(problem) else 1
+    q = d + int(fit_intercept)
+    theta = jnp.zeros((m, q), dtype)
     if fit_intercept:
-        frac = jnp.clip(jnp.mean(y), 0.5 / n, 1.0 - 0.5 / n)
-        theta = theta.at[d].set(jnp.log(frac) - jnp.log1p(-frac))
-    z = jnp.full(n, theta[d] if fit_intercept else 0.0, dtype)
+        tiny = 0.5 / n
+        if m == 1:
+            frac = jnp.clip(_sharding.contract("n,n->", problem.w, Y), tiny, 1.0 - tiny)
+            b = (jnp.log(frac) - jnp.log1p(-frac))[None]
+        else:
+            logf = jnp.log(jnp.clip(_sharding.contract("n,nk->k", problem.w, Y), tiny, 1.0))
+            b = logf - jnp.mean(logf)
+        theta = theta.at[:, d].set(b)
+    z = _scores(X, theta, fit_intercept)  # sharded as X's rows are (one cheap pass)
+    p = m * q
     return LogisticState(
         n_iter=jnp.zeros((), jnp.int32),
         theta=theta,
         z=z,
-        value=_objective(problem, theta, z, fit_intercept),
+        value=_objective(problem, theta, z),
         grad=_gradient(problem, theta, z, fit_intercept),
         stalled=jnp.zeros((), bool),
         chol=jnp.zeros((p, p), dtype),
@@ -140,7 +337,7 @@ def init(problem: Problem, *, fit_intercept: bool) -> LogisticState:
 def step(problem: Problem, state: LogisticState, *, fit_intercept: bool) -> LogisticState:
     """One Newton step with Armijo backtracking (:func:`mlmath_jax._linesearch.backtrack`).
 
-    The Hessian (``n d^2``) costs far more than a step (``n d``): it is reused for
+    The Hessian (``n p²``) costs far more than a step (``n p``): it is reused for
     ``_REUSE`` steps (Shamanskii's method) and re-formed early when a step with a stale
     one finds no decrease.
     """
@@ -152,18 +349,20 @@ def step(problem: Problem, state: LogisticState, *, fit_intercept: bool) -> Logi
         lambda: jnp.linalg.cholesky(_hessian(problem, state.z, fit_intercept)),
         lambda: state.chol,
     )
-    direction = jax.scipy.linalg.cho_solve((chol, True), state.grad)
+    g = state.grad.ravel()
+    direction = jax.scipy.linalg.cho_solve((chol, True), g)
     # A failed factorisation (Hessian numerically singular) falls back to the gradient.
-    direction = jnp.where(jnp.all(jnp.isfinite(direction)), direction, state.grad)
+    direction = jnp.where(jnp.all(jnp.isfinite(direction)), direction, g)
+    direction = direction.reshape(state.theta.shape)
     dz = _scores(X, direction, fit_intercept)
 
     def phi(t):
-        return _objective(problem, state.theta - t * direction, state.z - t * dz, fit_intercept)
+        return _objective(problem, state.theta - t * direction, state.z - t * dz)
 
     search = backtrack(
         phi,
         state.value,
-        -jnp.dot(state.grad, direction),
+        -jnp.vdot(state.grad, direction),
         c=_ARMIJO,
         slack=16 * eps * jnp.abs(state.value),
         max_halvings=_MAX_HALVINGS,
@@ -184,8 +383,133 @@ def step(problem: Problem, state: LogisticState, *, fit_intercept: bool) -> Logi
 
 
 def stop(problem: Problem, state: LogisticState, tol: jax.Array, max_iter: int) -> jax.Array:
-    """True once the scaled gradient is within ``tol``, ``max_iter`` is reached, or stalled."""
-    return (grad_norm(problem, state.grad) <= tol) | (state.n_iter >= max_iter) | state.stalled
+    """True once :func:`converged`, ``max_iter`` is reached, or the line search stalled."""
+    return converged(problem, state, tol) | (state.n_iter >= max_iter) | state.stalled
+
+
+# --- the solvers, under implicit differentiation -----------------------------------------
+def _newton_solve(fit_intercept: bool, max_iter: int, problem: Problem, data: tuple):
+    (tol,) = data
+    state = lax.while_loop(
+        lambda s: ~stop(problem, s, tol, max_iter),
+        lambda s: step(problem, s, fit_intercept=fit_intercept),
+        init(problem, fit_intercept=fit_intercept),
+    )
+    ok = converged(problem, state, tol) & jnp.isfinite(state.value)
+    return state.theta, (state.n_iter, ok)
+
+
+def _objective_with_intercept(theta: jax.Array, problem: Problem) -> jax.Array:
+    return objective(theta, problem, True)
+
+
+def _objective_without_intercept(theta: jax.Array, problem: Problem) -> jax.Array:
+    return objective(theta, problem, False)
+
+
+def _lbfgs_solve(fit_intercept: bool, max_iter: int, problem: Problem, data: tuple):
+    """L-BFGS (optax, zoom line search) from the intercept-only start, to ``max|g| <= tol``.
+
+    optim's loop stops on the gradient's 2-norm; ``tol · sqrt(p)`` bounds the largest
+    entry by about ``tol`` for a gradient spread over the parameters, and the result
+    reports ``converged`` on the largest entry as the Newton path does.
+    """
+    (tol,) = data
+    start = init(problem, fit_intercept=fit_intercept).theta
+    fun = _objective_with_intercept if fit_intercept else _objective_without_intercept
+    res = optim.minimize(fun, start, (problem,), optimizer=_LBFGS, max_steps=max_iter, tol=tol)
+    g = jax.grad(fun)(res.x, problem)
+    ok = (jnp.max(jnp.abs(g)) <= tol) & jnp.all(jnp.isfinite(g))
+    return res.x, (res.num_steps, ok)
+
+
+def _condition(fit_intercept: bool):
+    def condition(theta, aux, problem, data):
+        return jax.grad(objective)(theta, problem, fit_intercept)
+
+    return condition
+
+
+def use_newton(n: int, p: int) -> bool:
+    """Newton (dense Hessian) for ``p`` parameters and ``n`` rows, else L-BFGS."""
+    return p <= _NEWTON_MAX_PARAMS and n * p * p <= _NEWTON_MAX_WORK
+
+
+@functools.partial(jax.jit, static_argnames=("fit_intercept", "max_iter", "n_classes"))
+def _logistic(X, y, sw, C, tol, *, fit_intercept: bool, max_iter: int, n_classes: int):
+    n, d = X.shape
+    if n_classes > 2:
+        Y = (y.astype(jnp.int32)[:, None] == jnp.arange(n_classes)).astype(X.dtype)
+    else:
+        Y = y
+    total = jnp.sum(sw)
+    lam = jnp.where(jnp.isinf(C), 0.0, 1.0 / (C * total)).astype(X.dtype)
+    problem = Problem(X, Y, sw / total, lam)
+    m = n_classes if n_classes > 2 else 1
+    p = m * (d + int(fit_intercept))
+    newton = use_newton(n, p)
+    solve = _newton_solve if newton else _lbfgs_solve
+    theta, (n_iter, ok) = _implicit.implicit_solution(
+        functools.partial(solve, fit_intercept, max_iter),
+        _condition(fit_intercept),
+        problem,
+        (tol,),
+        _implicit.ImplicitOptions(symmetric=True, dense=p <= _DENSE_BACKWARD),
+    )
+    finite = jnp.all(jnp.isfinite(theta)) & jnp.isfinite(objective(theta, problem, fit_intercept))
+    # NaN/inf in the data: no fit (the loop stalls at its start), so NaN coefficients.
+    theta = jnp.where(finite, theta, jnp.nan)
+    coef, intercept = _split(theta, d, fit_intercept)
+    if m == 1:
+        coef, intercept = coef[0], intercept[0]
+    return LogisticModel(
+        coef, intercept, n_iter, ok & finite, kind="logistic", n_classes=m if m > 1 else 2
+    )
+
+
+# --- the public function --------------------------------------------------------------------
+@functools.partial(jax.jit, static_argnames="n_classes")
+def _labels_ok(y: jax.Array, *, n_classes: int) -> jax.Array:
+    return jnp.all((y >= 0) & (y < n_classes) & (y == jnp.round(y)))
+
+
+@jax.jit
+def _max_label(y: jax.Array) -> jax.Array:
+    finite = jnp.all(jnp.isfinite(y))
+    return jnp.where(finite, jnp.max(y), jnp.nan)
+
+
+def _classes(y: jax.Array, n_classes: int | None) -> int:
+    """The number of classes: ``n_classes``, or ``max(y) + 1`` (at least 2) for concrete y."""
+    if n_classes is not None:
+        k = _validate.static_int(n_classes, "n_classes", minimum=2)
+    elif _validate.is_concrete(y) and y.size:
+        top = float(_max_label(y))
+        if not math.isfinite(top):
+            raise ValueError("y must hold finite class labels 0, ..., K-1, got NaN or inf")
+        k = max(2, int(top) + 1)
+    else:
+        k = 2
+    if _validate.is_concrete(y) and y.size and not bool(_labels_ok(y, n_classes=k)):
+        want = "0 and 1" if k == 2 else f"0, ..., {k - 1}"
+        raise ValueError(f"y must hold labels {want} only, got values {jnp.unique(y)}")
+    return k
+
+
+def _sample_weight(sample_weight: ArrayLike | None, n: int, dtype) -> jax.Array:
+    if sample_weight is None:
+        return jnp.ones(n, dtype)
+    sw = _data.real(sample_weight, "sample_weight")
+    if sw.ndim != 1 or sw.shape[0] != n:
+        raise ValueError(f"sample_weight must be a [n] = [{n}] vector, got shape {sw.shape}")
+    _validate.nonnegative(sw, "sample_weight")
+    return sw.astype(dtype)
+
+
+def _check_C(C: ArrayLike, dtype) -> jax.Array | np.ndarray:
+    if isinstance(C, float | int | np.floating | np.integer) and np.isinf(C) and C > 0:
+        return np.asarray(np.inf, dtype)
+    return _data.penalty(C, "C", dtype, positive=True)
 
 
 def logistic_regression(
@@ -194,38 +518,67 @@ def logistic_regression(
     *,
     C: ArrayLike = 1.0,
     fit_intercept: bool = True,
+    sample_weight: ArrayLike | None = None,
     tol: float = 1e-6,
     max_iter: int = 100,
+    n_classes: int | None = None,
 ) -> LinearModel:
-    """Binary logistic regression, as ``sklearn.linear_model.LogisticRegression(C=C)``.
+    r"""Logistic regression, as ``sklearn.linear_model.LogisticRegression(C=C)``.
 
-    Minimises ``C * sum_i log(1 + exp(-s_i z_i)) + 0.5 ||coef||^2`` with
-    ``z = X @ coef + intercept`` and ``s_i = 2 y_i - 1`` (the intercept is not penalised),
-    by Newton's method with Armijo backtracking (so it converges from any start): Cholesky
-    solves with the ``(d + 1) x (d + 1)`` Hessian, which is re-formed every third step
-    (Shamanskii's variant: the ``n d^2`` Hessian costs far more than an ``n d`` step), or
-    at once when a step with an older one stalls. It stops when the largest gradient entry
-    of scikit-learn's scaled objective (the above divided by ``C n``) is at most ``tol``,
-    the quantity scikit-learn's ``lbfgs`` compares with its ``tol`` (default 1e-4; ours is
-    stricter, as the last steps are cheap). ``C`` may be traced (``vmap`` over ``C``;
-    there every step forms the Hessian).
+    Minimises scikit-learn's objective ``C Σ_i s_i loss_i + ½ ||coef||²`` (``s`` the
+    sample weights; the intercept is not penalised), scaled as scikit-learn scales it
+    (divided by ``C Σ s``). Binary labels (``K = 2``): ``loss_i = log(1 + exp(z_i)) −
+    y_i z_i`` with ``z = X @ coef + intercept``. ``K > 2`` classes: multinomial (softmax)
+    ``loss_i = logsumexp(z_i) − z_{i, y_i}``, as scikit-learn's default; the intercepts
+    are returned in scikit-learn's symmetric form (summing to 0). ``C = inf`` means no
+    penalty (scikit-learn's ``penalty=None``).
+
+    Solvers, chosen by size (``p`` parameters, ``n`` rows): up to ``p = 1024`` and
+    ``n p² <= 4e10``, Newton's method with Armijo backtracking, Cholesky solves with the
+    ``p × p`` Hessian re-formed every third step (Shamanskii) or at once when a step with
+    an older one stalls; beyond that L-BFGS (optax, 20 pairs) whose steps cost ``n p``.
+    It stops when the largest entry of the scaled objective's gradient is at most ``tol``
+    (scikit-learn's ``lbfgs`` compares the same quantity with its ``tol``, default 1e-4;
+    ours is stricter) and, for Newton, the Newton decrement says the objective is within
+    ``sqrt(eps)`` of its minimum relative to its value, so a flat objective is not
+    mistaken for a minimum: with ``C = inf`` (or a huge ``C``) on separable data the
+    coefficients grow until ``max_iter`` and ``converged`` is False.
+
+    Differentiable (``jax.grad``, ``jax.jvp``, under ``jit`` and ``vmap``) in ``X``,
+    ``C``, ``sample_weight`` and, for binary fits, float labels ``y`` (the loss is linear
+    in them), by implicit differentiation of the optimality condition ``∇f(theta*) = 0``
+    (:func:`mlmath_jax.optim._implicit.implicit_solution`, never through the loop): one
+    linear solve with the Hessian (dense LU up to 512 parameters, else conjugate
+    gradients on Hessian-vector products). Multinomial labels are discrete (no
+    derivative). ``n_iter`` and ``converged`` carry no derivative.
+
+    NaN or inf in ``X`` (or in the weights) gives NaN coefficients and ``converged``
+    False. Fitted on a row-sharded ``X`` (explicit or auto mesh), every product over the
+    rows is a per-device partial sum and one all-reduce of ``p`` (or ``p²``) values.
 
     Args:
       X: ``[n, d]`` design matrix.
-      y: ``[n]`` labels 0/1 (integers, booleans or floats).
-      C: inverse regularisation strength, scalar ``> 0``.
-      fit_intercept: fit an (unpenalised) intercept.
-      tol: gradient tolerance (as above).
-      max_iter: largest number of steps (``n_iter`` counts them); ``converged`` is False
-        if it is reached or the line search stalls (float32 rounding) before ``tol``.
+      y: ``[n]`` labels ``0..K−1`` (integers, booleans or floats).
+      C: inverse regularisation strength, scalar ``> 0`` or ``inf``; may be traced
+        (``vmap`` over ``C``: there every step forms the Hessian).
+      fit_intercept: fit an (unpenalised) intercept; a bool.
+      sample_weight: optional ``[n]`` non-negative weights (scikit-learn's).
+      tol: gradient tolerance (as above), ``>= 0``.
+      max_iter: largest number of steps (``n_iter`` counts them).
+      n_classes: ``K`` (static); default ``max(y) + 1`` for concrete labels and 2 under
+        ``jit`` (pass it to fit a multinomial model there).
 
     Returns:
-      A :class:`LinearModel` of kind ``"logistic"``: ``predict`` gives labels 0/1 and
-      ``predict_proba`` ``[n, 2]`` probabilities of class 0 and 1.
+      A :class:`LinearModel` of kind ``"logistic"``: ``predict`` gives labels (``-1`` for
+      a row with NaN) and ``predict_proba`` ``[n, K]`` probabilities (``[n, 2]`` for a
+      binary fit, columns for class 0 and 1). Binary: ``coef`` ``[d]``, ``intercept``
+      scalar; multinomial: ``coef`` ``[K, d]``, ``intercept`` ``[K]``.
 
     Raises:
       ValueError: if ``X`` is not 2-D, ``y`` has the wrong length, concrete labels are
-        not 0/1, ``C`` is not a scalar or a concrete ``C`` is not positive.
+        not ``0..K−1``, ``C`` is not a scalar or a concrete ``C`` is not positive,
+        ``tol`` is negative.
+      TypeError: if ``fit_intercept`` is not a bool.
 
     Example:
       >>> import jax.numpy as jnp
@@ -236,23 +589,27 @@ def logistic_regression(
       [0 0 1 1]
       >>> print(model.predict_proba(X[:1]))
       [[0.8... 0.1...]]
+      >>> three = ml.logistic_regression(X, jnp.array([0, 1, 2, 2]))
+      >>> print(three.coef.shape, three.predict_proba(X).shape)
+      (3, 1) (4, 3)
+
+      The fit differentiates in ``C`` (implicitly, not through the loop):
+
+      >>> import jax
+      >>> dcoef = jax.grad(lambda c: ml.logistic_regression(X, jnp.array([0, 0, 1, 1]),
+      ...                                                   C=c).coef[0])(1.0)
+      >>> print(bool(dcoef > 0))
+      True
     """
     X, y = _data.xy(X, y)
-    _labels01(y)
-    C = _data.penalty(C, "C", X.dtype, positive=True)
+    if not isinstance(fit_intercept, bool | np.bool_):
+        raise TypeError(f"fit_intercept must be a bool, got {fit_intercept!r}")
+    k = _classes(y, n_classes)
+    C = _check_C(C, X.dtype)
     max_iter = _validate.static_int(max_iter, "max_iter", minimum=1)
     tol = _data.scalar(tol, "tol", X.dtype)
-    return _logistic(X, y, C, tol, fit_intercept=bool(fit_intercept), max_iter=max_iter)
-
-
-@functools.partial(jax.jit, static_argnames=("fit_intercept", "max_iter"))
-def _logistic(X, y, C, tol, *, fit_intercept: bool, max_iter: int) -> LinearModel:
-    problem = Problem(X, y, C)
-    state = lax.while_loop(
-        lambda s: ~stop(problem, s, tol, max_iter),
-        lambda s: step(problem, s, fit_intercept=fit_intercept),
-        init(problem, fit_intercept=fit_intercept),
+    _validate.nonnegative(tol, "tol")
+    sw = _sample_weight(sample_weight, X.shape[0], X.dtype)
+    return _logistic(
+        X, y, sw, C, tol, fit_intercept=bool(fit_intercept), max_iter=max_iter, n_classes=k
     )
-    coef, intercept = _split(state.theta, X.shape[1], fit_intercept)
-    converged = grad_norm(problem, state.grad) <= tol
-    return LinearModel(coef, intercept, state.n_iter, converged, kind="logistic")

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from .. import _validate
+from .. import _sharding, _validate
 from . import _model
 from ._data import HI, design
 
@@ -162,10 +162,11 @@ def _fit(X: jax.Array, y: jax.Array, *, n_classes: int) -> GaussianNB:
     onehot = (y[:, None] == jnp.arange(n_classes)).astype(X.dtype)
     count = jnp.sum(onehot, axis=0)
     safe = jnp.where(count > 0, count, 1.0)
-    theta = jnp.matmul(onehot.T, X, precision=HI) / safe[:, None]
+    # Class sums contract the (possibly sharded) rows: one all-reduce of K d values.
+    theta = _sharding.contract("nk,nd->kd", onehot, X) / safe[:, None]
     # Two-pass variance: deviations from the class mean, no E[x^2] - E[x]^2 cancellation.
-    dev = X - theta[y]
-    var = jnp.matmul(onehot.T, dev * dev, precision=HI) / safe[:, None]
+    dev = X - jnp.matmul(onehot, theta, precision=HI)
+    var = _sharding.contract("nk,nd->kd", onehot, dev * dev) / safe[:, None]
     epsilon = _VAR_SMOOTHING * jnp.max(jnp.var(X, axis=0))
     return GaussianNB(count, count / n, theta, var + epsilon, epsilon)
 

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from .. import _validate, linalg
+from .. import _gram, _validate, linalg
 from . import _data, _model
 from ._data import HI
 
@@ -157,27 +157,42 @@ def _flip_signs(components: jax.Array) -> jax.Array:
     return jnp.where(pivot < 0, -components, components)
 
 
+def _orthonormal_rows(c: jax.Array) -> jax.Array:
+    """Rows made orthonormal by QR, keeping those that already are (up to rounding).
+
+    Beyond the rank of the centred data (``k > n - 1`` on wide data) the rows from the
+    Gram route are normalised rounding noise; QR keeps the determined rows (their signs
+    restored) and completes them with orthonormal directions, as an SVD would.
+    """
+    q, _ = jnp.linalg.qr(_mT(c))
+    q = _mT(q)
+    sign = jnp.sign(jnp.sum(q * c, axis=-1, keepdims=True))
+    return q * jnp.where(sign == 0, 1, sign)
+
+
 @functools.partial(jax.jit, static_argnames="n_components")
 def _fit(X: jax.Array, *, n_components: int) -> PCA:
     n, d = X.shape[-2:]
     k = n_components
-    mean = jnp.mean(X, axis=-2)
-    centred = X - mean[..., None, :]
-    # Total variance straight from the data (not from the eigenvalues: exact to rounding).
-    total = jnp.sum(centred * centred, axis=(-2, -1)) / (n - 1)
     if d <= n:
-        cov = jnp.matmul(_mT(centred), centred, precision=HI) / (n - 1)
-        w, v = linalg.eigh(cov)
+        # The symmetric, row-sharding-aware scatter matrix: one all-reduce of d² values.
+        mean, scatter = _gram.centred_gram(X)
+        # Total variance from the scatter's trace (the sum of squared deviations).
+        total = jnp.trace(scatter, axis1=-2, axis2=-1) / (n - 1)
+        w, v = linalg.eigh(scatter / (n - 1))
         var = w[..., ::-1][..., :k]
         components = _mT(v[..., :, ::-1][..., :, :k])
     else:
+        mean = jnp.mean(X, axis=-2)
+        centred = X - mean[..., None, :]
+        total = jnp.sum(centred * centred, axis=(-2, -1)) / (n - 1)
         gram = jnp.matmul(centred, _mT(centred), precision=HI)
         w, u = linalg.eigh(gram)
         var = w[..., ::-1][..., :k] / (n - 1)
         u = u[..., :, ::-1][..., :, :k]
         components = jnp.matmul(_mT(u), centred, precision=HI)  # rows s_i v_iᵀ
         norm = jnp.linalg.norm(components, axis=-1, keepdims=True)
-        components = components / jnp.where(norm > 0, norm, 1)
+        components = _orthonormal_rows(components / jnp.where(norm > 0, norm, 1))
     var = jnp.maximum(var, 0)  # rounding can make a zero variance slightly negative
     ratio = var / jnp.where(total > 0, total, 1)[..., None]
     return PCA(_flip_signs(components), var, ratio, mean)
