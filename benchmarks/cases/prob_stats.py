@@ -166,6 +166,54 @@ def _var_cases(quick: bool) -> list[Case]:
     return out
 
 
+def _covariance_peer_gram(x: np.ndarray) -> np.ndarray:
+    """The covariance step of scikit-learn's ``PCA(svd_solver="covariance_eigh").fit``.
+
+    As in ``sklearn/decomposition/_pca.py``: ``XᵀX`` (NumPy's matmul of a matrix with its
+    own transpose calls BLAS syrk, half the flops), then ``- n m mᵀ`` and the divisor.
+    """
+    n = x.shape[0]
+    mean = x.mean(axis=0)
+    c = x.T @ x
+    c -= n * np.outer(mean, mean)
+    c /= n - 1
+    return c
+
+
+def _covariance_cases(quick: bool) -> list[Case]:
+    """Covariance at the sizes of issue 13 (100,000 x 256 and 1,000,000 x 100, float32)."""
+    from sklearn.decomposition import PCA
+
+    def sk_pca(x):
+        # the whole fit (Gram + eigh of d x d), returned as its covariance for the check
+        return PCA(svd_solver="covariance_eigh").fit(x).get_covariance()
+
+    out = []
+    for n, d in [(10_000, 64)] if quick else [(100_000, 256), (1_000_000, 100)]:
+        out.append(
+            Case(
+                name="prob.covariance",
+                params={"n": n, "d": d, "dtype": "float32", "route": "one-pass (mean ~ 0)"},
+                setup=lambda rng, n=n, d=d: (rng.standard_normal((n, d)).astype(np.float32),),
+                contenders=[
+                    Contender("mlmath_jax", prob.covariance),
+                    Contender("jnp.cov", lambda x: jnp.cov(x, rowvar=False)),
+                    Contender("np.cov", lambda x: np.cov(x, rowvar=False), kind="host"),
+                    Contender("sklearn PCA gram step", _covariance_peer_gram, kind="host"),
+                    Contender("sklearn PCA(covariance_eigh).fit", sk_pca, kind="host"),
+                ],
+                reference=lambda x: np.cov(x.astype(np.float64), rowvar=False),
+                # one symmetric Gram: n d (d + 1) multiply-adds
+                flops=float(n) * d * (d + 1),
+                tol=1e-4,
+            )
+        )
+    return out
+
+
 def cases(quick: bool) -> list[Case]:
-    """Median, quantile and variance cases; ``quick`` keeps sizes small."""
-    return _median_cases(quick) + _quantile_cases(quick) + _var_cases(quick)
+    """Median, quantile, variance and covariance cases; ``quick`` keeps sizes small."""
+    return (
+        _median_cases(quick) + _quantile_cases(quick) + _var_cases(quick)
+        + _covariance_cases(quick)
+    )
