@@ -5,7 +5,7 @@ import pytest
 from jax.test_util import check_grads
 from sklearn.datasets import load_iris, load_wine
 
-from mlmath_jax import prob
+from mlmath_jax import _gram, prob
 from tests.conftest import assert_close, float_dtypes, tol
 
 
@@ -137,3 +137,51 @@ def test_axis_list_and_tuple_agree(rng):
                  rtol=1e-5)
     assert_close(prob.mean(x, axis=[2, 0]), np.mean(x.astype(np.float64), axis=(0, 2)),
                  rtol=1e-5)
+
+
+@pytest.mark.parametrize("blocks", [1, 2, 3, 4])
+@pytest.mark.parametrize("d", [1, 7, 64])
+def test_gram_blocks_equal_one_product_and_are_symmetric(rng, blocks, d):
+    x = rng.standard_normal((2, 300, d)).astype(np.float32)
+    g = jax.jit(lambda a: _gram.gram(a, blocks=blocks))(x)
+    x64 = x.astype(np.float64)
+    assert_close(g, np.swapaxes(x64, -1, -2) @ x64, rtol=1e-5, name="gram")
+    assert np.array_equal(np.asarray(g), np.swapaxes(np.asarray(g), -1, -2))
+    y = rng.standard_normal((2, 300, 3)).astype(np.float32)
+    assert_close(_gram.gram(x, y), np.swapaxes(x64, -1, -2) @ y, rtol=1e-5, name="cross")
+
+
+def test_gram_default_blocks_by_width():
+    assert _gram.default_blocks(256) == 1
+    assert _gram.default_blocks(1024) >= 2
+    assert _gram.default_blocks(8192) >= _gram.default_blocks(1024)
+
+
+@pytest.mark.parametrize("loc", [0.0, 0.5, 3.0, 1e4])
+def test_centred_gram_both_routes_match_numpy(rng, loc):
+    # loc 0 and 0.5 take the one-pass route (mean within sqrt(3) std), 3 and 1e4 the two-pass
+    x = (loc + rng.standard_normal((2000, 5))).astype(np.float32)
+    x64 = x.astype(np.float64)
+    res = jax.jit(_gram.centred_gram)(x)
+    assert_close(res.mean, x64.mean(0), rtol=1e-6, atol=1e-6 * max(loc, 1.0), name="mean")
+    want = np.cov(x64, rowvar=False, ddof=0) * x.shape[0]
+    assert_close(res.gram, want, rtol=1e-5 if loc < 1e3 else 1e-3, name="gram")
+    forced = jax.jit(lambda a: _gram.centred_gram(a, ratio=1.0))(x)  # two-pass always
+    assert_close(forced.gram, want, rtol=1e-5 if loc < 1e3 else 1e-3, name="two-pass")
+
+
+def test_covariance_nan_inf_vmap_grad_on_each_route(rng):
+    x = rng.standard_normal((40, 3)).astype(np.float32)
+    for data in (x, x + 10.0):  # one-pass, two-pass
+        bad = data.copy()
+        bad[3, 1] = np.nan
+        c = np.asarray(prob.covariance(bad))
+        assert np.isnan(c[1]).all() and np.isnan(c[:, 1]).all()
+        bad[3, 1] = np.inf
+        assert not np.isfinite(np.asarray(prob.covariance(bad))[1, 1])
+        batch = np.stack([data, 5.0 * data + 100.0])  # the routes differ across the batch
+        got = jax.vmap(prob.covariance)(batch)
+        for i in range(2):
+            assert_close(got[i], np.cov(batch[i].astype(np.float64), rowvar=False), rtol=1e-4)
+        check_grads(jax.jit(lambda a: prob.covariance(a)[0, 1]), (data,), order=1,
+                    modes=["rev"], atol=1e-2, rtol=1e-2)
