@@ -158,3 +158,122 @@ def test_bad_input():
     # but shapes still are
     with pytest.raises(ValueError, match="X must be a 2-D"):
         jax.jit(ml.ridge)(np.ones(5), y, 1.0)
+
+
+# --- contract v2 / issue 16: weights, several targets, flags, NaN, rank deficiency -----------
+@pytest.mark.x64
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("name", ["diabetes", "synthetic", "wide", "collinear"])
+def test_sample_weight_matches_sklearn_x64(name, fit_intercept, rng):
+    X, y = regression(name)
+    w = rng.uniform(0.1, 3.0, len(y))
+    ref = linear_model.LinearRegression(fit_intercept=fit_intercept).fit(X, y, sample_weight=w)
+    model = ml.least_squares(X, y, fit_intercept=fit_intercept, sample_weight=w)
+    _check_model(model, ref, X, rtol=1e-6)
+    ref = linear_model.Ridge(1.5, fit_intercept=fit_intercept, solver="svd").fit(
+        X, y, sample_weight=w
+    )
+    model = ml.ridge(X, y, 1.5, fit_intercept=fit_intercept, sample_weight=w)
+    _check_model(model, ref, X, rtol=1e-6)
+
+
+@pytest.mark.x64
+def test_integer_weights_equal_repeated_rows_x64(rng):
+    X, y = regression("synthetic")
+    w = rng.integers(0, 4, len(y))
+    rep = np.repeat(np.arange(len(y)), w)
+    for fit in (ml.least_squares, lambda X, y, **k: ml.ridge(X, y, 2.0, **k)):
+        a = fit(X, y, sample_weight=w.astype(float))
+        b = fit(X[rep], y[rep])
+        assert_close(a.coef, b.coef, rtol=1e-9, name="coef")
+        assert_close(a.intercept, b.intercept, rtol=1e-9, name="intercept")
+
+
+@pytest.mark.x64
+@pytest.mark.parametrize("name", ["diabetes", "wide", "collinear"])
+def test_multi_target_matches_sklearn_x64(name, rng):
+    X, y = regression(name)
+    Y = np.c_[y, rng.standard_normal(len(y)), 2.0 * y + 1.0]
+    ref = linear_model.LinearRegression().fit(X, Y)
+    model = ml.least_squares(X, Y)
+    assert model.coef.shape == (3, X.shape[1]) and model.intercept.shape == (3,)
+    assert_close(model.coef, ref.coef_, rtol=1e-6, name="coef")
+    assert_close(model.predict(X), ref.predict(X), rtol=1e-6, name="predict")
+    assert model.predict(X).shape == (len(y), 3)
+    ref = linear_model.Ridge(0.7, solver="svd").fit(X, Y)
+    model = ml.ridge(X, Y, 0.7)
+    assert_close(model.coef, ref.coef_, rtol=1e-6, name="ridge coef")
+    assert_close(model.intercept, ref.intercept_, rtol=1e-6, name="ridge intercept")
+
+
+def test_multi_target_float32_and_vmap():
+    X, y = regression("synthetic")
+    X32 = X.astype(np.float32)
+    Y = np.c_[y, -y].astype(np.float32)
+    model = ml.ridge(X32, Y, 1.0)
+    one = ml.ridge(X32, Y[:, 1], 1.0)
+    assert_close(model.coef[1], one.coef, rtol=1e-5, name="coef")
+    path = jax.vmap(lambda a: ml.ridge(X32, Y, a))(jnp.array([0.5, 2.0], jnp.float32))
+    assert path.coef.shape == (2, 2, 8) and path.predict(X32).shape == (2, 200, 2)
+
+
+def test_constant_column_gets_zero_like_sklearn(rng):
+    # issue 16: a constant column put 0.024 on it (intercept 0.891 vs scikit-learn's 1.012)
+    X = np.c_[rng.standard_normal((100, 2)), np.full(100, 3.7)]
+    y = X[:, :2] @ np.array([0.5, -1.0]) + 1.012 + 0.1 * rng.standard_normal(100)
+    ref = linear_model.LinearRegression().fit(X, y)
+    for dtype in (np.float32, np.float64):
+        model = ml.least_squares(X.astype(dtype), y.astype(dtype))
+        assert float(model.coef[2]) == 0.0
+        assert_close(model.coef[:2], ref.coef_[:2], rtol=1e-4, name="coef")
+        assert_close(model.intercept, ref.intercept_, rtol=1e-4, name="intercept")
+
+
+def test_ridge_alpha_zero_on_duplicated_column():
+    X, y = regression("synthetic")
+    X = np.c_[X, X[:, 0]]
+    # a host zero is least squares: the minimum-norm solution, as scikit-learn
+    ref = linear_model.LinearRegression().fit(X, y)
+    model = ml.ridge(X.astype(np.float32), y.astype(np.float32), 0.0)
+    assert_close(model.predict(X.astype(np.float32)), ref.predict(X), rtol=1e-4, name="pred")
+    assert_close(model.coef[0], model.coef[-1], rtol=1e-3, name="split equally")
+    # a traced zero solves by Cholesky: NaN on a singular Gram matrix, never arbitrary numbers
+    traced = jax.jit(ml.ridge)(X.astype(np.float32), y.astype(np.float32), 0.0)
+    assert np.all(np.isnan(np.asarray(traced.coef)))
+    fine = jax.jit(ml.ridge)(X.astype(np.float32), y.astype(np.float32), 1e-3)
+    assert np.all(np.isfinite(np.asarray(fine.coef)))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("where", ["X", "y"])
+def test_nan_in_gives_nan_coefficients(bad, where):
+    X, y = regression("synthetic")
+    X, y = X.astype(np.float32).copy(), y.astype(np.float32).copy()
+    (X if where == "X" else y)[3, ...] = bad
+    for name, fit in [
+        ("least_squares", ml.least_squares),
+        ("ridge", lambda X, y: ml.ridge(X, y, 1.0)),
+        ("wide", lambda X, y: ml.least_squares(X[:5], y[:5])),
+        ("ridge wide", lambda X, y: ml.ridge(X[:5], y[:5], 1.0)),
+    ]:
+        model = fit(X, y)
+        assert np.all(np.isnan(np.asarray(model.coef))), name
+
+
+def test_flags_and_batches_are_checked():
+    X, y = np.ones((5, 2), np.float32), np.ones(5, np.float32)
+    with pytest.raises(TypeError, match="fit_intercept must be a bool"):
+        ml.least_squares(X, y, fit_intercept="no")
+    with pytest.raises(TypeError, match="fit_intercept must be a bool"):
+        ml.ridge(X, y, 1.0, fit_intercept=1)
+    with pytest.raises(ValueError, match="use jax.vmap"):
+        ml.least_squares(np.ones((3, 5, 2)), np.ones((3, 5)))
+    with pytest.raises(ValueError, match="sample_weight must be a scalar or a 1-D"):
+        ml.ridge(X, y, 1.0, sample_weight=np.ones(4))
+    with pytest.raises(ValueError, match="sample_weight must be finite and >= 0"):
+        ml.least_squares(X, y, sample_weight=-np.ones(5))
+    # batches of data sets: vmap, as the docstring says
+    Xb = np.random.default_rng(0).standard_normal((3, 20, 2)).astype(np.float32)
+    yb = Xb @ np.array([1.0, -2.0], np.float32)
+    coef = jax.vmap(ml.least_squares)(Xb, yb).coef
+    assert_close(coef, np.tile([1.0, -2.0], (3, 1)), rtol=1e-4, name="coef")
