@@ -6,7 +6,10 @@ the scikit-learn estimator with the same objective, on diabetes and breast_cance
 n = 1e6, d = 256); a ridge path of 100 alphas in one ``vmap`` call against a scikit-learn
 loop; ``GaussianNB`` fit + ``predict_proba``; and ``ml.eager``, the cost of a small eager
 call (n = 200, d = 5) against the same function wrapped in ``jax.jit`` by hand (issue 12:
-a repeated eager call compiles nothing and costs what the compiled call costs). Inputs
+a repeated eager call compiles nothing and costs what the compiled call costs); and
+``ml.lasso_grad``, one ``jax.grad`` of a loss of the lasso fit in ``alpha`` (implicit
+differentiation, issue 17) against the float64 closed form on the active set, with the
+time of one gradient over one fit in its params (goal <= 1.5). Inputs
 are float32 for every contender (scikit-learn keeps float32 for these estimators);
 references are scikit-learn in float64 with tight tolerances. Errors compare coefficients
 (and intercepts) relative to their largest entry.
@@ -335,5 +338,78 @@ def _eager_cases(quick: bool) -> list[Case]:
     return [_eager_case(n, fn, which, calls) for n, (fn, which) in _eager_calls().items()]
 
 
+# --- gradient through lasso ----------------------------------------------------------------------
+def _lasso_loss(alpha, x, y):
+    m = ml.lasso(x, y, alpha)
+    r = m.predict(x) - y
+    return 0.5 * (r @ r) / x.shape[0]
+
+
+def _ours_lasso_grad(x, y, alpha):
+    import jax
+
+    return jax.grad(_lasso_loss)(alpha, x, y)
+
+
+def _lasso_grad_reference(x, y, alpha):
+    """The loss gradient in alpha from a tight float64 fit (closed form on the active set).
+
+    ``d coef_A = -n (X_Aᵀ X_A)^{-1} sign(coef_A)``, 0 off the active set.
+    """
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    coef, b = _sk(f"lasso:{float(alpha)}", x, y, precise=True)
+    active = coef != 0
+    xc = x - x.mean(0)
+    xa = xc[:, active]
+    dcoef = np.zeros_like(coef)
+    dcoef[active] = -len(y) * np.linalg.solve(xa.T @ xa, np.sign(coef[active]))
+    dpred = xc @ dcoef  # the intercept moves with -x_mean · d coef
+    r = x @ coef + b - y
+    return float(r @ dpred) / len(y)
+
+
+def _lasso_grad_case(data_name, setup, n, d, alpha):
+    import jax
+
+    params = {"n": n, "d": d, "alpha": alpha, "data": data_name, "dtype": "float32"}
+    grad = jax.jit(_ours_lasso_grad)
+    fit = jax.jit(lambda x, y, a: ml.lasso(x, y, a).coef)
+
+    def with_alpha(rng):
+        x, y = setup(rng)
+        args = (jax.device_put(x), jax.device_put(y), np.float32(alpha))
+        t_grad, t_fit = _interleaved(grad, fit, args, 20)
+        params.update(
+            grad_ms=round(t_grad * 1e3, 3),
+            fit_ms=round(t_fit * 1e3, 3),
+            grad_over_fit=round(t_grad / t_fit, 2),
+        )
+        return x, y, np.float32(alpha)
+
+    return Case(
+        "ml.lasso_grad",
+        params,
+        with_alpha,
+        [Contender("mlmath_jax", _ours_lasso_grad)],
+        reference=_lasso_grad_reference,
+        error=lambda out, ref: abs(float(out) - ref) / max(abs(ref), 1e-30),
+        tol=2e-2,
+        quick=n <= 10_000,
+    )
+
+
+def _lasso_grad_cases(quick: bool) -> list[Case]:
+    sizes = [("diabetes", _diabetes, 442, 10)]
+    sizes += [("synthetic", _synthetic(10_000, 50), 10_000, 50)]
+    sizes += [] if quick else [("synthetic", _synthetic(100_000, 100), 100_000, 100)]
+    return [_lasso_grad_case(name, setup, n, d, _LASSO[name]) for name, setup, n, d in sizes]
+
+
 def cases(quick: bool) -> list[Case]:
-    return _fit_cases(quick) + _path_cases(quick) + _gnb_cases(quick) + _eager_cases(quick)
+    return (
+        _fit_cases(quick)
+        + _path_cases(quick)
+        + _gnb_cases(quick)
+        + _eager_cases(quick)
+        + _lasso_grad_cases(quick)
+    )
