@@ -2,8 +2,8 @@
 
 For a slice of ``n >= 2**16`` values and a few wanted ranks, the radix selection of
 ``_select_radix`` reads the data 16 (float32) or 32 (float64) times. This path reads it
-three times, each a fused multi-output reduction, and falls back to the radix selection
-when its guess misses, so the result is always exact:
+three times (four from ``2**24`` values), each a fused multi-output reduction, and falls
+back to the radix selection when its guess misses, so the result is always exact:
 
 1. **Sample.** A strided subset of ``s`` values (about ``n / 512``, deterministic, no
    gather) is sorted by key; for each wanted rank, pivots are read off the sorted sample
@@ -14,7 +14,8 @@ when its guess misses, so the result is always exact:
    the row's minimum and maximum) that holds the wanted rank(s) is then known exactly,
    with the count of keys below it.
 3. **Pass 2** counts below pivots spaced evenly in value inside that interval, which
-   narrows it again (about 16 times for smooth data).
+   narrows it again (about 16 times for smooth data); from ``2**24`` values a second such
+   pass narrows it once more.
 4. **Pass 3** reduces blocks of ``_BLOCK`` consecutive values to the count, minimum and
    maximum key of those inside the final interval: a block holding at most two of them
    gives both exactly. The candidates (at most two a block, the rest sentinels) are a
@@ -51,6 +52,15 @@ def sample_size(n: int) -> int:
 def _pivots(n: int, q: int) -> int:
     """Pivots a pass per wanted rank: fewer with more ranks (one compare each per value)."""
     return 15 if q == 1 else 11
+
+
+def _narrowing_passes(n: int) -> int:
+    """Counting passes inside the sample's bracket: one, two from ``2**24`` values.
+
+    Each narrows the bracket about 16 times; pass 3 needs few enough candidates that a
+    block rarely holds three (``~ c**3 * _BLOCK**2 / (6 n**2)`` misses for ``c`` of them).
+    """
+    return 1 if n < (1 << 24) else 2
 
 
 def _sample_keys(flat: jax.Array) -> jax.Array:
@@ -184,9 +194,11 @@ def bracket_select(flat: jax.Array, k: jax.Array, k_next: jax.Array, interpolate
         k,
         k_next,
     )
-    sub = _value_pivots(lo, hi, jnp.broadcast_to(vmax[:, None], k.shape), m)
-    sub_counts = _count_pass(flat, sub, extremes=False)
-    lo, hi, lo_c, _ = _interval(sub, sub_counts, lo, lo_c, hi, hi_c, k, k_next)
+    top = jnp.broadcast_to(vmax[:, None], k.shape)
+    for _ in range(_narrowing_passes(n)):
+        sub = _value_pivots(lo, hi, top, m)
+        sub_counts = _count_pass(flat, sub, extremes=False)
+        lo, hi, lo_c, hi_c = _interval(sub, sub_counts, lo, lo_c, hi, hi_c, k, k_next)
     cand, ok = _gather_pass(flat, lo, hi)
     width = cand.shape[-1]
     ranks = jnp.stack([k - lo_c, k_next - lo_c], axis=-1) if interpolate else (k - lo_c)[..., None]
