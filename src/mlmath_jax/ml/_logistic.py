@@ -470,6 +470,8 @@ def _logistic(X, y, sw, C, tol, *, fit_intercept: bool, max_iter: int, n_classes
 # --- the public function --------------------------------------------------------------------
 @functools.partial(jax.jit, static_argnames="n_classes")
 def _labels_ok(y: jax.Array, *, n_classes: int) -> jax.Array:
+    if n_classes == 2:  # soft binary targets in [0, 1] are allowed (the loss is linear in y)
+        return jnp.all((y >= 0) & (y <= 1))
     return jnp.all((y >= 0) & (y < n_classes) & (y == jnp.round(y)))
 
 
@@ -487,7 +489,7 @@ def _classes(y: jax.Array, n_classes: int | None) -> int:
         top = float(_max_label(y))
         if not math.isfinite(top):
             raise ValueError("y must hold finite class labels 0, ..., K-1, got NaN or inf")
-        k = max(2, int(top) + 1)
+        k = max(2, math.ceil(top) + (top == math.ceil(top)))
     else:
         k = 2
     if _validate.is_concrete(y) and y.size and not bool(_labels_ok(y, n_classes=k)):
@@ -558,7 +560,8 @@ def logistic_regression(
 
     Args:
       X: ``[n, d]`` design matrix.
-      y: ``[n]`` labels ``0..K−1`` (integers, booleans or floats).
+      y: ``[n]`` labels ``0..K−1`` (integers, booleans or floats); for a binary fit
+        also soft targets in ``[0, 1]``.
       C: inverse regularisation strength, scalar ``> 0`` or ``inf``; may be traced
         (``vmap`` over ``C``: there every step forms the Hessian).
       fit_intercept: fit an (unpenalised) intercept; a bool.

@@ -19,6 +19,7 @@ from jax.typing import ArrayLike
 
 from .. import _validate, prob
 from .._linesearch import backtrack
+from ..optim import _implicit
 from ._data import HI
 
 _MAX_NEWTON = 100
@@ -83,40 +84,52 @@ def _newton(nll: Callable, a0: jax.Array, direction: Callable) -> jax.Array:
     return a
 
 
-@functools.partial(jnp.vectorize, signature="()->()")
-def _gamma_shape(s: jax.Array) -> jax.Array:
-    """Solve ``log a - digamma(a) = s`` (``s > 0``) for the gamma shape ``a``.
+def _gamma_nll(a: jax.Array, s: jax.Array) -> jax.Array:
+    return special.gammaln(a) - a * jnp.log(a) + a * (s + 1.0)
 
-    It is the stationarity condition of the profile negative log-likelihood (per sample,
-    up to a constant) ``lgamma(a) - a log a + a (s + 1)``, convex in ``a``: minimised by
-    Newton from Minka's closed-form start.
-    """
+
+def _gamma_condition(a, aux, s, data):
+    """``d nll / d a = 0``: ``log a - digamma(a) = s``, differentiated implicitly."""
+    return jax.grad(_gamma_nll)(a, s)
+
+
+def _gamma_solve(s: jax.Array, data: Any) -> tuple[jax.Array, tuple]:
     a0 = (3.0 - s + jnp.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s)
-
-    def nll(a):
-        return special.gammaln(a) - a * jnp.log(a) + a * (s + 1.0)
 
     def direction(a):
         f = jnp.log(a) - special.digamma(a) - s
         df = 1.0 / a - special.polygamma(1, a)
         return -f / df
 
-    return _newton(nll, a0, direction)
+    return _newton(lambda a: _gamma_nll(a, s), a0, direction), ()
 
 
-@functools.partial(jnp.vectorize, signature="(k),(k)->(k)")
-def _dirichlet_concentration(mean_log: jax.Array, mean_p: jax.Array) -> jax.Array:
-    """Maximise the Dirichlet likelihood from sufficient statistics (Minka's Newton).
+@functools.partial(jnp.vectorize, signature="()->()")
+def _gamma_shape(s: jax.Array) -> jax.Array:
+    """Solve ``log a - digamma(a) = s`` (``s > 0``) for the gamma shape ``a``.
 
-    ``mean_log[k]`` is the sample mean of ``log p_k``; ``mean_p`` the mean of ``p`` (for
-    the moment-matching start). The Hessian is diagonal plus rank one, so a step is
-    ``O(K)``.
+    It is the stationarity condition of the profile negative log-likelihood (per sample,
+    up to a constant) ``lgamma(a) - a log a + a (s + 1)``, convex in ``a``: minimised by
+    Newton from Minka's closed-form start. Differentiable in ``s`` by implicit
+    differentiation of the condition (:mod:`mlmath_jax.optim._implicit`), not the loop.
     """
-    eps = jnp.finfo(mean_log.dtype).eps
+    a, _ = _implicit.implicit_solution(
+        _gamma_solve, _gamma_condition, s, (), _implicit.ImplicitOptions(True, dense=True)
+    )
+    return a
 
-    def nll(a):
-        loglik = special.gammaln(jnp.sum(a)) - jnp.sum(special.gammaln(a))
-        return -(loglik + jnp.sum((a - 1.0) * mean_log))
+
+def _dirichlet_nll(a: jax.Array, mean_log: jax.Array) -> jax.Array:
+    loglik = special.gammaln(jnp.sum(a)) - jnp.sum(special.gammaln(a))
+    return -(loglik + jnp.sum((a - 1.0) * mean_log))
+
+
+def _dirichlet_condition(a, aux, mean_log, mean_p):
+    return jax.grad(_dirichlet_nll)(a, mean_log)
+
+
+def _dirichlet_solve(mean_log: jax.Array, mean_p: jax.Array) -> tuple[jax.Array, tuple]:
+    eps = jnp.finfo(mean_log.dtype).eps
 
     def direction(a):
         a_sum = jnp.sum(a)
@@ -130,7 +143,25 @@ def _dirichlet_concentration(mean_log: jax.Array, mean_p: jax.Array) -> jax.Arra
     k = mean_log.shape[-1]
     entropy_gap = jnp.sum(mean_p * (jnp.log(mean_p) - mean_log))
     precision = (k - 1) / (2.0 * jnp.maximum(entropy_gap, eps))
-    return _newton(nll, mean_p * precision, direction)
+    return _newton(lambda a: _dirichlet_nll(a, mean_log), mean_p * precision, direction), ()
+
+
+@functools.partial(jnp.vectorize, signature="(k),(k)->(k)")
+def _dirichlet_concentration(mean_log: jax.Array, mean_p: jax.Array) -> jax.Array:
+    """Maximise the Dirichlet likelihood from sufficient statistics (Minka's Newton).
+
+    ``mean_log[k]`` is the sample mean of ``log p_k``; ``mean_p`` the mean of ``p`` (for
+    the moment-matching start, which gets no derivative). The Hessian is diagonal plus
+    rank one, so a step is ``O(K)``. Differentiable in ``mean_log`` implicitly.
+    """
+    a, _ = _implicit.implicit_solution(
+        _dirichlet_solve,
+        _dirichlet_condition,
+        mean_log,
+        jax.lax.stop_gradient(mean_p),
+        _implicit.ImplicitOptions(True, dense=True),
+    )
+    return a
 
 
 @jax.jit
@@ -289,6 +320,11 @@ def fit_mle(
             + ", ".join(sorted(f.__name__ for f in _FITS))
         ) from None
     data = _samples(data, fit.rank)
+    if family is prob.MultivariateNormal and data.shape[0] <= data.shape[-1]:
+        raise ValueError(
+            f"fit_mle(MultivariateNormal, data) needs more samples than dimensions (n > d): "
+            f"the covariance of n <= d samples is singular, got data of shape {data.shape}"
+        )
     args, static = _extras(family, data, total_count, num_categories)
     params, in_support = fit.params(data, *args, **static)
     if _validate.is_concrete(in_support) and not bool(in_support):

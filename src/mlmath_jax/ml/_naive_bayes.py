@@ -142,7 +142,10 @@ class GaussianNB:
         return _predict_proba(self, design(X, self.theta.shape[-1]))
 
     def predict(self, X: ArrayLike) -> jax.Array:
-        """Most probable class ``[n]`` (int32) for each row of ``X`` ``[n, d]``.
+        """Most probable class ``[n]`` (int32) for each row of ``X`` ``[n, d]``, -1 for NaN rows.
+
+        scikit-learn raises on NaN input; here a row holding NaN gets the non-label ``-1``
+        and NaN probabilities.
 
         Example:
           >>> import jax.numpy as jnp
@@ -181,7 +184,11 @@ def _joint_log_likelihood(model: GaussianNB, X: jax.Array) -> jax.Array:
 @jax.jit
 def _predict_log_proba(model: GaussianNB, X: jax.Array) -> jax.Array:
     jll = _joint_log_likelihood(model, X)
-    return jll - jax.nn.logsumexp(jll, axis=-1, keepdims=True)
+    # Shift by the row maximum before normalising: far from every class the jll are huge
+    # (|jll| ~ 1e32 at a point 1e15 away) and ``jll - logsumexp(jll)`` would round to 0 for
+    # several classes (probabilities [1, 1]); the shifted values keep their differences.
+    shifted = jll - jax.lax.stop_gradient(jnp.max(jll, axis=-1, keepdims=True))
+    return shifted - jnp.log(jnp.sum(jnp.exp(shifted), axis=-1, keepdims=True))
 
 
 @jax.jit
@@ -191,4 +198,6 @@ def _predict_proba(model: GaussianNB, X: jax.Array) -> jax.Array:
 
 @jax.jit
 def _predict(model: GaussianNB, X: jax.Array) -> jax.Array:
-    return jnp.argmax(_joint_log_likelihood(model, X), axis=-1).astype(jnp.int32)
+    jll = _joint_log_likelihood(model, X)
+    labels = jnp.argmax(jll, axis=-1).astype(jnp.int32)
+    return jnp.where(jnp.any(jnp.isnan(jll), axis=-1), -1, labels)  # NaN row: no label
