@@ -69,7 +69,7 @@ def collective_bytes(hlo: str) -> dict[str, int]:
     ``moved_bytes``: all-gather, all-to-all and collective-permute (data moved as is).
     """
     out = {"reduced_bytes": 0, "moved_bytes": 0}
-    for line in hlo.splitlines():
+    for line in re.sub(r"/\*.*?\*/", "", hlo).splitlines():  # /*index=5*/ holds an "="
         match = _OP.search(line)
         if not match:
             continue
