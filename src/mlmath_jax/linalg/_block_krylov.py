@@ -26,6 +26,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from .. import _sharding
+
 _HIGHEST = lax.Precision.HIGHEST
 
 BLOCK = 4  # block size of the dense path (see the module docstring)
@@ -53,6 +55,7 @@ def _orthogonalise(basis: jax.Array, w: jax.Array) -> jax.Array:
     """
     for _ in range(2):
         w = w - jnp.dot(basis, jnp.dot(basis.T, w, precision=_HIGHEST), precision=_HIGHEST)
+        w = _replicated_on_auto_mesh(w)
     return w
 
 
@@ -69,6 +72,18 @@ def _cholesky_qr(w: jax.Array) -> tuple[jax.Array, jax.Array]:
     return jnp.dot(w, inv.T, precision=_HIGHEST), jnp.diagonal(lower)
 
 
+def _replicated_on_auto_mesh(x: jax.Array) -> jax.Array:
+    """``x`` pinned replicated under an auto mesh (else unchanged).
+
+    XLA's auto partitioner would otherwise shard small ``[n, b]`` blocks by rows and gather
+    them back for LAPACK's QR, a gather of ``n`` rows per call.
+    """
+    mesh = jax.sharding.get_abstract_mesh()
+    if mesh.empty or _sharding.replicated_if_explicit(x) is not None:
+        return x
+    return lax.with_sharding_constraint(x, jax.sharding.PartitionSpec())
+
+
 def _next_block(basis: jax.Array, w: jax.Array, key: jax.Array) -> jax.Array:
     """An orthonormal block spanning ``w`` [n, b] minus its part in ``span(basis)``.
 
@@ -82,7 +97,7 @@ def _next_block(basis: jax.Array, w: jax.Array, key: jax.Array) -> jax.Array:
     dtype = w.dtype
     eps = float(jnp.finfo(dtype).eps)
     thresh = 100.0 * eps * jnp.linalg.norm(w, axis=0)
-    r = _orthogonalise(basis, w)
+    r = _replicated_on_auto_mesh(_orthogonalise(basis, w))
     q1, d1 = _cholesky_qr(r)
     q2, _ = _cholesky_qr(q1)
     loss = jnp.max(jnp.abs(jnp.dot(q2.T, q2, precision=_HIGHEST) - jnp.eye(b, dtype=dtype)))
@@ -103,8 +118,8 @@ def _next_block(basis: jax.Array, w: jax.Array, key: jax.Array) -> jax.Array:
         deficient = ~(jnp.abs(jnp.diagonal(rr)) > thresh)
         fresh = jax.random.normal(key, (n, b), dtype)
         filled = _orthogonalise(basis, jnp.where(deficient[None, :], fresh, q))
-        q = jnp.linalg.qr(filled)[0]
-        return jnp.linalg.qr(_orthogonalise(basis, q))[0]
+        q = jnp.linalg.qr(_replicated_on_auto_mesh(filled))[0]
+        return jnp.linalg.qr(_replicated_on_auto_mesh(_orthogonalise(basis, q)))[0]
 
     return lax.cond(ok, lambda _: q2, householder, None)
 
@@ -157,15 +172,39 @@ def thick_restart(
     return basis, theta_p, ok, cycles
 
 
+def block_product(a: jax.Array):
+    """``Q -> A Q`` for the symmetric ``a`` [n, n], in the form that suits its placement.
+
+    On one device ``a @ Q`` (XLA's fastest form on CPU, 3-4x faster than ``Aᵀ Q``). Under a
+    mesh the rows of ``a`` may be sharded: then ``Aᵀ Q`` (equal, ``a`` being symmetric)
+    contracts the sharded axis, which XLA computes as per-device partial products and one
+    all-reduce of the ``[n, b]`` result (replicated on explicit meshes), so neither ``Q``
+    nor ``A Q`` is gathered and the basis stays replicated.
+    """
+    replicated = _sharding.replicated_if_explicit(a)
+    if replicated is not None:
+        return lambda q: _sharding.contract("rc,rb->cb", a, q)
+    if jax.sharding.get_abstract_mesh().empty:
+        return lambda q: jnp.dot(a, q, precision=_HIGHEST)
+
+    def on_auto_mesh(q):  # left alone, XLA reduce-scatters the product and gathers it back
+        w = _sharding.contract("rc,rb->cb", a, q)
+        return lax.with_sharding_constraint(w, jax.sharding.PartitionSpec())
+
+    return on_auto_mesh
+
+
 def _block_extend(a, key, b: int, m: int, cycle, first, basis, image):
     """Grow the basis block by block from column ``first`` to ``m``, storing ``A Q``."""
+    product = block_product(a)
 
     def step(j, carry):
         basis, image = carry
         offset = first + j * b
         q = lax.dynamic_slice_in_dim(basis, offset, b, axis=1)
-        w = jnp.dot(a, q, precision=_HIGHEST)
+        w = product(q)
         image = lax.dynamic_update_slice_in_dim(image, w, offset, axis=1)
+        basis, image = _replicated_on_auto_mesh(basis), _replicated_on_auto_mesh(image)
         q_next = _next_block(basis, w, jax.random.fold_in(key, 2 + cycle * (m + 1) + j))
         basis = lax.dynamic_update_slice_in_dim(basis, q_next, offset + b, axis=1)
         return basis, image
