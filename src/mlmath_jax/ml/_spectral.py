@@ -13,6 +13,14 @@ from .. import _validate, linalg
 from ._data import HI, real, scalar
 
 _KMEANS_MAX_ITERS = 300
+# Status codes of a degenerate input (0: none).
+_NONFINITE, _ISOLATED, _IDENTICAL = 1, 2, 3
+_MESSAGES = {
+    _NONFINITE: "X must be finite (it holds NaN or inf)",
+    _ISOLATED: "the RBF affinity exp(-gamma ||x - y||^2) underflows to 0 for some points "
+    "(isolated: no neighbours at this gamma); use a smaller gamma or rescale X",
+    _IDENTICAL: "all points of X are identical: they cannot be split into n_clusters > 1",
+}
 # linalg.eigsh on a matrix multiplies blocks of 4 vectors, so it sees up to 4 copies of a
 # repeated eigenvalue at once (its docstring): the largest cluster count it is used for.
 _EIGSH_BLOCK = 4
@@ -123,7 +131,20 @@ def _spectral(X, key, gamma, *, n_clusters: int, n_init: int) -> jax.Array:
     u = _top_eigenvectors(m, jnp.sqrt(degree), n_clusters)
     norm = jnp.linalg.norm(u, axis=-1, keepdims=True)
     u = u / jnp.where(norm > 0, norm, 1)  # Ng–Jordan–Weiss: rows onto the unit sphere
-    return _kmeans(key, u, n_clusters, n_init)
+    labels = _kmeans(key, u, n_clusters, n_init)
+    # Degenerate input gets a documented answer, never arbitrary labels (see the docstring).
+    finite = jnp.all(jnp.isfinite(X))
+    isolated = degree <= jnp.finfo(X.dtype).tiny
+    identical = (n_clusters > 1) & (jnp.max(_sq_distances(X, X[:1])) == 0)
+    labels = jnp.where(isolated, -1, labels)
+    labels = jnp.where(identical, 0, labels)
+    labels = jnp.where(finite, labels, -1)
+    status = jnp.where(
+        ~finite,
+        _NONFINITE,
+        jnp.where(identical, _IDENTICAL, jnp.where(jnp.any(isolated), _ISOLATED, 0)),
+    )
+    return labels, status
 
 
 def spectral_clustering(
@@ -151,12 +172,19 @@ def spectral_clustering(
       gamma: RBF kernel coefficient, ``> 0``.
       n_init: number of k-means restarts (static), ``>= 1``.
 
+    Degenerate input. Concrete input raises (below); under ``jit`` the labels say it:
+    NaN or inf in ``X`` gives ``-1`` for every point; a point whose affinity to every
+    other underflows to 0 (isolated at this ``gamma``) gets ``-1``; identical points
+    (all of ``X`` one point) are one cluster, label 0. scikit-learn warns and returns
+    arbitrary labels in the last two cases.
+
     Returns:
-      ``[n]`` int32 labels in ``{0, …, k − 1}``.
+      ``[n]`` int32 labels in ``{0, …, k − 1}`` (``-1`` as above).
 
     Raises:
       ValueError: if ``X`` is not ``[n, d]``, ``n_clusters``/``n_init`` are out of range
-        or a concrete ``gamma`` is not positive.
+        or a concrete ``gamma`` is not positive; for concrete ``X`` holding NaN/inf, with
+        an isolated point, or with all points identical (``n_clusters > 1``).
 
     Example:
       >>> import jax, jax.numpy as jnp
@@ -175,4 +203,7 @@ def spectral_clustering(
         raise ValueError(f"n_clusters must be <= n_samples = {n}, got {k}")
     n_init = _validate.static_int(n_init, "n_init", minimum=1)
     _validate.positive(gamma, "gamma")
-    return _spectral(X, key, scalar(gamma, "gamma", X.dtype), n_clusters=k, n_init=n_init)
+    labels, status = _spectral(X, key, scalar(gamma, "gamma", X.dtype), n_clusters=k, n_init=n_init)
+    if _validate.is_concrete(status) and int(status):
+        raise ValueError(f"spectral_clustering: {_MESSAGES[int(status)]}")
+    return labels
