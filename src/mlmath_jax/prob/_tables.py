@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from .. import _validate
+from .. import _sharding, _validate
 
 
 def _table(joint: ArrayLike, name: str = "joint") -> jax.Array:
@@ -384,7 +384,16 @@ def _joint_table(
     dtype = jnp.result_type(float)
     # Out-of-range rows go to an index past the end and are dropped by the scatter.
     idx = tuple(jnp.where(inside, c, k) for c, k in zip(cols, ks, strict=True))
-    table = jnp.zeros(ks, dtype).at[idx].add(jnp.ones(cols[0].shape, dtype), mode="drop")
+    if _sharding.replicated_if_explicit(*cols) is None:
+        table = jnp.zeros(ks, dtype).at[idx].add(jnp.ones(cols[0].shape, dtype), mode="drop")
+    else:
+        # Rows sharded on an explicit mesh: a scatter into a replicated table is refused, so
+        # count by a one-hot contraction over the rows (each device counts its rows, then one
+        # all-reduce of the table's prod(ks) cells).
+        flat = jnp.ravel_multi_index(idx, ks, mode="clip")
+        cells = math.prod(ks)
+        hits = jax.nn.one_hot(jnp.where(inside, flat, cells), cells, dtype=dtype)
+        table = _sharding.contract("nc->c", hits).reshape(ks)
     if normalize:
         table = table / cols[0].shape[0] if cols[0].shape[0] else table * jnp.nan
     return table, ~jnp.all(inside)
