@@ -5,8 +5,9 @@ reads the input three times (pass 1 counts below sample pivots, pass 2 below piv
 the bracket, pass 3 gathers at most two candidates a block of 64), then runs the radix
 selection (16 passes of 2 bits for float32, plus one for the next order statistic) over the
 candidate keys, ``2 / 64`` of the data: ``bytes = (3 + 17 * 2 / 64) * 4 * n`` (float64:
-``(3 + 33 * 2 / 64) * 8 * n``). A miss of the bracket (heavy ties, sorted data, a sample
-unrepresentative of the data) adds the exact radix selection's 17 passes. The median cases
+``(3 + 33 * 2 / 64) * 8 * n``); from ``2**24`` values one more counting pass (``3 -> 4``).
+A miss of the bracket (heavy ties, sorted data, a sample unrepresentative of the data) adds
+the exact radix selection's 17 passes. The median cases
 also time ``jnp.sum`` of the same array (one read; not a median, so it is exempt from the
 correctness gate), for the ratio of a selection to a sum.
 ``var`` reads the data twice (first mean, then centred sums): ``bytes = 2 * 4 * n``.
@@ -65,10 +66,10 @@ def _partition_quantile(x: np.ndarray) -> np.ndarray:
 _BLOCK = 64  # the bracket path's gather block (prob/_select_bracket.py)
 
 
-def _passes(dtype: str, interpolate: bool = True) -> float:
-    """Passes over the data a call: three full ones, and radix passes over the candidates."""
+def _passes(n: int, dtype: str, interpolate: bool = True) -> float:
+    """Passes over the data a call: three full ones (four from 2**24), radix over candidates."""
     radix = (32 if dtype == "float32" else 64) // 2 + interpolate
-    return round(3 + radix * 2 / _BLOCK, 2)
+    return round(3 + (n >= 1 << 24) + radix * 2 / _BLOCK, 2)
 
 
 def _sum_baseline(x):
@@ -104,7 +105,7 @@ def _median_cases(quick: bool) -> list[Case]:
                 Contender("np.median", np.median, kind="host"),
                 Contender("np.partition", _partition_median, kind="host"),
             ]
-            passes = _passes(dtype, interpolate=n % 2 == 0)
+            passes = _passes(n, dtype, interpolate=n % 2 == 0)
             out.append(
                 Case(
                     name="prob.median",
@@ -133,12 +134,12 @@ def _quantile_cases(quick: bool) -> list[Case]:
         out.append(
             Case(
                 name="prob.quantile",
-                params={"n": n, "q": list(_Q), "dtype": "float32", "passes": _passes("float32")},
+                params={"n": n, "q": list(_Q), "dtype": "float32", "passes": _passes(n, "float32")},
                 setup=_data(n),
                 contenders=contenders,
                 reference=lambda x: np.array([np.quantile(x, q) for q in _Q], np.float32),
                 tol=1e-6,
-                bytes=_passes("float32") * 4.0 * n,
+                bytes=_passes(n, "float32") * 4.0 * n,
             )
         )
     return out
