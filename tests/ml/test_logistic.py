@@ -144,3 +144,53 @@ def test_solver_pieces_alone():
     model = ml.logistic_regression(X, y)
     assert int(state.n_iter) == int(model.n_iter)
     assert_close(state.theta[0, :-1], model.coef, rtol=1e-5, name="coef")
+
+
+def _central(f, x, h=1e-6):
+    x = np.asarray(x, np.float64)
+    out = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[i] = h
+        out[i] = (f(x + e) - f(x - e)) / (2 * h)
+    return out
+
+
+@pytest.mark.x64
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_grad_matches_central_differences_x64(n_classes):
+    """Implicit gradients in C, X (and soft binary y) against central differences."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3))
+    y = rng.integers(0, n_classes, 40)
+
+    def loss(C, X, y):
+        model = ml.logistic_regression(X, y, C=C, tol=1e-12)
+        return jnp.sum(model.predict_proba(X[:5])[:, 1]) + jnp.sum(model.coef**2)
+
+    gC, gX = jax.grad(loss, argnums=(0, 1))(1.0, jnp.asarray(X), jnp.asarray(y))
+    fdC = _central(lambda c: loss(float(c), X, y), np.array(1.0))
+    np.testing.assert_allclose(gC, fdC, rtol=1e-6)
+    Xs = X[:4, :2]
+    fdX = _central(lambda a: loss(1.0, np.concatenate([np.c_[a, X[:4, 2:]], X[4:]]), y), Xs)
+    np.testing.assert_allclose(np.asarray(gX)[:4, :2], fdX, rtol=1e-5, atol=1e-9)
+    if n_classes == 2:
+        yf = y.astype(np.float64)
+        yf[:3] = 0.5  # soft targets: central differences stay inside [0, 1]
+        gy = jax.grad(loss, argnums=2)(1.0, jnp.asarray(X), jnp.asarray(yf))
+        fdy = _central(lambda v: loss(1.0, X, np.concatenate([v, yf[3:]])), yf[:3])
+        np.testing.assert_allclose(np.asarray(gy)[:3], fdy, rtol=1e-5, atol=1e-9)
+
+
+def test_grad_vmap_and_jit():
+    X, y = classification("synthetic")
+    X = X.astype(np.float32)
+
+    def coef0(C):
+        return ml.logistic_regression(X, y, C=C).coef[0]
+
+    Cs = jnp.array([0.1, 1.0, 10.0], jnp.float32)
+    batched = jax.jit(jax.vmap(jax.grad(coef0)))(Cs)
+    one = [float(jax.grad(coef0)(c)) for c in Cs]
+    np.testing.assert_allclose(batched, one, rtol=1e-3)
+    assert np.all(np.isfinite(np.asarray(batched)))

@@ -159,3 +159,42 @@ def test_bad_input():
         ml.fit_mle(prob.Dirichlet, np.array([[0.5, 0.6], [0.2, 0.8]]))
     with pytest.raises(ValueError, match="needs the num_categories"):
         jax.jit(lambda v: ml.fit_mle(prob.Categorical, v))(np.array([0, 1]))
+
+
+@pytest.mark.x64
+@pytest.mark.parametrize(
+    "family",
+    ["Normal", "Uniform", "Exponential", "Gamma", "Beta", "Dirichlet", "MultivariateNormal"],
+)
+def test_fit_mle_grad_in_the_data_x64(family):
+    """Gradients of fitted parameters in the data (implicit for Gamma/Beta/Dirichlet)."""
+    import jax
+
+    from mlmath_jax import prob
+
+    rng = np.random.default_rng(0)
+    data = {
+        "Normal": rng.normal(size=20),
+        "Uniform": rng.random(20),
+        "Exponential": rng.random(20) + 0.1,
+        "Gamma": rng.gamma(2.0, size=20),
+        "Beta": rng.beta(2.0, 3.0, size=20),
+        "Dirichlet": np.log(rng.dirichlet([2.0, 3.0, 4.0], size=30)),  # logits, softmax below
+        "MultivariateNormal": rng.normal(size=(20, 2)),
+    }[family]
+    fam = getattr(prob, family)
+
+    def f(x):
+        x = jnp.asarray(x)
+        if family == "Dirichlet":
+            x = jax.nn.softmax(x, axis=-1)
+        leaves = jax.tree.leaves(ml.fit_mle(fam, x))
+        return sum(jnp.sum(leaf * (i + 1)) for i, leaf in enumerate(leaves))
+
+    g = np.asarray(jax.grad(f)(data))
+    h = 1e-4  # the Newton fits stop within ~1e-9 relative: a smaller h amplifies that
+    for idx in [(3,) + (0,) * (data.ndim - 1), (7,) + (data.ndim - 1) * (1,)]:
+        e = np.zeros_like(data)
+        e[idx] = h
+        fd = (float(f(data + e)) - float(f(data - e))) / (2 * h)
+        assert abs(g[idx] - fd) <= 1e-5 * max(1.0, abs(fd)), (idx, g[idx], fd)
