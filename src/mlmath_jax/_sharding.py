@@ -110,3 +110,16 @@ def product_out_sharding(a: Any, b: Any, *, vector: bool = False) -> NamedShardi
             out[i] = None
         used.update(axes)
     return NamedSharding(mesh, PartitionSpec(*out))
+
+
+def on_mesh(*arrays: Any) -> bool:
+    """Whether an operand lives on a device mesh of more than one device (static).
+
+    True for arrays sharded over a mesh, explicit or auto (their type carries the mesh, also
+    under ``jit``), and inside ``jax.set_mesh``. Callers then take routes made of row-local
+    work and small reductions (no QR/SVD of the data itself, no sample sort), which XLA would
+    otherwise run by gathering rows.
+    """
+    meshes = [jax.sharding.get_abstract_mesh()]
+    meshes += [getattr(getattr(jax.typeof(a), "sharding", None), "mesh", None) for a in arrays]
+    return any(m is not None and not m.empty and m.size > 1 for m in meshes)

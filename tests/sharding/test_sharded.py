@@ -247,3 +247,34 @@ def test_the_reduce_parser_counts_an_all_reduce():
     with jax.set_mesh(mesh):
         hlo = jax.jit(lambda a: jnp.sum(a, axis=0)).lower(x).compile().as_text()
     assert _reduced_elements(hlo) == D
+
+
+@pytest.mark.parametrize("kind", ["explicit", "auto"])
+def test_large_sharded_median_keeps_to_counts(kind):
+    """Above the bracket path's size, sharded rows still exchange only counts."""
+    n = 2**17
+    x = np.random.default_rng(5).standard_normal((n, 2)).astype(np.float32)
+    mesh = _mesh(kind)
+    xs = _shard(mesh, x)
+
+    def fn(a):
+        return prob.quantile(a, jnp.array([0.25, 0.5]), axis=0)
+
+    with jax.set_mesh(mesh):
+        got = jax.jit(fn)(xs)
+        hlo = jax.jit(fn).lower(xs).compile().as_text()
+    want = np.stack([np.quantile(x, q, axis=0) for q in (0.25, 0.5)])  # float32, as ours
+    np.testing.assert_array_equal(np.asarray(got), want)
+    big = [(op, e) for op, e in _moved_elements(hlo) if e >= n // DEVICES]
+    assert not big
+
+
+def test_quantile_inside_a_mesh_then_outside():
+    """A quantile plan made under ``jax.set_mesh`` does not leak into unsharded calls."""
+    mesh = _mesh("explicit")
+    x = np.random.default_rng(6).standard_normal((N, 3)).astype(np.float32)
+    q = jnp.array([0.1, 0.5, 0.9])
+    with jax.set_mesh(mesh):
+        inside = jax.jit(lambda a: prob.quantile(a, q, axis=0))(_shard(mesh, x))
+    outside = jax.jit(lambda a: prob.quantile(a, q, axis=0))(jnp.asarray(x))
+    np.testing.assert_array_equal(np.asarray(inside), np.asarray(outside))

@@ -17,6 +17,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from .. import _sharding, _validate
+from .._sharding import on_mesh as on_mesh
 
 # Gram matrices and projections at full precision: TF32 would lose the answer on GPUs.
 HI = lax.Precision.HIGHEST
@@ -32,19 +33,6 @@ def rmatvec(X: jax.Array, v: jax.Array) -> jax.Array:
     if v.ndim == 1:
         return _sharding.contract("n,nd->d", v, X, precision=HI)
     return _sharding.contract("nt,nd->dt", v, X, precision=HI)
-
-
-def on_mesh(*arrays: Any) -> bool:
-    """Whether an operand lives on a device mesh of more than one device (static).
-
-    True for arrays sharded over a mesh, explicit or auto (their type carries the mesh,
-    also under ``jit``), and inside ``jax.set_mesh``. The estimators then take routes made
-    of row-local work and ``O(d²)`` reductions (no QR or SVD of ``X`` itself, which XLA
-    would run by gathering the rows).
-    """
-    meshes = [jax.sharding.get_abstract_mesh()]
-    meshes += [getattr(getattr(jax.typeof(a), "sharding", None), "mesh", None) for a in arrays]
-    return any(m is not None and not m.empty and m.size > 1 for m in meshes)
 
 
 def flag(value: Any, name: str) -> bool:

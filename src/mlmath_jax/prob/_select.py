@@ -233,15 +233,19 @@ def _plan(q: Any, n: int, method: str, dtype: np.dtype) -> tuple[jax.Array, jax.
     if type(q) in (float, int):  # the common case, checked without building an array
         if not 0 <= q <= 1:  # NaN fails too
             raise ValueError(f"q must be in [0, 1], got {q}")
-        return _plan_cached((type(q), q), n, method, dtype)
+        return _plan_cached((type(q), q), n, method, dtype, jax.sharding.get_abstract_mesh())
     qa = _host_q(q)
     key = (qa.dtype.str, qa.shape, qa.tobytes())
+    mesh = jax.sharding.get_abstract_mesh()
     if qa.size > _PLAN_CACHE_MAX_Q:
-        return _plan_uncached(key, n, method, dtype)
-    return _plan_cached(key, n, method, dtype)
+        return _plan_uncached(key, n, method, dtype, mesh)
+    return _plan_cached(key, n, method, dtype, mesh)
 
 
-def _plan_uncached(key: tuple, n: int, method: str, dtype: np.dtype):
+def _plan_uncached(key: tuple, n: int, method: str, dtype: np.dtype, mesh: Any = None):
+    # ``mesh`` (the context's abstract mesh) is part of the cache key only: arrays made inside
+    # ``jax.set_mesh`` belong to that mesh and must not serve calls outside it.
+    del mesh
     if len(key) == 2:  # a Python number, as NumPy reads it
         qa = np.asarray(key[1])
     else:

@@ -31,6 +31,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from .. import _sharding
+
 _BITS = 2  # bits decided per pass (2**_BITS - 1 counts per pass); divides 32
 _MAX_SPLIT = 8  # up to this many quantiles get their own reduction operands
 
@@ -200,7 +202,9 @@ def order_stats(flat, k, k_next, interpolate):
     from . import _select_bracket  # it builds on this module's pieces
 
     b, n = flat.shape
-    if not _select_bracket.use_bracket(n, k.shape[1]):
+    # Sharded rows keep the radix path: its passes exchange only counts, where the bracket's
+    # sample sort would gather the sample across devices.
+    if not _select_bracket.use_bracket(n, k.shape[1]) or _sharding.on_mesh(flat):
         lo, hi, has_nan = _radix_order_stats(flat, k, k_next, interpolate)
         return lo, hi, jnp.broadcast_to(has_nan, lo.shape).astype(flat.dtype)
     lo, hi, has_nan, ok = _select_bracket.bracket_select(flat, k, k_next, interpolate)
