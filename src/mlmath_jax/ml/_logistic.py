@@ -35,7 +35,7 @@ _MAX_HALVINGS = 30
 _REUSE = 3  # steps per Hessian
 # Newton's dense Hessian costs n p² (p parameters) per formation; above this many
 # multiply-adds, or above _NEWTON_MAX_PARAMS parameters, L-BFGS (n p per step) is used.
-_NEWTON_MAX_WORK = 4e10
+_NEWTON_MAX_WORK = 2e9
 _NEWTON_MAX_PARAMS = 1024
 # The implicit derivative's linear solve forms the Hessian (p JVPs) up to this size.
 _DENSE_BACKWARD = 512
@@ -536,7 +536,7 @@ def logistic_regression(
     penalty (scikit-learn's ``penalty=None``).
 
     Solvers, chosen by size (``p`` parameters, ``n`` rows): up to ``p = 1024`` and
-    ``n p² <= 4e10``, Newton's method with Armijo backtracking, Cholesky solves with the
+    ``n p² <= 2e9``, Newton's method with Armijo backtracking, Cholesky solves with the
     ``p × p`` Hessian re-formed every third step (Shamanskii) or at once when a step with
     an older one stalls; beyond that L-BFGS (optax, 20 pairs) whose steps cost ``n p``.
     It stops when the largest entry of the scaled objective's gradient is at most ``tol``
