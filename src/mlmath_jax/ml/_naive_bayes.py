@@ -136,7 +136,7 @@ class GaussianNB:
           >>> from mlmath_jax import ml
           >>> X = jnp.array([[0.0], [0.2], [2.0], [2.2]])
           >>> nb = ml.GaussianNB.fit(X, jnp.array([0, 0, 1, 1]), 2)
-          >>> print(nb.predict_proba(jnp.array([[1.1]])))
+          >>> print(nb.predict_proba(jnp.array([[1.1]])).round(3))
           [[0.5 0.5]]
         """
         return _predict_proba(self, design(X, self.theta.shape[-1]))
