@@ -2,7 +2,7 @@
 
 Five areas, each a namespace: ``linalg``, ``prob``, ``calculus``, ``optim`` and ``ml``.
 
-Example:
+Examples:
   >>> import jax.numpy as jnp
   >>> from mlmath_jax import linalg
   >>> linalg.det(jnp.eye(3))

@@ -69,7 +69,7 @@ def gram(
       ``[..., d, d]`` (or ``[..., d, e]``), replicated when the rows were sharded on an
       explicit mesh.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import _gram
       >>> print(_gram.gram(jnp.array([[1.0, 2.0], [3.0, 4.0]])))
@@ -129,7 +129,7 @@ def centred_gram(x: jax.Array, *, ratio: float = ONE_PASS_RATIO) -> CentredGram:
     Returns:
       :class:`CentredGram` ``(mean [..., d], gram [..., d, d])``, ``gram`` exactly symmetric.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import _gram
       >>> print(_gram.centred_gram(jnp.array([[0.0, 0.0], [1.0, 2.0], [2.0, 4.0]])).gram)

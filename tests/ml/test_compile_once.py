@@ -141,3 +141,13 @@ def test_fit_mle_compiles_once(family, count_compiles):
 def test_fit_mle_categorical_inferred_k_compiles_once(count_compiles):
     calls = [(jnp.asarray(np.arange(40) % 4 + 0.0 * s, jnp.float32),) for s in SEEDS]
     assert count_compiles(lambda data: ml.fit_mle(prob.Categorical, data), *calls) == 0
+
+
+def test_hand_built_linear_model_compiles_once(count_compiles):
+    """``ml.LinearModel`` built directly (new coefficients each call) reuses its predict."""
+    calls = []
+    for s in SEEDS:
+        X, _, _ = _data(s)
+        coef = jnp.asarray(np.random.default_rng(s).standard_normal(X.shape[1]), X.dtype)
+        calls.append((ml.LinearModel(coef, jnp.asarray(0.5, X.dtype)), X))
+    assert count_compiles(lambda m, X: m.predict(X), *calls) == 0

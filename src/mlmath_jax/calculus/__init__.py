@@ -3,7 +3,7 @@
 Every function taken is called ``fun(x, *args)``: data go in ``args``, so repeated calls
 with the same ``fun`` and new data compile nothing.
 
-Example:
+Examples:
   >>> import jax.numpy as jnp
   >>> from mlmath_jax import calculus
   >>> calculus.hvp(lambda x: jnp.sum(x ** 2), jnp.ones(2), jnp.array([1.0, 0.0]))

@@ -122,7 +122,7 @@ def check_grad(
       TypeError: if ``fun`` is not callable or ``args`` is not a tuple.
       ValueError: if ``fun`` does not return a scalar, or ``eps`` is not positive.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import calculus
       >>> def fun(x, c):

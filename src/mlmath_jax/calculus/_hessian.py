@@ -102,7 +102,7 @@ def hvp(fun: Callable[..., jax.Array], x: Any, v: Any, args: tuple = ()) -> Any:
       ValueError: if ``x`` and ``v`` differ in structure or leaf shapes, or ``fun`` does
         not return a scalar.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import calculus
       >>> def fun(x, c):
@@ -199,7 +199,7 @@ def hessian_eigsh(
       ValueError: if ``v0`` matches neither ``[n]`` nor ``x``'s structure, ``k`` is out of
         range, ``which`` is unknown or ``fun`` does not return a scalar.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import calculus
       >>> def fun(x, c):
@@ -264,7 +264,7 @@ def hessian_trace(
       TypeError: if ``fun`` is not callable or ``args`` is not a tuple.
       ValueError: if ``num_samples < 2`` or ``fun`` does not return a scalar.
 
-    Example:
+    Examples:
       >>> import jax
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import calculus
@@ -375,7 +375,7 @@ def hessian_spectral_density(
         ``num_iters`` is out of range, ``sigma`` (concrete) is not positive, or ``fun`` does
         not return a scalar.
 
-    Example:
+    Examples:
       >>> import jax
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import calculus

@@ -3,7 +3,7 @@
 NumPy-compatible signatures with batch dimensions, validated at trace time, usable
 under ``jit``, ``vmap`` and ``grad``.
 
-Example:
+Examples:
   >>> import jax.numpy as jnp
   >>> from mlmath_jax import linalg
   >>> linalg.solve(jnp.eye(2), jnp.array([1.0, 2.0]))

@@ -159,7 +159,7 @@ def eigh(a: ArrayLike) -> EighResult:
     Raises:
       ValueError: if ``a`` is not a square ``[..., n, n]`` array.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> w, v = linalg.eigh(jnp.array([[2.0, 1.0], [1.0, 2.0]]))
@@ -189,7 +189,7 @@ def eigvalsh(a: ArrayLike) -> jax.Array:
     Raises:
       ValueError: if ``a`` is not a square ``[..., n, n]`` array.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> print(linalg.eigvalsh(jnp.array([[2.0, 0.0], [0.0, -1.0]])))
@@ -228,7 +228,7 @@ def eig(a: ArrayLike) -> EigResult:
     Raises:
       ValueError: if ``a`` is not a square ``[..., n, n]`` array.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> w, v = linalg.eig(jnp.array([[0.0, -1.0], [1.0, 0.0]]))
@@ -275,7 +275,7 @@ def eigvals(a: ArrayLike) -> jax.Array:
     Raises:
       ValueError: if ``a`` is not a square ``[..., n, n]`` array.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> print(linalg.eigvals(jnp.array([[2.0, 0.0], [0.0, 3.0]])))
@@ -354,7 +354,7 @@ def charpoly(a: ArrayLike) -> jax.Array:
     Raises:
       ValueError: if ``a`` is not a square ``[..., n, n]`` array.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> print(linalg.charpoly(jnp.array([[2.0, 0.0], [0.0, 3.0]])))
@@ -386,7 +386,7 @@ def is_psd(a: ArrayLike, *, rtol: float | None = None) -> jax.Array:
     Raises:
       ValueError: if ``a`` is not square or ``rtol`` is negative.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> print(linalg.is_psd(jnp.array([[1.0, 1.0], [1.0, 1.0]])))
@@ -588,7 +588,7 @@ def power_iteration(
         matvec comes without ``v0`` and ``n``.
       TypeError: if ``args`` is not a tuple.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> result = linalg.power_iteration(jnp.diag(jnp.array([1.0, -3.0])))

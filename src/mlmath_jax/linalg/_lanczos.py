@@ -349,7 +349,7 @@ def eigsh(
         square, ``v0`` does not match it, or a matvec comes without ``v0`` and ``n``.
       TypeError: if ``args`` is not a tuple.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> a = jnp.diag(jnp.arange(1.0, 7.0))

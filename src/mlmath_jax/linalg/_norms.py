@@ -150,7 +150,7 @@ def vector_norm(
         ``ord=-inf`` over zero entries (NumPy raises too).
       TypeError: if ``ord`` is not a number or ``x`` not numeric.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> linalg.vector_norm(jnp.array([3.0, 4.0]))
@@ -248,7 +248,7 @@ def matrix_norm(a: ArrayLike, ord: str | float = "fro", *, keepdims: bool = Fals
         minimum.
       TypeError: if ``ord`` is neither a string nor a number.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> a = jnp.array([[1.0, -2.0], [3.0, 4.0]])

@@ -43,7 +43,7 @@ def matmul(a: ArrayLike, b: ArrayLike, *, precision: PrecisionLike = "highest") 
       ValueError: if either argument has fewer than 2 dimensions or the inner dimensions
         differ.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> linalg.matmul(jnp.eye(2), jnp.array([[1.0, 2.0], [3.0, 4.0]]))
@@ -84,7 +84,7 @@ def matvec(a: ArrayLike, x: ArrayLike, *, precision: PrecisionLike = "highest") 
     Raises:
       ValueError: if ``a`` is not at least 2-D, ``x`` not at least 1-D, or ``n`` differs.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> linalg.matvec(jnp.array([[1.0, 2.0], [3.0, 4.0]]), jnp.array([1.0, 1.0]))
@@ -126,7 +126,7 @@ def inner(x: ArrayLike, y: ArrayLike, *, precision: PrecisionLike = "highest") -
     Raises:
       ValueError: if either is 0-D or the last dimensions differ.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> linalg.inner(jnp.array([1.0, 2.0, 3.0]), jnp.array([4.0, 5.0, 6.0]))
@@ -161,7 +161,7 @@ def outer(x: ArrayLike, y: ArrayLike) -> jax.Array:
     Raises:
       ValueError: if either is 0-D or the batch dimensions do not broadcast.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> linalg.outer(jnp.array([1.0, 2.0]), jnp.array([3.0, 4.0, 5.0]))

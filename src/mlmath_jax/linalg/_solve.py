@@ -42,7 +42,7 @@ def inv(a: ArrayLike) -> jax.Array:
     Raises:
       ValueError: if ``a`` is not square.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> linalg.inv(jnp.array([[2.0, 0.0], [0.0, 4.0]]))
@@ -76,7 +76,7 @@ def solve(a: ArrayLike, b: ArrayLike) -> jax.Array:
     Raises:
       ValueError: if ``a`` is not square, ``b`` is 0-D, or ``b``'s ``n`` differs from ``a``'s.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> linalg.solve(jnp.array([[2.0, 0.0], [0.0, 4.0]]), jnp.array([1.0, 2.0]))
@@ -119,7 +119,7 @@ def det(a: ArrayLike) -> jax.Array:
     Raises:
       ValueError: if ``a`` is not square.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> linalg.det(jnp.array([[1.0, 2.0], [3.0, 4.0]]))
@@ -150,7 +150,7 @@ def slogdet(a: ArrayLike) -> SlogdetResult:
     Raises:
       ValueError: if ``a`` is not square.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> linalg.slogdet(jnp.array([[1.0, 2.0], [3.0, 4.0]]))
@@ -186,7 +186,7 @@ def pinv(a: ArrayLike, *, rtol: ArrayLike | None = None) -> jax.Array:
       ValueError: if ``a`` has fewer than 2 dimensions or a concrete ``rtol`` is negative
         or NaN.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> linalg.pinv(jnp.array([[1.0, 0.0], [0.0, 0.0]]))
@@ -243,7 +243,7 @@ def cond(a: ArrayLike, p: str | float | None = None) -> jax.Array:
         matrix (as NumPy's ``LinAlgError``), or non-square ``a`` with ``p`` other than
         None, 2 and -2.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> linalg.cond(jnp.array([[2.0, 0.0], [0.0, 0.5]]))

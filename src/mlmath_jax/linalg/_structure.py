@@ -73,7 +73,7 @@ def rank(a: ArrayLike, *, rtol: ArrayLike | None = None) -> jax.Array:
       ValueError: if ``a`` has fewer than 2 dimensions, ``rtol`` is negative or NaN, or
         (for concrete input) ``a`` holds NaN or inf.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> linalg.rank(jnp.array([[1.0, 2.0], [2.0, 4.0]]))
@@ -130,7 +130,7 @@ def is_linearly_independent(vectors: ArrayLike, *, rtol: ArrayLike | None = None
       ValueError: if ``vectors`` has fewer than 2 dimensions, ``rtol`` is negative or NaN,
         or (for concrete input) ``vectors`` holds NaN or inf.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import linalg
       >>> linalg.is_linearly_independent(jnp.array([[1.0, 0.0], [1.0, 1.0]]))

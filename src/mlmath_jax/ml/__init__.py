@@ -10,7 +10,7 @@ of the same shapes compile nothing, and hyperparameters such as ``alpha`` and ``
 traced, so ``jax.vmap`` over them fits a whole path at once. Models are pytrees: they pass
 through ``jit`` and ``vmap``, and ``==`` on them is identity.
 
-Example:
+Examples:
   >>> import jax
   >>> import jax.numpy as jnp
   >>> from mlmath_jax import ml

@@ -217,7 +217,7 @@ def lasso(
         malformed.
       TypeError: if ``fit_intercept`` or ``positive`` is not a bool.
 
-    Example:
+    Examples:
       >>> import jax
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import ml

@@ -40,7 +40,7 @@ class LinearModel:
       multi_target: (static) ``coef`` has a target axis ``[..., t, d]``: :meth:`predict`
         returns ``[..., n, t]`` (scikit-learn's layout for a 2-D ``y``).
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import ml
       >>> model = ml.LinearModel(jnp.array([2.0, -1.0]), jnp.array(0.5))
@@ -61,7 +61,7 @@ class LinearModel:
     def decision_function(self, X: ArrayLike) -> jax.Array:
         """Linear scores ``X @ coef + intercept``: ``[n, d]`` -> ``[..., n]`` (``[..., n, t]``).
 
-        Example:
+        Examples:
           >>> import jax.numpy as jnp
           >>> from mlmath_jax import ml
           >>> model = ml.LinearModel(jnp.array([1.0, 1.0]), jnp.array(-1.0))
@@ -78,7 +78,7 @@ class LinearModel:
           logistic model integer labels 0/1 (label 1 where the score is positive), for a
           multinomial one the label of the largest score.
 
-        Example:
+        Examples:
           >>> import jax.numpy as jnp
           >>> from mlmath_jax import ml
           >>> model = ml.LinearModel(jnp.array([2.0]), jnp.array(1.0))
@@ -95,7 +95,7 @@ class LinearModel:
         Raises:
           ValueError: if the model is not a logistic regression.
 
-        Example:
+        Examples:
           >>> import jax.numpy as jnp
           >>> from mlmath_jax import ml
           >>> logit = ml.LinearModel(jnp.array([1.0]), jnp.array(0.0), kind="logistic")
@@ -222,7 +222,7 @@ def least_squares(
         ``sample_weight`` has the wrong shape or (host values) a negative entry.
       TypeError: if ``fit_intercept`` is not a bool.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import ml
       >>> X = jnp.array([[0.0], [1.0], [2.0]])
@@ -357,7 +357,7 @@ def ridge(
         scalar, a concrete ``alpha`` is negative, or ``sample_weight`` is malformed.
       TypeError: if ``fit_intercept`` is not a bool.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import ml
       >>> X = jnp.array([[0.0], [1.0], [2.0]])

@@ -105,7 +105,7 @@ class LogisticModel(LinearModel):
     def predict(self, X: ArrayLike) -> jax.Array:
         """Labels ``[..., n]`` (int32): the most probable class, ``-1`` for a NaN row.
 
-        Example:
+        Examples:
           >>> import jax.numpy as jnp
           >>> from mlmath_jax import ml
           >>> X = jnp.array([[0.0], [1.0], [2.0], [3.0]])
@@ -118,7 +118,7 @@ class LogisticModel(LinearModel):
     def predict_proba(self, X: ArrayLike) -> jax.Array:
         """Class probabilities ``[..., n, K]`` (``K = 2`` for a binary fit), NaN for a NaN row.
 
-        Example:
+        Examples:
           >>> import jax.numpy as jnp
           >>> from mlmath_jax import ml
           >>> X = jnp.array([[0.0], [1.0], [2.0], [3.0]])
@@ -131,7 +131,7 @@ class LogisticModel(LinearModel):
     def decision_function(self, X: ArrayLike) -> jax.Array:
         """Scores ``X @ coefᵀ + intercept``: ``[..., n]`` (binary) or ``[..., n, K]``.
 
-        Example:
+        Examples:
           >>> import jax.numpy as jnp
           >>> from mlmath_jax import ml
           >>> X = jnp.array([[0.0], [1.0], [2.0], [3.0]])
@@ -583,7 +583,7 @@ def logistic_regression(
         ``tol`` is negative.
       TypeError: if ``fit_intercept`` is not a bool.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import ml
       >>> X = jnp.array([[0.0], [1.0], [2.0], [3.0]])

@@ -303,7 +303,7 @@ def fit_mle(
         data outside the family's support (e.g. non-positive for ``Gamma``); a missing
         ``total_count``/``num_categories``.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import ml, prob
       >>> d = ml.fit_mle(prob.Normal, jnp.array([1.0, 2.0, 3.0, 4.0]))

@@ -88,7 +88,7 @@ class GaussianNB:
             fall outside ``range(n_classes)``.
           TypeError: if ``n_classes`` is not a Python int.
 
-        Example:
+        Examples:
           >>> import jax.numpy as jnp
           >>> from mlmath_jax import ml
           >>> X = jnp.array([[0.0], [0.2], [2.0], [2.2]])
@@ -105,7 +105,7 @@ class GaussianNB:
     def joint_log_likelihood(self, X: ArrayLike) -> jax.Array:
         """``log P(c) + log P(x | c)`` for each sample and class: ``[n, d]`` -> ``[n, K]``.
 
-        Example:
+        Examples:
           >>> import jax.numpy as jnp
           >>> from mlmath_jax import ml
           >>> X = jnp.array([[0.0], [0.2], [2.0], [2.2]])
@@ -118,7 +118,7 @@ class GaussianNB:
     def predict_log_proba(self, X: ArrayLike) -> jax.Array:
         """Log class probabilities ``[n, K]``, normalised with ``logsumexp``.
 
-        Example:
+        Examples:
           >>> import jax.numpy as jnp
           >>> from mlmath_jax import ml
           >>> X = jnp.array([[0.0], [0.2], [2.0], [2.2]])
@@ -131,7 +131,7 @@ class GaussianNB:
     def predict_proba(self, X: ArrayLike) -> jax.Array:
         """Class probabilities ``[n, K]`` (as scikit-learn's ``predict_proba``).
 
-        Example:
+        Examples:
           >>> import jax.numpy as jnp
           >>> from mlmath_jax import ml
           >>> X = jnp.array([[0.0], [0.2], [2.0], [2.2]])
@@ -147,7 +147,7 @@ class GaussianNB:
         scikit-learn raises on NaN input; here a row holding NaN gets the non-label ``-1``
         and NaN probabilities.
 
-        Example:
+        Examples:
           >>> import jax.numpy as jnp
           >>> from mlmath_jax import ml
           >>> X = jnp.array([[0.0], [0.2], [2.0], [2.2]])

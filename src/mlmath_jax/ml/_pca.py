@@ -67,7 +67,7 @@ class PCA:
           ValueError: if ``X`` is not ``[..., n, d]`` with ``n >= 2`` or ``n_components``
             is out of range.
 
-        Example:
+        Examples:
           >>> import jax.numpy as jnp
           >>> from mlmath_jax import ml
           >>> X = jnp.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.1]])
@@ -99,7 +99,7 @@ class PCA:
         Raises:
           ValueError: if ``X``'s last dimension is not ``d``.
 
-        Example:
+        Examples:
           >>> import jax.numpy as jnp
           >>> from mlmath_jax import ml
           >>> pca = ml.PCA.fit(jnp.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]), 1)
@@ -125,7 +125,7 @@ class PCA:
         Raises:
           ValueError: if ``Z``'s last dimension is not ``k``.
 
-        Example:
+        Examples:
           >>> import jax.numpy as jnp
           >>> from mlmath_jax import ml
           >>> pca = ml.PCA.fit(jnp.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]), 1)

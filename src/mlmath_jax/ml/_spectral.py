@@ -186,7 +186,7 @@ def spectral_clustering(
         or a concrete ``gamma`` is not positive; for concrete ``X`` holding NaN/inf, with
         an isolated point, or with all points identical (``n_clusters > 1``).
 
-    Example:
+    Examples:
       >>> import jax, jax.numpy as jnp
       >>> from mlmath_jax import ml
       >>> X = jnp.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]])

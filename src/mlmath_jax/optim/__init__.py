@@ -3,7 +3,7 @@
 Every solver calls ``fun(x, *args)`` and compiles once per (function, static options,
 shapes and dtypes): pass data in ``args``.
 
-Example:
+Examples:
   >>> import jax.numpy as jnp
   >>> from mlmath_jax import optim
   >>> optim.prox_l1(jnp.array([2.0, -3.0]), 1.0)

@@ -152,7 +152,7 @@ def convexity_check(
       ValueError: if ``points`` has no leading sample axis shared by all leaves, or ``fun``
         does not return a scalar.
 
-    Example:
+    Examples:
       >>> import jax
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import optim

@@ -184,7 +184,7 @@ def minimize(
         not an optax transformation.
       ValueError: if ``fun`` does not return a scalar, or ``max_steps``/``tol`` are negative.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> import optax
       >>> from mlmath_jax import optim

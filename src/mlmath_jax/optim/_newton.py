@@ -225,7 +225,7 @@ def newton(
       ValueError: if ``fun`` does not return a scalar, ``solver`` is unknown, or
         ``max_steps``/``tol``/``max_cg_steps``/``implicit_max_steps`` are out of range.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import optim
       >>> def fun(x, c):

@@ -55,7 +55,7 @@ def prox_l1(x: ArrayLike, threshold: ArrayLike) -> jax.Array:
     Raises:
       ValueError: if a concrete ``threshold`` is negative.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import optim
       >>> optim.prox_l1(jnp.array([-2.0, 0.5, 3.0]), 1.0)
@@ -91,7 +91,7 @@ def prox_elastic_net(x: ArrayLike, l1: ArrayLike, l2: ArrayLike) -> jax.Array:
     Raises:
       ValueError: if a concrete ``l1`` or ``l2`` is negative.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import optim
       >>> optim.prox_elastic_net(jnp.array([-3.0, 0.5, 3.0]), 1.0, 1.0)
@@ -171,7 +171,7 @@ def prox_group_lasso(
         missing for traced ``groups``.
       TypeError: if ``groups`` is not an integer array.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import optim
       >>> x = jnp.array([3.0, 4.0, 0.1, 0.1])
@@ -209,7 +209,7 @@ def prox_nuclear(a: ArrayLike, threshold: ArrayLike) -> jax.Array:
     Raises:
       ValueError: if ``a`` is not at least 2-D or a concrete ``threshold`` is negative.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import optim
       >>> optim.prox_nuclear(jnp.diag(jnp.array([3.0, 0.5])), 1.0)
@@ -501,7 +501,7 @@ def proximal_gradient(
       ValueError: if ``fun`` does not return a scalar, or ``step_size`` (concrete),
         ``max_steps`` or ``tol`` are out of range.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import optim
       >>> def f(x, target):

@@ -48,7 +48,7 @@ def quadratic(a: ArrayLike, b: ArrayLike, c: ArrayLike = 0.0) -> Callable[[Array
       ValueError: if ``a`` is not square, ``b`` is not ``[..., n]``, or the batch
         dimensions do not broadcast (the callable raises if ``x`` is not ``[..., n]``).
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import optim
       >>> f = optim.quadratic(jnp.eye(2), jnp.array([1.0, 0.0]), 2.0)
@@ -98,7 +98,7 @@ def quadratic_minimizer(a: ArrayLike, b: ArrayLike) -> jax.Array:
       ValueError: on shape errors, and on concrete (untraced) input whose symmetric part
         is not positive definite.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import optim
       >>> optim.quadratic_minimizer(jnp.eye(2), jnp.array([2.0, -4.0]))

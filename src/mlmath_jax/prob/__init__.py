@@ -7,7 +7,7 @@ Statistics (``mean``, ``var``, ``median``, ``quantile``, ``covariance``, ``Momen
 accurate in float32; ``marginal``, ``conditional``, ``mutual_information`` and
 ``chi2_independence`` work on joint probability (or count) tables.
 
-Example:
+Examples:
   >>> import jax, jax.numpy as jnp
   >>> from mlmath_jax import prob
   >>> d = prob.Normal(jnp.array([0.0, 1.0]), 2.0)

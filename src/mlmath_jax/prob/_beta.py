@@ -64,7 +64,7 @@ class Beta(Continuous):
     Raises:
       ValueError: if a concrete parameter is not ``> 0``; traced invalid values give NaN.
 
-    Example:
+    Examples:
       >>> from mlmath_jax.prob import Beta
       >>> d = Beta(2.0, 3.0)
       >>> d.mean(), d.cdf(0.5)

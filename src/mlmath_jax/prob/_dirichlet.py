@@ -32,7 +32,7 @@ class Dirichlet(Distribution):
       ValueError: if ``concentration`` has fewer than 2 entries on its last axis or a
         concrete entry is not ``> 0``; traced invalid values give NaN.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax.prob import Dirichlet
       >>> d = Dirichlet(jnp.array([1.0, 2.0, 3.0]))

@@ -74,7 +74,7 @@ class Bernoulli(Univariate):
       ValueError: if a concrete ``probs`` lies outside ``[0, 1]``; traced invalid values
         give NaN (samples ``-1``).
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax.prob import Bernoulli
       >>> d = Bernoulli(jnp.array([0.2, 0.7]))
@@ -153,7 +153,7 @@ class Binomial(Univariate):
       ``1e-7 * log(total_count!)`` absolute accuracy: use float64 for counts in the
       millions.
 
-    Example:
+    Examples:
       >>> from mlmath_jax.prob import Binomial
       >>> d = Binomial(10, 0.3)
       >>> d.mean(), d.variance(), d.median()
@@ -337,7 +337,7 @@ class Poisson(Univariate):
       ValueError: if a concrete ``rate`` is negative; traced invalid values give NaN
         (samples ``-1``).
 
-    Example:
+    Examples:
       >>> from mlmath_jax.prob import Poisson
       >>> d = Poisson(3.0)
       >>> d.log_prob(2), d.median()
@@ -412,7 +412,7 @@ class Categorical(Univariate):
       ValueError: if ``probs`` is a scalar, or concrete ``probs`` has entries outside
         ``[0, 1]`` or rows not summing to 1; traced invalid values give NaN (samples ``-1``).
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax.prob import Categorical
       >>> d = Categorical(jnp.array([0.2, 0.5, 0.3]))

@@ -184,7 +184,7 @@ class Distribution:
     broadcast, check), ``_valid`` (traced validity mask), ``_sample`` and the private
     ``_log_prob``/``_mean``/... methods. ``==`` is identity (see the module docstring).
 
-    Example:
+    Examples:
       >>> from mlmath_jax import prob
       >>> isinstance(prob.Normal(0.0, 1.0), prob.Distribution)
       True
@@ -292,7 +292,7 @@ class Distribution:
             (``Poisson`` rate above 2e9, ``Binomial`` total_count above 2**31 - 1);
             traced ones give samples ``-1`` there.
 
-        Example:
+        Examples:
           >>> import jax
           >>> import jax.numpy as jnp
           >>> from mlmath_jax.prob import Normal
@@ -320,7 +320,7 @@ class Distribution:
         Returns:
           ``[..., *batch_shape]``; ``-inf`` outside the support.
 
-        Example:
+        Examples:
           >>> from mlmath_jax.prob import Normal
           >>> Normal(0.0, 1.0).log_prob(0.0)
           Array(-0.9189385, dtype=float32)
@@ -330,7 +330,7 @@ class Distribution:
     def prob(self, x: ArrayLike) -> jax.Array:
         """Density or mass at ``x``: ``exp(log_prob(x))`` (``scipy.stats`` pdf/pmf).
 
-        Example:
+        Examples:
           >>> from mlmath_jax.prob import Bernoulli
           >>> Bernoulli(0.25).prob(1)
           Array(0.25, dtype=float32)
@@ -340,7 +340,7 @@ class Distribution:
     def mean(self) -> jax.Array:
         """Mean, ``batch_shape + event_shape`` (``scipy.stats`` ``mean``).
 
-        Example:
+        Examples:
           >>> from mlmath_jax.prob import Exponential
           >>> Exponential(2.0).mean()
           Array(0.5, dtype=float32)
@@ -350,7 +350,7 @@ class Distribution:
     def variance(self) -> jax.Array:
         """Variance, ``batch_shape + event_shape`` (marginal variances for vector families).
 
-        Example:
+        Examples:
           >>> from mlmath_jax.prob import Exponential
           >>> Exponential(2.0).variance()
           Array(0.25, dtype=float32)
@@ -360,7 +360,7 @@ class Distribution:
     def stddev(self) -> jax.Array:
         """Standard deviation, ``sqrt(variance())`` (``scipy.stats`` ``std``).
 
-        Example:
+        Examples:
           >>> from mlmath_jax.prob import Exponential
           >>> Exponential(2.0).stddev()
           Array(0.5, dtype=float32)
@@ -370,7 +370,7 @@ class Distribution:
     def entropy(self) -> jax.Array:
         """Differential (continuous) or Shannon (discrete) entropy in nats, ``batch_shape``.
 
-        Example:
+        Examples:
           >>> from mlmath_jax.prob import Exponential
           >>> Exponential(1.0).entropy()
           Array(1., dtype=float32)
@@ -390,7 +390,7 @@ class Univariate(Distribution):
         Returns:
           ``[..., *batch_shape]`` values in ``[0, 1]``.
 
-        Example:
+        Examples:
           >>> from mlmath_jax.prob import Uniform
           >>> Uniform(0.0, 4.0).cdf(1.0)
           Array(0.25, dtype=float32)
@@ -400,7 +400,7 @@ class Univariate(Distribution):
     def median(self) -> jax.Array:
         """Median (``scipy.stats`` ``median``: ``ppf(0.5)``; smallest ``k`` with ``cdf(k) >= 1/2``).
 
-        Example:
+        Examples:
           >>> from mlmath_jax.prob import Uniform
           >>> Uniform(0.0, 4.0).median()
           Array(2., dtype=float32)
@@ -420,7 +420,7 @@ class Continuous(Univariate):
         Returns:
           ``[..., *batch_shape]`` quantiles; differentiable in ``q`` and the parameters.
 
-        Example:
+        Examples:
           >>> from mlmath_jax.prob import Uniform
           >>> Uniform(0.0, 4.0).icdf(0.75)
           Array(3., dtype=float32)

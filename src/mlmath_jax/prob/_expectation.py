@@ -63,7 +63,7 @@ def expectation(
       TypeError: if ``fun`` is not callable, ``args`` is not a tuple, ``num_samples`` is
         not a Python int or ``dist`` cannot sample.
 
-    Example:
+    Examples:
       >>> import jax, jax.numpy as jnp
       >>> from mlmath_jax import prob
       >>> est, se = prob.expectation(

@@ -25,7 +25,7 @@ class Exponential(Continuous):
     Raises:
       ValueError: if a concrete ``rate`` is not ``> 0``; traced invalid values give NaN.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax.prob import Exponential
       >>> d = Exponential(jnp.array([1.0, 2.0]))

@@ -137,7 +137,7 @@ class Gamma(Continuous):
     Raises:
       ValueError: if a concrete parameter is not ``> 0``; traced invalid values give NaN.
 
-    Example:
+    Examples:
       >>> from mlmath_jax.prob import Gamma
       >>> d = Gamma(2.0, 4.0)
       >>> d.mean(), d.variance()

@@ -35,7 +35,7 @@ class Moments:
     nothing. Comparable to ``sklearn.utils.extmath._incremental_mean_and_var``.
     ``==`` is object identity (it never raises); compare the fields for equal values.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import prob
       >>> a = prob.Moments.from_data(jnp.array([1.0, 2.0, 3.0]))
@@ -64,7 +64,7 @@ class Moments:
           ValueError: if an axis is out of range or repeated.
           TypeError: if ``x`` is not a real numeric array.
 
-        Example:
+        Examples:
           >>> import jax.numpy as jnp
           >>> from mlmath_jax import prob
           >>> print(prob.Moments.from_data(jnp.array([[1.0, 4.0], [3.0, 8.0]])).mean)
@@ -86,7 +86,7 @@ class Moments:
           TypeError: if ``other`` is not ``Moments``.
           ValueError: if the two shapes do not broadcast.
 
-        Example:
+        Examples:
           >>> import jax.numpy as jnp
           >>> from mlmath_jax import prob
           >>> a = prob.Moments.from_data(jnp.array([1e4, 1e4 + 2.0]))
@@ -114,7 +114,7 @@ class Moments:
         Returns:
           The variance, with the shape of ``mean``. No data gives NaN.
 
-        Example:
+        Examples:
           >>> import jax.numpy as jnp
           >>> from mlmath_jax import prob
           >>> print(prob.Moments.from_data(jnp.array([1.0, 3.0])).variance(ddof=1))

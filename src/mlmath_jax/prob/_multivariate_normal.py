@@ -141,7 +141,7 @@ class MultivariateNormal(Distribution):
         positive definite (or a ``scale_tril`` with a non-positive diagonal). Traced invalid
         matrices give NaN (``jnp.linalg.cholesky`` semantics).
 
-    Example:
+    Examples:
       >>> import jax
       >>> import jax.numpy as jnp
       >>> from mlmath_jax.prob import MultivariateNormal
@@ -269,7 +269,7 @@ class MultivariateNormal(Distribution):
     def covariance(self) -> jax.Array:
         """Covariance matrix ``Sigma``, ``batch_shape + (d, d)`` (SciPy's ``cov``).
 
-        Example:
+        Examples:
           >>> import jax.numpy as jnp
           >>> from mlmath_jax.prob import MultivariateNormal
           >>> d = MultivariateNormal(jnp.zeros(2), precision=jnp.array([[4.0, 0.0], [0.0, 16.0]]))

@@ -27,7 +27,7 @@ class Normal(Continuous):
     Raises:
       ValueError: if a concrete ``scale`` is not ``> 0``; traced invalid values give NaN.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax.prob import Normal
       >>> d = Normal(jnp.array([0.0, 1.0]), 2.0)

@@ -61,7 +61,7 @@ def median(x: ArrayLike, axis: Axis = None, *, keepdims: bool = False) -> jax.Ar
       TypeError: for complex or non-numeric ``x``, a dtype other than float32/float64
         (after integer promotion), or a ``keepdims`` that is not a bool.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import prob
       >>> print(prob.median(jnp.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0])))
@@ -130,7 +130,7 @@ def quantile(
       TypeError: for complex or non-numeric ``x``, ``q`` or ``weights``, weights of
         another shape than ``x`` with ``axis=None`` (as NumPy), or a non-bool ``keepdims``.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import prob
       >>> x = jnp.array([1.0, 2.0, 3.0, 4.0, 10.0])

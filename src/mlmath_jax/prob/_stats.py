@@ -73,7 +73,7 @@ def mean(x: ArrayLike, axis: int | Sequence[int] | None = None) -> jax.Array:
     Raises:
       ValueError: if an axis is out of range or repeated.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import prob
       >>> print(prob.mean(jnp.array([[1.0, 2.0], [3.0, 6.0]]), axis=0))
@@ -119,7 +119,7 @@ def var(x: ArrayLike, axis: int | Sequence[int] | None = None, ddof: int = 0) ->
       ValueError: if an axis is out of range or repeated.
       TypeError: if ``ddof`` is not a Python int.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import prob
       >>> x = jnp.array([1e4 + 1.0, 1e4 - 1.0, 1e4 + 1.0, 1e4 - 1.0])
@@ -161,7 +161,7 @@ def std(x: ArrayLike, axis: int | Sequence[int] | None = None, ddof: int = 0) ->
       ValueError: if an axis is out of range or repeated.
       TypeError: if ``ddof`` is not a Python int.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import prob
       >>> print(prob.std(jnp.array([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0])))
@@ -207,7 +207,7 @@ def covariance(x: ArrayLike, ddof: int = 1) -> jax.Array:
       ValueError: if ``x`` is not at least 2-D or has no samples.
       TypeError: if ``ddof`` is not a Python int.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import prob
       >>> print(prob.covariance(jnp.array([[0.0, 0.0], [1.0, 2.0], [2.0, 4.0]])))
@@ -243,7 +243,7 @@ def correlation(x: ArrayLike) -> jax.Array:
     Raises:
       ValueError: if ``x`` is not at least 2-D or has no samples.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import prob
       >>> print(prob.correlation(jnp.array([[0.0, 1.0], [1.0, 0.0], [2.0, -1.0]])))

@@ -49,7 +49,7 @@ def marginal(joint: ArrayLike, axes: int | Sequence[int]) -> jax.Array:
     Raises:
       ValueError: if an axis is out of range or repeated.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import prob
       >>> joint = jnp.array([[0.1, 0.2], [0.3, 0.4]])
@@ -86,7 +86,7 @@ def conditional(joint: ArrayLike, given: int | Sequence[int]) -> jax.Array:
     Raises:
       ValueError: if an axis is out of range or repeated.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import prob
       >>> print(prob.conditional(jnp.array([[0.1, 0.3], [0.2, 0.4]]), given=1))
@@ -136,7 +136,7 @@ def are_independent(joint: ArrayLike, *, atol: float = 1e-6) -> jax.Array:
       ValueError: if ``joint`` is 0-D, ``atol < 0``, or (concrete input) ``joint`` has a
         NaN, infinite or negative entry or sums to 0.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import prob
       >>> px, py = jnp.array([0.2, 0.8]), jnp.array([0.5, 0.25, 0.25])
@@ -190,7 +190,7 @@ def mutual_information(joint: ArrayLike) -> jax.Array:
       ValueError: if ``joint`` is 0-D, or (concrete input) has a NaN, infinite or negative
         entry or sums to 0.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import prob
       >>> print(prob.mutual_information(jnp.array([[0.5, 0.0], [0.0, 0.5]])))
@@ -257,7 +257,7 @@ def chi2_independence(
         or ``table_ndim`` out of range.
       TypeError: if ``correction`` is not a bool or ``table_ndim`` not an int.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import prob
       >>> res = prob.chi2_independence(jnp.array([[10.0, 20.0], [30.0, 40.0]]))
@@ -336,7 +336,7 @@ def joint_table(
         out-of-range labels are not counted.
       TypeError: non-integer labels or ``num_categories``.
 
-    Example:
+    Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import prob
       >>> x, y = jnp.array([0, 0, 1, 1]), jnp.array([0, 1, 1, 1])

@@ -26,7 +26,7 @@ class Uniform(Continuous):
     Raises:
       ValueError: if concrete ``high <= low``; traced invalid values give NaN.
 
-    Example:
+    Examples:
       >>> from mlmath_jax.prob import Uniform
       >>> d = Uniform(0.0, 4.0)
       >>> d.mean(), d.variance()
