@@ -10,10 +10,10 @@ import jax
 
 jax.config.update("jax_num_cpu_devices", int(os.environ.get("MLMATH_TEST_CPU_DEVICES", "8")))
 
-import jax.numpy as jnp
-import pytest
+import jax.numpy as jnp  # noqa: E402  (after the device count is set)
+import pytest  # noqa: E402
 
-from mlmath_jax import calculus, linalg, ml, optim, prob
+from mlmath_jax import calculus, linalg, ml, optim, prob  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -31,7 +31,7 @@ _clock = time.perf_counter  # the run's wall clock (tests replace it)
 
 def _devices(choice: str) -> list:
     found = []
-    for backend in (["cpu", "gpu"] if choice == "all" else [choice]):
+    for backend in ["cpu", "gpu"] if choice == "all" else [choice]:
         try:
             found.append(jax.devices(backend)[0])
         except RuntimeError:
@@ -56,23 +56,45 @@ def _host_cpu() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks", description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="python -m benchmarks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
-    parser.add_argument("--case", default="*",
-                        help="glob (or substring) on case names, e.g. 'linalg.*'")
-    parser.add_argument("--device", choices=["all", "cpu", "gpu"], default="all",
-                        help="devices to run JAX contenders on (default: every one JAX sees)")
+    parser.add_argument(
+        "--case", default="*", help="glob (or substring) on case names, e.g. 'linalg.*'"
+    )
+    parser.add_argument(
+        "--device",
+        choices=["all", "cpu", "gpu"],
+        default="all",
+        help="devices to run JAX contenders on (default: every one JAX sees)",
+    )
     parser.add_argument("--repeat", type=int, default=7, help="timed calls per contender")
-    parser.add_argument("--budget", type=float, default=None, metavar="SECONDS",
-                        help="run cases in priority order and stop before this many seconds")
-    parser.add_argument("--gpu", action="store_true",
-                        help="the GPU case list (sizes for one H100/H200; with --quick, 1/1000 "
-                             "of them), on the GPU when there is one")
-    parser.add_argument("--fresh", action="store_true",
-                        help="do not keep the cases of an existing report of this device/mode")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results",
-                        help="results folder (default benchmarks/results)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="run cases in priority order and stop before this many seconds",
+    )
+    parser.add_argument(
+        "--gpu",
+        action="store_true",
+        help="the GPU case list (sizes for one H100/H200; with --quick, 1/1000 "
+        "of them), on the GPU when there is one",
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="do not keep the cases of an existing report of this device/mode",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).parent / "results",
+        help="results folder (default benchmarks/results)",
+    )
     args = parser.parse_args(argv)
     try:
         budget = Budget(args.budget)
@@ -120,18 +142,23 @@ def main(argv: list[str] | None = None) -> int:
             + ("" if r.correct else " WRONG")
             for r in got
         )
-        print(f"[{i}/{len(cases)}] {case.name} {report._fmt_params(case.params)} "
-              f"({_clock() - t0:.1f}s): {best}", flush=True)
+        print(
+            f"[{i}/{len(cases)}] {case.name} {report._fmt_params(case.params)} "
+            f"({_clock() - t0:.1f}s): {best}",
+            flush=True,
+        )
         if i < len(cases):  # keep what has been measured if a long run is stopped
-            report.write_data(report.merged(earlier, records), {**meta, "complete": False},
-                              args.out)
+            report.write_data(
+                report.merged(earlier, records), {**meta, "complete": False}, args.out
+            )
     if skipped:
-        print(f"budget of {args.budget:.0f}s reached: skipped {len(skipped)} case(s): "
-              + ", ".join(skipped))
+        print(
+            f"budget of {args.budget:.0f}s reached: skipped {len(skipped)} case(s): "
+            + ", ".join(skipped)
+        )
     final = {**meta, "complete": not skipped, "skipped": skipped}
     paths = report.write(report.merged(earlier, records), final, args.out)
-    print(f"done in {_clock() - start:.0f}s; wrote "
-          + ", ".join(str(p) for p in paths.values()))
+    print(f"done in {_clock() - start:.0f}s; wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
 
 

@@ -29,13 +29,15 @@ class Budget:
       safety: factor on the predicted time of the next case.
     """
 
-    def __init__(self, seconds: float | None, *, reserve: float | None = None,
-                 safety: float = 1.5) -> None:
+    def __init__(
+        self, seconds: float | None, *, reserve: float | None = None, safety: float = 1.5
+    ) -> None:
         if seconds is not None and seconds <= 0:
             raise ValueError(f"--budget must be > 0 seconds, got {seconds}")
         self.seconds = seconds
-        self.reserve = min(30.0, 0.05 * seconds) if reserve is None and seconds else (
-            reserve or 0.0)
+        self.reserve = (
+            min(30.0, 0.05 * seconds) if reserve is None and seconds else (reserve or 0.0)
+        )
         self.safety = safety
         self.durations: list[float] = []
 

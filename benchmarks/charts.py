@@ -17,8 +17,11 @@ def _label(r: Record) -> str:
 
 def peer_ratios(records: Sequence[Record]) -> list[tuple[str, str, float]]:
     """``(case label, peer, peer time / our time)`` on the host CPU platform pairs."""
-    ours = {(r.case, str(r.params)): r.median_s for r in records
-            if r.contender == OURS and r.platform == "cpu" and r.correct and r.median_s}
+    ours = {
+        (r.case, str(r.params)): r.median_s
+        for r in records
+        if r.contender == OURS and r.platform == "cpu" and r.correct and r.median_s
+    }
     out = []
     for r in records:
         key = (r.case, str(r.params))
@@ -33,8 +36,11 @@ def gpu_speedups(records: Sequence[Record]) -> list[tuple[str, float]]:
     for r in records:
         if r.contender == OURS and r.correct and r.median_s and r.platform in by_platform:
             by_platform[r.platform][(r.case, str(r.params))] = r
-    return [(_label(g), by_platform["cpu"][k].median_s / g.median_s)
-            for k, g in by_platform["gpu"].items() if k in by_platform["cpu"]]
+    return [
+        (_label(g), by_platform["cpu"][k].median_s / g.median_s)
+        for k, g in by_platform["gpu"].items()
+        if k in by_platform["cpu"]
+    ]
 
 
 def _bar_chart(labels, values, colors, title, xlabel, path: Path) -> None:
@@ -74,14 +80,25 @@ def write(records: Sequence[Record], title: str, stem: Path) -> list[Path]:
             colors.append(palette[peer])
         labels = [f"{label} vs {peer}" for label, peer, _ in ratios]
         path = stem.with_name(stem.name + "-vs-peers.png")
-        _bar_chart(labels, [v for *_, v in ratios], colors,
-                   f"{title}: peer time / mlmath_jax time on CPU (right of 1: we are faster)",
-                   "speed-up of mlmath_jax over the peer (log scale)", path)
+        _bar_chart(
+            labels,
+            [v for *_, v in ratios],
+            colors,
+            f"{title}: peer time / mlmath_jax time on CPU (right of 1: we are faster)",
+            "speed-up of mlmath_jax over the peer (log scale)",
+            path,
+        )
         written.append(path)
     speedups = gpu_speedups(records)
     if speedups:
         path = stem.with_name(stem.name + "-gpu-speedup.png")
-        _bar_chart([s[0] for s in speedups], [s[1] for s in speedups], "C2",
-                   f"{title}: mlmath_jax CPU time / GPU time", "GPU speed-up (log scale)", path)
+        _bar_chart(
+            [s[0] for s in speedups],
+            [s[1] for s in speedups],
+            "C2",
+            f"{title}: mlmath_jax CPU time / GPU time",
+            "GPU speed-up (log scale)",
+            path,
+        )
         written.append(path)
     return written

@@ -38,9 +38,14 @@ def _normal(shape, dtype=np.float32):
 
 def _median_case(n: int, priority: int) -> Case:
     return Case(
-        name="gpu.median", params={"n": n, "dtype": "float32"}, setup=_normal(n),
+        name="gpu.median",
+        params={"n": n, "dtype": "float32"},
+        setup=_normal(n),
         contenders=[Contender("mlmath_jax", prob.median), Contender("jnp.median", jnp.median)],
-        reference=np.median, tol=1e-6, bytes=4.0 * n, priority=priority,
+        reference=np.median,
+        tol=1e-6,
+        bytes=4.0 * n,
+        priority=priority,
     )
 
 
@@ -62,12 +67,18 @@ def _slice_error(out, ref):
 
 def _eigh_case(batch: int, n: int, priority: int) -> Case:
     return Case(
-        name="gpu.eigh_batched", params={"batch": batch, "n": n, "dtype": "float32"},
+        name="gpu.eigh_batched",
+        params={"batch": batch, "n": n, "dtype": "float32"},
         setup=_spd_batch(batch, n),
-        contenders=[Contender("mlmath_jax", lambda a: linalg.eigh(a).eigenvalues),
-                    Contender("jnp.linalg.eigh", lambda a: jnp.linalg.eigh(a)[0])],
-        reference=_eigvalsh_slice, error=_slice_error, tol=1e-4,
-        flops=batch * 9.0 * n**3, priority=priority,
+        contenders=[
+            Contender("mlmath_jax", lambda a: linalg.eigh(a).eigenvalues),
+            Contender("jnp.linalg.eigh", lambda a: jnp.linalg.eigh(a)[0]),
+        ],
+        reference=_eigvalsh_slice,
+        error=_slice_error,
+        tol=1e-4,
+        flops=batch * 9.0 * n**3,
+        priority=priority,
     )
 
 
@@ -91,14 +102,24 @@ def _matmul_cases(n: int, priority: int) -> list[Case]:
         ("tf32", "tensorfloat32", jnp.float32, 1e-2, "tf32"),
         ("bf16", "default", jnp.bfloat16, 5e-2, "bf16"),
     ):
+
         def ours(a, b, p=precision, d=dtype):
             return linalg.matmul(a.astype(d), b.astype(d), precision=p)
 
-        out.append(Case(
-            name=f"gpu.matmul_{label}", params={"n": n, "dtype": jnp.dtype(dtype).name},
-            setup=pair, contenders=[Contender("mlmath_jax", ours)], reference=ref, error=err,
-            tol=tol, flops=2.0 * n**3, precision=peak, priority=priority,
-        ))
+        out.append(
+            Case(
+                name=f"gpu.matmul_{label}",
+                params={"n": n, "dtype": jnp.dtype(dtype).name},
+                setup=pair,
+                contenders=[Contender("mlmath_jax", ours)],
+                reference=ref,
+                error=err,
+                tol=tol,
+                flops=2.0 * n**3,
+                precision=peak,
+                priority=priority,
+            )
+        )
     return out
 
 
@@ -107,11 +128,16 @@ def _eigsh_case(n: int, priority: int) -> Case:
         return linalg.eigsh(a, 10, v0=jnp.ones(a.shape[-1], a.dtype))[0]
 
     return Case(
-        name="gpu.eigsh_top10", params={"n": n, "k": 10, "dtype": "float32"},
+        name="gpu.eigsh_top10",
+        params={"n": n, "k": 10, "dtype": "float32"},
         setup=_spd_batch(1, n) if n < 64 else (lambda rng: (_spd_batch(1, n)(rng)[0][0],)),
-        contenders=[Contender("mlmath_jax", ours),
-                    Contender("jnp.linalg.eigh (full)", lambda a: jnp.linalg.eigvalsh(a)[-10:])],
-        reference=None, tol=1e-4, priority=priority,
+        contenders=[
+            Contender("mlmath_jax", ours),
+            Contender("jnp.linalg.eigh (full)", lambda a: jnp.linalg.eigvalsh(a)[-10:]),
+        ],
+        reference=None,
+        tol=1e-4,
+        priority=priority,
     )
 
 
@@ -133,11 +159,14 @@ def _pca_case(n: int, d: int, priority: int) -> Case:
         return jnp.linalg.eigvalsh(c.T @ c / (X.shape[0] - 1))[::-1][:10]
 
     return Case(
-        name="gpu.pca", params={"n": n, "d": d, "k": 10, "dtype": "float32"},
+        name="gpu.pca",
+        params={"n": n, "d": d, "k": 10, "dtype": "float32"},
         setup=lambda rng: _design(n, d)(rng)[:1],
         contenders=[Contender("mlmath_jax", ours), Contender("jnp covariance+eigh", peer)],
         reference=lambda X: np.linalg.eigvalsh(np.cov(X, rowvar=False))[::-1][:10],
-        tol=1e-3, flops=2.0 * n * d * d, priority=priority,
+        tol=1e-3,
+        flops=2.0 * n * d * d,
+        priority=priority,
     )
 
 
@@ -151,10 +180,14 @@ def _ridge_reference(X, y, alpha=1.0):
 
 def _ridge_case(n: int, d: int, priority: int) -> Case:
     return Case(
-        name="gpu.ridge", params={"n": n, "d": d, "alpha": 1.0, "dtype": "float32"},
+        name="gpu.ridge",
+        params={"n": n, "d": d, "alpha": 1.0, "dtype": "float32"},
         setup=_design(n, d),
         contenders=[Contender("mlmath_jax", lambda X, y: ml.ridge(X, y, 1.0).coef)],
-        reference=_ridge_reference, tol=1e-3, flops=2.0 * n * d * d, priority=priority,
+        reference=_ridge_reference,
+        tol=1e-3,
+        flops=2.0 * n * d * d,
+        priority=priority,
     )
 
 
@@ -178,10 +211,13 @@ def _logistic_case(n: int, d: int, priority: int) -> Case:
         return X, (z > 0).astype(np.float32)
 
     return Case(
-        name="gpu.logistic", params={"n": n, "d": d, "C": 1.0, "dtype": "float32"},
+        name="gpu.logistic",
+        params={"n": n, "d": d, "C": 1.0, "dtype": "float32"},
         setup=setup,
         contenders=[Contender("mlmath_jax", _logistic_fit)],
-        reference=lambda X, y: (X, y), error=_logistic_optimality, tol=1e-4,
+        reference=lambda X, y: (X, y),
+        error=_logistic_optimality,
+        tol=1e-4,
         priority=priority,
     )
 
@@ -195,11 +231,15 @@ def _sampling_case(n: int, priority: int) -> Case:
         return jnp.mean(jax.random.normal(jax.random.wrap_key_data(key_data), (n,)))
 
     return Case(
-        name="gpu.sample_normal", params={"n": n, "dtype": "float32"},
+        name="gpu.sample_normal",
+        params={"n": n, "dtype": "float32"},
         setup=lambda rng: (np.asarray(jax.random.key_data(jax.random.key(0))),),
         contenders=[Contender("mlmath_jax", ours), Contender("jax.random.normal", peer)],
-        reference=lambda _: np.float64(0.0), error=lambda out, ref: abs(float(out) - ref),
-        tol=6.0 / np.sqrt(n), bytes=4.0 * n, priority=priority,
+        reference=lambda _: np.float64(0.0),
+        error=lambda out, ref: abs(float(out) - ref),
+        tol=6.0 / np.sqrt(n),
+        bytes=4.0 * n,
+        priority=priority,
     )
 
 
@@ -207,10 +247,14 @@ def cases(scale: float = 1.0) -> list[Case]:
     """The GPU list, most informative first; ``scale`` divides every data size."""
     n = lambda size: _n(size, scale)  # noqa: E731
     out = [_median_case(n(1e8), 1)]
-    out += [_eigh_case(n(1e4), 32, 2), _eigh_case(n(1e4), 33, 2), _eigh_case(n(1e5), 3, 3),
-            _eigh_case(n(1e4), 16, 3)]
+    out += [
+        _eigh_case(n(1e4), 32, 2),
+        _eigh_case(n(1e4), 33, 2),
+        _eigh_case(n(1e5), 3, 3),
+        _eigh_case(n(1e4), 16, 3),
+    ]
     out += _matmul_cases(max(int(8192 * scale ** (1 / 3)), 64), 4)
-    out += [_eigsh_case(max(int(16384 * scale ** 0.5), 64), 5), _pca_case(n(1e7), 100, 6)]
+    out += [_eigsh_case(max(int(16384 * scale**0.5), 64), 5), _pca_case(n(1e7), 100, 6)]
     out += [_ridge_case(n(1e7), 256, 7), _logistic_case(n(1e7), 256, 8)]
     out += [_sampling_case(n(1e9), 9), _median_case(n(1e9), 10)]
     return out

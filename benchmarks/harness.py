@@ -124,8 +124,7 @@ def _time_calls(call: Callable[[], Any], repeat: int, budget_s: float) -> list[f
         times.append(time.perf_counter() - t0)
         # At least 3 repeats, unless one call alone takes a third of the budget: a case
         # that takes a minute per call is timed once (recorded as repeats = 1).
-        if time.perf_counter() - start > budget_s and (len(times) >= 3
-                                                       or times[0] > budget_s / 3):
+        if time.perf_counter() - start > budget_s and (len(times) >= 3 or times[0] > budget_s / 3):
             break
     return times
 
@@ -167,11 +166,16 @@ def run_case(
             if ref is None:
                 ref = out
             err = case.error(out, ref)
-            rec = Record(case.name, case.params, contender.name, "host cpu", "host",
-                         err <= case.tol, err)
+            rec = Record(
+                case.name, case.params, contender.name, "host cpu", "host", err <= case.tol, err
+            )
             if rec.correct:
-                _finish(rec, case, _time_calls(lambda c=contender: c.fn(*inputs),
-                                               repeat, budget_s), None)
+                _finish(
+                    rec,
+                    case,
+                    _time_calls(lambda c=contender: c.fn(*inputs), repeat, budget_s),
+                    None,
+                )
             records.append(rec)
             continue
         for device in devices:
@@ -186,10 +190,23 @@ def run_case(
             if ref is None:  # no host reference: our own float result becomes the reference
                 ref = jax.device_get(out)
             err = case.error(jax.device_get(out), ref)
-            rec = Record(case.name, case.params, contender.name, device.device_kind,
-                         device.platform, err <= case.tol, err, compile_s, first_s)
+            rec = Record(
+                case.name,
+                case.params,
+                contender.name,
+                device.device_kind,
+                device.platform,
+                err <= case.tol,
+                err,
+                compile_s,
+                first_s,
+            )
             if rec.correct:
-                _finish(rec, case, _time_calls(lambda c=compiled, a=args: c(*a),
-                                               repeat, budget_s), device)
+                _finish(
+                    rec,
+                    case,
+                    _time_calls(lambda c=compiled, a=args: c(*a), repeat, budget_s),
+                    device,
+                )
             records.append(rec)
     return records

@@ -17,8 +17,14 @@ from .report import OURS, _fmt_params, _fmt_time
 START, END = "<!-- headline:start -->", "<!-- headline:end -->"
 # The cases the README shows (used when --case is not given with --readme).
 README_CASES = [
-    "linalg.matmul", "linalg.eigsh.top10", "prob.median",
-    "ml.ridge_path", "ml.lasso", "ml.logistic", "ml.spectral", "calculus.hvp",
+    "linalg.matmul",
+    "linalg.eigsh.top10",
+    "prob.median",
+    "ml.ridge_path",
+    "ml.lasso",
+    "ml.logistic",
+    "ml.spectral",
+    "calculus.hvp",
     "optim.minimize_steps",
 ]
 
@@ -53,9 +59,11 @@ def table(payload: dict, cases: list[str] | None = None) -> str:
             else:
                 peer, ptime = p["contender"], _fmt_time(p["median_s"])
                 ratio = f"{p['median_s'] / best['median_s']:.2f}"
-            lines.append(f"| {case} | {_fmt_params(best['params'])} | "
-                         f"{_fmt_time(best['median_s'])} ({best['platform']}) | {peer} | "
-                         f"{ptime} | {ratio} |")
+            lines.append(
+                f"| {case} | {_fmt_params(best['params'])} | "
+                f"{_fmt_time(best['median_s'])} ({best['platform']}) | {peer} | "
+                f"{ptime} | {ratio} |"
+            )
     return "\n".join(lines)
 
 

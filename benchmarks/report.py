@@ -37,8 +37,15 @@ def _fmt_params(params: dict[str, Any]) -> str:
 
 def _ours_time(records: Sequence[Record], rec: Record) -> float | None:
     """Our fastest correct median on the same case and params, on the same platform if any."""
-    same = [r for r in records if r.case == rec.case and r.params == rec.params
-            and r.contender == OURS and r.correct and r.median_s]
+    same = [
+        r
+        for r in records
+        if r.case == rec.case
+        and r.params == rec.params
+        and r.contender == OURS
+        and r.correct
+        and r.median_s
+    ]
     if not same:
         return None
     on_platform = [r for r in same if r.platform == rec.platform]
@@ -52,7 +59,8 @@ def markdown(records: Sequence[Record], meta: dict[str, Any]) -> str:
         "",
         f"Date {meta['date']}; JAX {meta['jax']}; devices: {', '.join(meta['devices'])}; "
         f"host CPU: {meta['host']}; mode: {'quick' if meta['quick'] else 'full'}"
-        + _completeness(meta) + ".",
+        + _completeness(meta)
+        + ".",
         "",
         "Times are medians of repeats after a warm-up (compile time apart); inputs are made",
         "once on the host and moved to the device outside the timed region. Columns:",
@@ -77,15 +85,19 @@ def markdown(records: Sequence[Record], meta: dict[str, Any]) -> str:
             rate = f"{r.flops_per_s / 1e9:.1f} GFLOP/s"
         elif r.bytes_per_s:
             rate = f"{r.bytes_per_s / 1e9:.1f} GB/s"
-        frac = f"{100 * r.fraction_of_limit:.1f}%" if r.fraction_of_limit is not None else (
-            r.limit or "-")
+        frac = (
+            f"{100 * r.fraction_of_limit:.1f}%"
+            if r.fraction_of_limit is not None
+            else (r.limit or "-")
+        )
         spread = f"{_fmt_time(r.min_s)}–{_fmt_time(r.max_s)}" if r.median_s else "-"
         check = f"ok ({r.error:.1e})" if r.correct else f"**WRONG** ({r.error:.1e})"
         lines.append(
             f"| {r.case} | {_fmt_params(r.params)} | {r.contender} | {r.device} | "
             f"{_fmt_time(r.compile_s)} | {_fmt_time(r.median_s)} | {spread} | {ratio} | "
             f"{rate} | {frac} | {check}{' ' + r.note if r.note else ''}"
-            + (f" (from {r.extra['from_run']})" if r.extra.get("from_run") else "") + " |"
+            + (f" (from {r.extra['from_run']})" if r.extra.get("from_run") else "")
+            + " |"
         )
     return "\n".join(lines) + "\n"
 
@@ -93,15 +105,20 @@ def markdown(records: Sequence[Record], meta: dict[str, Any]) -> str:
 def _completeness(meta: dict[str, Any]) -> str:
     skipped = meta.get("skipped") or []
     if skipped:
-        return (f" (INCOMPLETE: the {meta.get('budget_s', 0):.0f} s budget left out "
-                f"{len(skipped)} case(s): {', '.join(skipped)})")
+        return (
+            f" (INCOMPLETE: the {meta.get('budget_s', 0):.0f} s budget left out "
+            f"{len(skipped)} case(s): {', '.join(skipped)})"
+        )
     return "" if meta.get("complete", True) else " (INCOMPLETE: the run was stopped)"
 
 
 def stem_name(meta: dict[str, Any]) -> str:
     """File stem: the device slug, ``-gpu-list`` for the ``--gpu`` list, ``-quick`` if quick."""
-    return (slug(meta["title"]) + ("-gpu-list" if meta.get("case_list") == "gpu" else "")
-            + ("-quick" if meta.get("quick") else ""))
+    return (
+        slug(meta["title"])
+        + ("-gpu-list" if meta.get("case_list") == "gpu" else "")
+        + ("-quick" if meta.get("quick") else "")
+    )
 
 
 def earlier_records(meta: dict[str, Any], out_dir: Path) -> list[Record]:
@@ -118,8 +135,11 @@ def earlier_records(meta: dict[str, Any], out_dir: Path) -> list[Record]:
     names = {f.name for f in dataclasses.fields(Record)}
     kept = []
     for raw in payload.get("records", []):
-        fields = {k: (float(v) if v in ("inf", "-inf", "nan") else v)
-                  for k, v in raw.items() if k in names}
+        fields = {
+            k: (float(v) if v in ("inf", "-inf", "nan") else v)
+            for k, v in raw.items()
+            if k in names
+        }
         record = Record(**fields)
         record.extra.setdefault("from_run", payload.get("meta", {}).get("date", "earlier"))
         kept.append(record)
@@ -129,8 +149,9 @@ def earlier_records(meta: dict[str, Any], out_dir: Path) -> list[Record]:
 def merged(earlier: Sequence[Record], records: Sequence[Record]) -> list[Record]:
     """``records`` plus the earlier records of (case, params) pairs this run did not measure."""
     ran = {(r.case, json.dumps(r.params, sort_keys=True, default=str)) for r in records}
-    kept = [r for r in earlier
-            if (r.case, json.dumps(r.params, sort_keys=True, default=str)) not in ran]
+    kept = [
+        r for r in earlier if (r.case, json.dumps(r.params, sort_keys=True, default=str)) not in ran
+    ]
     return kept + list(records)
 
 

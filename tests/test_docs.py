@@ -20,8 +20,9 @@ SNIPPETS = [
 AREAS = ("linalg", "prob", "calculus", "optim", "ml")
 
 
-@pytest.mark.parametrize(("page", "index", "code"), SNIPPETS,
-                         ids=[f"{p}-{i}" for p, i, _ in SNIPPETS])
+@pytest.mark.parametrize(
+    ("page", "index", "code"), SNIPPETS, ids=[f"{p}-{i}" for p, i, _ in SNIPPETS]
+)
 def test_docs_snippet_runs(page, index, code, capsys):
     exec(compile(code, f"docs/{page} block {index}", "exec"), {})
     assert capsys.readouterr().out.strip(), "a docs snippet should print its results"
@@ -38,6 +39,7 @@ def test_api_page_documents_every_public_name(area):
 
 def test_every_page_is_in_the_nav():
     nav = (ROOT / "mkdocs.yml").read_text()
-    for page in PAGES + sorted((DOCS / "api").glob("*.md")) + sorted(
-            (DOCS / "tutorials").glob("*.ipynb")):
+    for page in (
+        PAGES + sorted((DOCS / "api").glob("*.md")) + sorted((DOCS / "tutorials").glob("*.ipynb"))
+    ):
         assert str(page.relative_to(DOCS)) in nav, f"{page} is not in mkdocs.yml's nav"

@@ -53,18 +53,43 @@ def _spd(n: int, rng: np.random.Generator) -> np.ndarray:
 
 # name, size label, ours, jnp equivalent, host inputs (rng -> tuple of float32 arrays)
 _PAIRS: list[tuple[str, str, Callable, Callable, Callable]] = [
-    ("matmul", "32x32", linalg.matmul, jnp.matmul,
-     lambda rng: (rng.standard_normal((32, 32)), rng.standard_normal((32, 32)))),
-    ("matvec", "32x32", linalg.matvec, jnp.matmul,
-     lambda rng: (rng.standard_normal((32, 32)), rng.standard_normal(32))),
-    ("solve", "8x8", linalg.solve, jnp.linalg.solve,
-     lambda rng: (_spd(8, rng), rng.standard_normal(8))),
+    (
+        "matmul",
+        "32x32",
+        linalg.matmul,
+        jnp.matmul,
+        lambda rng: (rng.standard_normal((32, 32)), rng.standard_normal((32, 32))),
+    ),
+    (
+        "matvec",
+        "32x32",
+        linalg.matvec,
+        jnp.matmul,
+        lambda rng: (rng.standard_normal((32, 32)), rng.standard_normal(32)),
+    ),
+    (
+        "solve",
+        "8x8",
+        linalg.solve,
+        jnp.linalg.solve,
+        lambda rng: (_spd(8, rng), rng.standard_normal(8)),
+    ),
     ("det", "8x8", linalg.det, jnp.linalg.det, lambda rng: (_spd(8, rng),)),
     ("inv", "8x8", linalg.inv, jnp.linalg.inv, lambda rng: (_spd(8, rng),)),
-    ("vector_norm", "1000", linalg.vector_norm, jnp.linalg.vector_norm,
-     lambda rng: (rng.standard_normal(1000),)),
-    ("matrix_norm", "32x32", linalg.matrix_norm, jnp.linalg.matrix_norm,
-     lambda rng: (rng.standard_normal((32, 32)),)),
+    (
+        "vector_norm",
+        "1000",
+        linalg.vector_norm,
+        jnp.linalg.vector_norm,
+        lambda rng: (rng.standard_normal(1000),),
+    ),
+    (
+        "matrix_norm",
+        "32x32",
+        linalg.matrix_norm,
+        jnp.linalg.matrix_norm,
+        lambda rng: (rng.standard_normal((32, 32)),),
+    ),
     ("var", "1000", prob.var, jnp.var, lambda rng: (rng.standard_normal(1000),)),
     ("median", "1000", prob.median, jnp.median, lambda rng: (rng.standard_normal(1000),)),
     ("eigh", "8x8", linalg.eigh, jnp.linalg.eigh, lambda rng: (_spd(8, rng),)),
@@ -76,8 +101,7 @@ def _eigenvalue_error(out, ref) -> float:
     return relative_error(out[0], ref[0])
 
 
-def _case(name: str, size: str, ours: Callable, peer: Callable, make: Callable,
-          calls: int) -> Case:
+def _case(name: str, size: str, ours: Callable, peer: Callable, make: Callable, calls: int) -> Case:
     params: dict = {"size": size, "dtype": "float32", "calls": calls}
 
     def setup(rng):
@@ -85,12 +109,17 @@ def _case(name: str, size: str, ours: Callable, peer: Callable, make: Callable,
         jax.block_until_ready(args)
         t_ours, t_peer = _interleaved(ours, peer, args, calls)
         # The interleaved medians travel with every record of this case (Record.params).
-        params.update(ours_us=round(t_ours * 1e6, 1), jnp_us=round(t_peer * 1e6, 1),
-                      ratio=round(t_ours / t_peer, 2))
+        params.update(
+            ours_us=round(t_ours * 1e6, 1),
+            jnp_us=round(t_peer * 1e6, 1),
+            ratio=round(t_ours / t_peer, 2),
+        )
         return args
 
     return Case(
-        f"dispatch.{name}", params, setup,
+        f"dispatch.{name}",
+        params,
+        setup,
         [Contender("mlmath_jax", ours, "host"), Contender(f"jnp ({peer.__name__})", peer, "host")],
         reference=lambda *args: jax.device_get(peer(*args)),
         error=_eigenvalue_error if name == "eigh" else relative_error,

@@ -110,8 +110,11 @@ def _normal_case(n: int, impl: str, tag: str, quick: bool) -> Case:
         contenders=[
             Contender("mlmath_jax", functools.partial(_ours_normal, impl=impl, n=n)),
             Contender("jax.random", functools.partial(_jax_normal, impl=impl, n=n)),
-            Contender("numpy.Generator", _numpy(
-                lambda g: LOC + SCALE * g.standard_normal(n, np.float32)), "host"),
+            Contender(
+                "numpy.Generator",
+                _numpy(lambda g: LOC + SCALE * g.standard_normal(n, np.float32)),
+                "host",
+            ),
         ],
         reference=lambda *_: (LOC, SCALE**2, 3.0),
         error=_moments_z,
@@ -125,8 +128,13 @@ def _gamma_case(n: int, impl: str, tag: str, quick: bool, with_jax: bool) -> Cas
     contenders = [Contender("mlmath_jax", functools.partial(_ours_gamma, impl=impl, n=n))]
     if with_jax:  # jax.random.gamma's whole-array rejection loop is ~20x slower on CPU
         contenders.append(Contender("jax.random", functools.partial(_jax_gamma, impl=impl, n=n)))
-    contenders.append(Contender("numpy.Generator", _numpy(
-        lambda g: g.standard_gamma(CONC, n, np.float32) / RATE), "host"))
+    contenders.append(
+        Contender(
+            "numpy.Generator",
+            _numpy(lambda g: g.standard_gamma(CONC, n, np.float32) / RATE),
+            "host",
+        )
+    )
     return Case(
         name=f"prob.sample.gamma.{tag}",
         params={"n": n, "key": tag, "dtype": "float32", "concentration": CONC},
@@ -146,12 +154,17 @@ def _categorical_case(n: int, impl: str, tag: str, quick: bool, with_jax: bool) 
     contenders = [Contender("mlmath_jax", functools.partial(_ours_categorical, impl=impl, n=n))]
     if with_jax:  # Gumbel-max: K uniforms and 2K logs per draw
         contenders.append(
-            Contender("jax.random", functools.partial(_jax_categorical, impl=impl, n=n)))
+            Contender("jax.random", functools.partial(_jax_categorical, impl=impl, n=n))
+        )
     contenders += [
-        Contender("numpy.Generator", _numpy(
-            lambda g: g.choice(K, n, p=p.astype(np.float64))), "host"),
-        Contender("numpy.searchsorted", _numpy(
-            lambda g: np.searchsorted(cdf, g.random(n) * cdf[-1], side="right")), "host"),
+        Contender(
+            "numpy.Generator", _numpy(lambda g: g.choice(K, n, p=p.astype(np.float64))), "host"
+        ),
+        Contender(
+            "numpy.searchsorted",
+            _numpy(lambda g: np.searchsorted(cdf, g.random(n) * cdf[-1], side="right")),
+            "host",
+        ),
     ]
     return Case(
         name=f"prob.sample.categorical.{tag}",

@@ -215,6 +215,5 @@ def _covariance_cases(quick: bool) -> list[Case]:
 def cases(quick: bool) -> list[Case]:
     """Median, quantile, variance and covariance cases; ``quick`` keeps sizes small."""
     return (
-        _median_cases(quick) + _quantile_cases(quick) + _var_cases(quick)
-        + _covariance_cases(quick)
+        _median_cases(quick) + _quantile_cases(quick) + _var_cases(quick) + _covariance_cases(quick)
     )

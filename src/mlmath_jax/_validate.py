@@ -176,9 +176,7 @@ def positive(x: Any, name: str) -> None:
             raise ValueError(f"{name} must be > 0, got {arr}")
 
 
-def explain_call_error(
-    arrays: dict[str, Any], statics: dict[str, Any] | None = None
-) -> None:
+def explain_call_error(arrays: dict[str, Any], statics: dict[str, Any] | None = None) -> None:
     """On the error path of a call into a jitted function: name the argument jit refused.
 
     Public functions call one module-level jitted function directly (the cheap dispatch

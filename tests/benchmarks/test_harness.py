@@ -18,8 +18,10 @@ def _tiny_case(**overrides):
         name="test.add",
         params={"n": 4},
         setup=lambda rng: (rng.standard_normal(4).astype(np.float32),),
-        contenders=[Contender("mlmath_jax", lambda x: x + 1.0),
-                    Contender("numpy", lambda x: x + 1.0, "host")],
+        contenders=[
+            Contender("mlmath_jax", lambda x: x + 1.0),
+            Contender("numpy", lambda x: x + 1.0, "host"),
+        ],
         flops=4.0,
     )
     fields.update(overrides)
@@ -41,21 +43,31 @@ def test_records_have_separate_compile_time_and_sorted_spread():
 
 
 def test_wrong_answer_is_reported_and_not_timed():
-    case = _tiny_case(contenders=[Contender("mlmath_jax", lambda x: x + 1.5),
-                                  Contender("numpy", lambda x: x + 1.0, "host")],
-                      reference=lambda x: x.astype(np.float64) + 1.0)
+    case = _tiny_case(
+        contenders=[
+            Contender("mlmath_jax", lambda x: x + 1.5),
+            Contender("numpy", lambda x: x + 1.0, "host"),
+        ],
+        reference=lambda x: x.astype(np.float64) + 1.0,
+    )
     ours, peer = run_case(case, jax.devices("cpu")[:1], repeat=3)
     assert not ours.correct and ours.median_s is None and ours.repeats == 0
     assert ours.error > case.tol
     assert peer.correct and peer.median_s is not None
-    md = report.markdown([ours, peer], {"title": "cpu", "date": "d", "jax": "v",
-                                        "devices": ["cpu"], "host": "h", "quick": True})
+    md = report.markdown(
+        [ours, peer],
+        {"title": "cpu", "date": "d", "jax": "v", "devices": ["cpu"], "host": "h", "quick": True},
+    )
     assert "**WRONG**" in md
 
 
 def test_first_host_answer_is_the_reference_when_none_given():
-    case = _tiny_case(contenders=[Contender("numpy", lambda x: x * 2.0, "host"),
-                                  Contender("mlmath_jax", lambda x: x * 3.0)])
+    case = _tiny_case(
+        contenders=[
+            Contender("numpy", lambda x: x * 2.0, "host"),
+            Contender("mlmath_jax", lambda x: x * 3.0),
+        ]
+    )
     peer, ours = run_case(case, jax.devices("cpu")[:1], repeat=2)
     assert peer.correct and peer.error == 0.0
     assert not ours.correct
@@ -88,8 +100,14 @@ def test_limit_arithmetic():
 
 def test_write_json_and_markdown(tmp_path):
     records = run_case(_tiny_case(), jax.devices("cpu")[:1], repeat=2)
-    meta = {"title": "NVIDIA H100 80GB HBM3", "date": "2026-01-01", "jax": jax.__version__,
-            "devices": ["cpu: cpu"], "host": "x86_64", "quick": True}
+    meta = {
+        "title": "NVIDIA H100 80GB HBM3",
+        "date": "2026-01-01",
+        "jax": jax.__version__,
+        "devices": ["cpu: cpu"],
+        "host": "x86_64",
+        "quick": True,
+    }
     paths = report.write(records, meta, tmp_path)
     assert paths["json"].name == "nvidia-h100-80gb-hbm3-quick.json"  # quick never replaces full
     data = json.loads(paths["json"].read_text())
@@ -103,8 +121,10 @@ def test_write_json_and_markdown(tmp_path):
 def test_cli_runs_a_quick_case(tmp_path, capsys):
     from benchmarks.__main__ import main
 
-    assert main(["--quick", "--case", "linalg.matmul_tf32", "--repeat", "2",
-                 "--out", str(tmp_path)]) == 0
+    assert (
+        main(["--quick", "--case", "linalg.matmul_tf32", "--repeat", "2", "--out", str(tmp_path)])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "linalg.matmul_tf32" in out and (tmp_path / "cpu-quick.json").exists()
     with pytest.raises(SystemExit):
@@ -115,8 +135,14 @@ def test_headline_table_rewrites_the_marked_readme_section(tmp_path):
     from benchmarks import headline
 
     records = run_case(_tiny_case(), jax.devices("cpu")[:1], repeat=2)
-    meta = {"title": "cpu", "date": "2026-01-01", "jax": jax.__version__,
-            "devices": ["cpu: cpu"], "host": "x86_64", "quick": True}
+    meta = {
+        "title": "cpu",
+        "date": "2026-01-01",
+        "jax": jax.__version__,
+        "devices": ["cpu: cpu"],
+        "host": "x86_64",
+        "quick": True,
+    }
     paths = report.write(records, meta, tmp_path)
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{headline.START}\nold\n{headline.END}\noutro\n")
@@ -132,8 +158,10 @@ def test_headline_table_rewrites_the_marked_readme_section(tmp_path):
 def test_budget_orders_by_priority_and_predicts_from_the_median():
     from benchmarks.budget import Budget, by_priority
 
-    cases = [dataclasses.replace(_tiny_case(), name=n, priority=p)
-             for n, p in (("a", 100), ("b", 1), ("c", 100), ("d", 5))]
+    cases = [
+        dataclasses.replace(_tiny_case(), name=n, priority=p)
+        for n, p in (("a", 100), ("b", 1), ("c", 100), ("d", 5))
+    ]
     assert [c.name for c in by_priority(cases)] == ["b", "d", "a", "c"]
     budget = Budget(100.0, reserve=10.0)
     assert budget.fits(0.0) and budget.fits(89.0) and not budget.fits(91.0)
@@ -151,8 +179,24 @@ def test_budget_run_stops_and_names_what_it_skipped(tmp_path, capsys, monkeypatc
 
     clock = iter(range(0, 10_000, 40))  # every perf_counter() call advances 40 "seconds"
     monkeypatch.setattr(cli, "_clock", lambda: float(next(clock)))
-    assert cli.main(["--quick", "--case", "linalg.*", "--repeat", "1", "--budget", "150",
-                     "--device", "cpu", "--out", str(tmp_path)]) == 0
+    assert (
+        cli.main(
+            [
+                "--quick",
+                "--case",
+                "linalg.*",
+                "--repeat",
+                "1",
+                "--budget",
+                "150",
+                "--device",
+                "cpu",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "budget of 150s reached: skipped" in out
     data = json.loads((tmp_path / "cpu-quick.json").read_text())
@@ -164,8 +208,14 @@ def test_budget_run_stops_and_names_what_it_skipped(tmp_path, capsys, monkeypatc
 
 def test_a_subset_run_keeps_the_other_cases_of_the_report(tmp_path):
     records = run_case(_tiny_case(), jax.devices("cpu")[:1], repeat=2)
-    meta = {"title": "cpu", "date": "2026-01-01", "jax": jax.__version__,
-            "devices": ["cpu: cpu"], "host": "x86_64", "quick": True}
+    meta = {
+        "title": "cpu",
+        "date": "2026-01-01",
+        "jax": jax.__version__,
+        "devices": ["cpu: cpu"],
+        "host": "x86_64",
+        "quick": True,
+    }
     report.write_data(records, meta, tmp_path)
     other = dataclasses.replace(records[0], case="test.other")
     merged = report.merged(report.earlier_records(meta, tmp_path), [other])
@@ -186,10 +236,19 @@ def test_gpu_list_is_in_priority_order_and_runs_scaled_down(tmp_path, capsys):
     assert [c.priority for c in listed] == sorted(c.priority for c in listed)
     assert listed[0].name == "gpu.median"
     names = {c.name for c in listed}
-    assert {"gpu.eigh_batched", "gpu.matmul_bf16", "gpu.eigsh_top10", "gpu.pca", "gpu.ridge",
-            "gpu.logistic", "gpu.sample_normal"} <= names
-    assert main(["--gpu", "--quick", "--case", "gpu.eigh*", "--repeat", "1",
-                 "--out", str(tmp_path)]) == 0
+    assert {
+        "gpu.eigh_batched",
+        "gpu.matmul_bf16",
+        "gpu.eigsh_top10",
+        "gpu.pca",
+        "gpu.ridge",
+        "gpu.logistic",
+        "gpu.sample_normal",
+    } <= names
+    assert (
+        main(["--gpu", "--quick", "--case", "gpu.eigh*", "--repeat", "1", "--out", str(tmp_path)])
+        == 0
+    )
     data = json.loads((tmp_path / "cpu-gpu-list-quick.json").read_text())
     assert data["meta"]["case_list"] == "gpu"
     assert data["records"] and all(r["correct"] for r in data["records"])

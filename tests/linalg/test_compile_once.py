@@ -19,8 +19,9 @@ def square(s):
 def _arrays(*shapes, seed=0, shift=0.0):
     rng = np.random.default_rng(seed)
     return tuple(
-        jnp.asarray(rng.standard_normal(s) + (shift * np.eye(s[-1]) if square(s) else 0),
-                    jnp.float32)
+        jnp.asarray(
+            rng.standard_normal(s) + (shift * np.eye(s[-1]) if square(s) else 0), jnp.float32
+        )
         for s in shapes
     )
 
@@ -47,15 +48,20 @@ CASES = [
     ("rank rtol", functools.partial(linalg.rank, rtol=0.1), ((4, 6),)),
     ("is_linearly_independent", linalg.is_linearly_independent, ((3, 6),)),
     ("vector_norm", linalg.vector_norm, ((1000,),)),
-    ("vector_norm axis", functools.partial(linalg.vector_norm, axis=-1, keepdims=True),
-     ((3, 7),)),
+    ("vector_norm axis", functools.partial(linalg.vector_norm, axis=-1, keepdims=True), ((3, 7),)),
 ]
-CASES += [(f"vector_norm ord={o}", functools.partial(linalg.vector_norm, ord=o), ((3, 7),))
-          for o in (0, 1, 3, -1, -2.5, math.inf, -math.inf)]
-CASES += [(f"matrix_norm ord={o}", functools.partial(linalg.matrix_norm, ord=o), ((2, 4, 3),))
-          for o in ("fro", "nuc", "spectral", 1, -1, 2, -2, math.inf, -math.inf)]
-CASES += [(f"cond p={p}", functools.partial(linalg.cond, p=p), ((4, 4),))
-          for p in (None, 1, -1, 2, -2, math.inf, -math.inf, "fro", "nuc")]
+CASES += [
+    (f"vector_norm ord={o}", functools.partial(linalg.vector_norm, ord=o), ((3, 7),))
+    for o in (0, 1, 3, -1, -2.5, math.inf, -math.inf)
+]
+CASES += [
+    (f"matrix_norm ord={o}", functools.partial(linalg.matrix_norm, ord=o), ((2, 4, 3),))
+    for o in ("fro", "nuc", "spectral", 1, -1, 2, -2, math.inf, -math.inf)
+]
+CASES += [
+    (f"cond p={p}", functools.partial(linalg.cond, p=p), ((4, 4),))
+    for p in (None, 1, -1, 2, -2, math.inf, -math.inf, "fro", "nuc")
+]
 
 
 @pytest.mark.parametrize(("name", "fn", "shapes"), CASES, ids=[c[0] for c in CASES])
@@ -77,7 +83,8 @@ def test_rtol_value_does_not_recompile():
 
 def test_vector_norm_of_1000_floats_compiles_once():
     # Issue 12's measured offender: an eager lax.cond inside the 2-norm compiled every call.
-    xs = [jnp.asarray(np.random.default_rng(i).standard_normal(1000), jnp.float32)
-          for i in range(5)]
+    xs = [
+        jnp.asarray(np.random.default_rng(i).standard_normal(1000), jnp.float32) for i in range(5)
+    ]
     assert compiles_on_repeat(linalg.vector_norm, *[(x,) for x in xs]) == 0
     assert compiles_on_repeat(linalg.matrix_norm, *[(x.reshape(20, 50),) for x in xs]) == 0

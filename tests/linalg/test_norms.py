@@ -10,8 +10,17 @@ from mlmath_jax import linalg
 from tests.conftest import assert_close, tol
 
 VECTOR_ORDS = [1, 2, math.inf, -math.inf, 0.5, 3, 4.5, 0, -1, -2, -0.5]
-MATRIX_ORDS = [("fro", "fro"), ("spectral", 2), (2, 2), ("nuc", "nuc"), (1, 1),
-               (math.inf, math.inf), (-1, -1), (-2, -2), (-math.inf, -math.inf)]
+MATRIX_ORDS = [
+    ("fro", "fro"),
+    ("spectral", 2),
+    (2, 2),
+    ("nuc", "nuc"),
+    (1, 1),
+    (math.inf, math.inf),
+    (-1, -1),
+    (-2, -2),
+    (-math.inf, -math.inf),
+]
 
 
 @pytest.mark.parametrize("ord", VECTOR_ORDS)
@@ -46,8 +55,7 @@ def test_no_overflow_or_underflow_in_float32():
     assert_close(linalg.vector_norm(big, ord=3), np.linalg.norm([3e30, 4e30], 3), rtol=1e-5)
     assert_close(linalg.matrix_norm(big.reshape(1, 2)), 5e30, rtol=1e-6)
     # ord < 0 scales by the smallest magnitude: 1e-30 ** -2 overflows float32 unscaled.
-    assert_close(linalg.vector_norm(tiny, ord=-2), np.linalg.norm([3e-30, 4e-30], -2),
-                 rtol=1e-5)
+    assert_close(linalg.vector_norm(tiny, ord=-2), np.linalg.norm([3e-30, 4e-30], -2), rtol=1e-5)
     assert_close(linalg.vector_norm(big, ord=-1), np.linalg.norm([3e30, 4e30], -1), rtol=1e-5)
 
 
@@ -55,8 +63,9 @@ def test_inf_nan_and_zero_entries():
     x = jnp.array([1.0, jnp.inf, 2.0])
     for ord in (1, 2, 3, 0.5, math.inf):
         assert float(linalg.vector_norm(x, ord=ord)) == np.inf, ord
-    assert_close(linalg.vector_norm(x, ord=-1), np.linalg.vector_norm([1, np.inf, 2], ord=-1),
-                 rtol=1e-6)
+    assert_close(
+        linalg.vector_norm(x, ord=-1), np.linalg.vector_norm([1, np.inf, 2], ord=-1), rtol=1e-6
+    )
     assert float(linalg.vector_norm(jnp.array([jnp.inf, jnp.inf]), ord=-2)) == np.inf
     assert float(linalg.vector_norm(jnp.array([0.0, 3.0]), ord=-2)) == 0.0
     nan = jnp.array([1.0, jnp.nan])
@@ -105,8 +114,16 @@ def test_matrix_norm_empty_as_numpy(shape, ord):
 @pytest.mark.parametrize("v", [[1, 2, 3, 4], [-1, -2, -3, -4], [-1, 2, -3, 4]])
 def test_numpy_port_vector(v):
     v = np.array(v, np.float32)
-    for ord, want in [(None, 30**0.5), (math.inf, 4.0), (-math.inf, 1.0), (1, 10.0),
-                      (-1, 12.0 / 25), (2, 30**0.5), (-2, (205.0 / 144) ** -0.5), (0, 4)]:
+    for ord, want in [
+        (None, 30**0.5),
+        (math.inf, 4.0),
+        (-math.inf, 1.0),
+        (1, 10.0),
+        (-1, 12.0 / 25),
+        (2, 30**0.5),
+        (-2, (205.0 / 144) ** -0.5),
+        (0, 4),
+    ]:
         np.testing.assert_almost_equal(linalg.vector_norm(v, ord), want, decimal=6)
 
 
@@ -114,8 +131,15 @@ def test_numpy_port_vector(v):
 @pytest.mark.parametrize("dtype", [np.int8, np.int32, np.uint8, np.float32, np.complex64])
 def test_numpy_port_vector_return_type(dtype):
     at = np.array([1, 0, 1]).astype(dtype)
-    for ord, want in [(-math.inf, 0.0), (-1, 0.0), (0, 2), (1, 2.0), (2, 2.0**0.5),
-                      (4, 2.0**0.25), (math.inf, 1.0)]:
+    for ord, want in [
+        (-math.inf, 0.0),
+        (-1, 0.0),
+        (0, 2),
+        (1, 2.0),
+        (2, 2.0**0.5),
+        (4, 2.0**0.25),
+        (math.inf, 1.0),
+    ]:
         an = linalg.vector_norm(at, ord)
         assert an.dtype == jnp.float32, (dtype, ord)
         np.testing.assert_almost_equal(an, want, decimal=6)
@@ -125,8 +149,16 @@ def test_numpy_port_vector_return_type(dtype):
 @pytest.mark.parametrize("dtype", [np.int8, np.int64, np.uint16, np.float32, np.complex64])
 def test_numpy_port_matrix_return_type(dtype):
     at = np.array([[1, 0, 1], [0, 1, 1]]).astype(dtype)
-    for ord, want in [(-math.inf, 2.0), (-1, 1.0), (1, 2.0), (2, 3.0**0.5), (-2, 1.0),
-                      (math.inf, 2.0), ("fro", 2.0), ("nuc", 2.7320508075688772)]:
+    for ord, want in [
+        (-math.inf, 2.0),
+        (-1, 1.0),
+        (1, 2.0),
+        (2, 3.0**0.5),
+        (-2, 1.0),
+        (math.inf, 2.0),
+        ("fro", 2.0),
+        ("nuc", 2.7320508075688772),
+    ]:
         an = linalg.matrix_norm(at, ord)
         assert an.dtype == jnp.float32, (dtype, ord)
         np.testing.assert_almost_equal(an, want, decimal=5)
@@ -136,16 +168,31 @@ def test_numpy_port_matrix_return_type(dtype):
 # test_matrix_3x3.
 def test_numpy_port_matrix_2x2_3x3():
     a = np.array([[1, 3], [5, 7]], np.float32)
-    for ord, want in [("fro", 84**0.5), ("nuc", 10.0), (math.inf, 12.0), (-math.inf, 4.0),
-                      (1, 10.0), (-1, 6.0), (2, 9.1231056256176615), (-2, 0.87689437438234041)]:
+    for ord, want in [
+        ("fro", 84**0.5),
+        ("nuc", 10.0),
+        (math.inf, 12.0),
+        (-math.inf, 4.0),
+        (1, 10.0),
+        (-1, 6.0),
+        (2, 9.1231056256176615),
+        (-2, 0.87689437438234041),
+    ]:
         np.testing.assert_almost_equal(linalg.matrix_norm(a, ord), want, decimal=5)
     for bad in ("nofro", -3, 0):
         with pytest.raises(ValueError, match="ord must be one of"):
             linalg.matrix_norm(a, bad)
     b = (1 / 10) * np.array([[1, 2, 3], [6, 0, 5], [3, 2, 1]], np.float32)
-    for ord, want in [("fro", (1 / 10) * 89**0.5), ("nuc", 1.3366836911774836),
-                      (math.inf, 1.1), (-math.inf, 0.6), (1, 1.0), (-1, 0.4),
-                      (2, 0.88722940323461277), (-2, 0.19456584790481812)]:
+    for ord, want in [
+        ("fro", (1 / 10) * 89**0.5),
+        ("nuc", 1.3366836911774836),
+        (math.inf, 1.1),
+        (-math.inf, 0.6),
+        (1, 1.0),
+        (-1, 0.4),
+        (2, 0.88722940323461277),
+        (-2, 0.19456584790481812),
+    ]:
         np.testing.assert_almost_equal(linalg.matrix_norm(b, ord), want, decimal=6)
 
 
@@ -168,14 +215,19 @@ def test_numpy_port_axis_and_keepdims():
             expected_shape = list(b.shape)
             expected_shape[k] = 1
             assert found.shape == tuple(expected_shape)
-            np.testing.assert_allclose(np.squeeze(found), np.linalg.norm(b, order, axis=k),
-                                       rtol=1e-5)
+            np.testing.assert_allclose(
+                np.squeeze(found), np.linalg.norm(b, order, axis=k), rtol=1e-5
+            )
     for order in [-2, 2, -1, 1, math.inf, -math.inf, "fro", "nuc"]:
         found = linalg.matrix_norm(b, order, keepdims=True)
         assert found.shape == (2, 1, 1)
         # -2: b's matrices are rank-deficient; float32 leaves ~1e-7 of the largest.
-        assert_close(np.squeeze(found), np.linalg.matrix_norm(b, ord=order), rtol=1e-5,
-                     atol=1e-5 * np.linalg.matrix_norm(b, ord=2).max())
+        assert_close(
+            np.squeeze(found),
+            np.linalg.matrix_norm(b, ord=order),
+            rtol=1e-5,
+            atol=1e-5 * np.linalg.matrix_norm(b, ord=2).max(),
+        )
 
 
 # Ported from numpy/linalg/tests/test_linalg.py::_TestNorm2D::test_bad_args (the parts that
@@ -207,8 +259,14 @@ def test_zero_vector_norm_and_finite_gradient():
 @pytest.mark.parametrize("ord", [2, 3, 1.5, -1.5, -2])
 def test_vector_norm_grads(rng, ord):
     x = jnp.asarray(rng.standard_normal(5) + 0.1, jnp.float32)
-    check_grads(jax.jit(lambda v: linalg.vector_norm(v, ord=ord)), (x,), order=1,
-                modes=["fwd", "rev"], atol=1e-2, rtol=1e-2)
+    check_grads(
+        jax.jit(lambda v: linalg.vector_norm(v, ord=ord)),
+        (x,),
+        order=1,
+        modes=["fwd", "rev"],
+        atol=1e-2,
+        rtol=1e-2,
+    )
     g = jax.grad(lambda v: linalg.vector_norm(v, ord=ord))(x)
     xn = np.asarray(x, np.float64)
     norm = np.linalg.norm(xn, ord)
@@ -218,8 +276,14 @@ def test_vector_norm_grads(rng, ord):
 @pytest.mark.parametrize("ord", ["fro", "spectral", "nuc", 1, math.inf, -1, -2, -math.inf])
 def test_matrix_norm_grads(rng, ord):
     a = jnp.asarray(rng.standard_normal((4, 3)), jnp.float32)
-    check_grads(jax.jit(lambda m: linalg.matrix_norm(m, ord=ord)), (a,), order=1,
-                modes=["fwd", "rev"], atol=2e-2, rtol=2e-2)
+    check_grads(
+        jax.jit(lambda m: linalg.matrix_norm(m, ord=ord)),
+        (a,),
+        order=1,
+        modes=["fwd", "rev"],
+        atol=2e-2,
+        rtol=2e-2,
+    )
 
 
 def test_jit_vmap(rng):
@@ -227,10 +291,14 @@ def test_jit_vmap(rng):
     a = jnp.asarray(rng.standard_normal((6, 3, 3)), jnp.float32)
     fn = jax.jit(lambda v: linalg.vector_norm(v, ord=3))
     assert_close(jax.vmap(fn)(x), linalg.vector_norm(x, ord=3, axis=-1), rtol=1e-6)
-    assert_close(jax.jit(linalg.vector_norm, static_argnames="ord")(x, ord=-1),
-                 np.linalg.vector_norm(np.asarray(x, np.float64), ord=-1), rtol=1e-5)
-    assert_close(jax.vmap(lambda m: linalg.matrix_norm(m, "nuc"))(a),
-                 linalg.matrix_norm(a, "nuc"), rtol=1e-6)
+    assert_close(
+        jax.jit(linalg.vector_norm, static_argnames="ord")(x, ord=-1),
+        np.linalg.vector_norm(np.asarray(x, np.float64), ord=-1),
+        rtol=1e-5,
+    )
+    assert_close(
+        jax.vmap(lambda m: linalg.matrix_norm(m, "nuc"))(a), linalg.matrix_norm(a, "nuc"), rtol=1e-6
+    )
 
 
 def test_complex_vector_norm(rng):
@@ -246,11 +314,15 @@ def test_float64(rng):
         got = linalg.vector_norm(x, ord=ord, axis=-1)
         assert got.dtype == jnp.float64
         assert_close(got, np.linalg.vector_norm(x, ord=ord, axis=-1), rtol=tol(np.float64))
-        assert_close(linalg.vector_norm(x, ord=ord), np.linalg.vector_norm(x, ord=ord),
-                     rtol=tol(np.float64))
+        assert_close(
+            linalg.vector_norm(x, ord=ord), np.linalg.vector_norm(x, ord=ord), rtol=tol(np.float64)
+        )
     for ord, np_ord in MATRIX_ORDS:
-        assert_close(linalg.matrix_norm(a, ord=ord), np.linalg.matrix_norm(a, ord=np_ord),
-                     rtol=tol(np.float64, 100))
+        assert_close(
+            linalg.matrix_norm(a, ord=ord),
+            np.linalg.matrix_norm(a, ord=np_ord),
+            rtol=tol(np.float64, 100),
+        )
 
 
 def test_bad_input():

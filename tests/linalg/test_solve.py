@@ -19,8 +19,12 @@ def test_inv_solve_det_match_numpy(rng, cond, batch):
     a32 = a.astype(np.float32)
     scale = 10 * cond
     assert_close(linalg.inv(a32), np.linalg.inv(a), rtol=tol(np.float32, scale), name="inv")
-    assert_close(linalg.solve(a32, b.astype(np.float32)), np.linalg.solve(a, b),
-                 rtol=tol(np.float32, scale), name="solve")
+    assert_close(
+        linalg.solve(a32, b.astype(np.float32)),
+        np.linalg.solve(a, b),
+        rtol=tol(np.float32, scale),
+        name="solve",
+    )
     assert_close(linalg.det(a32), np.linalg.det(a), rtol=tol(np.float32, 100), name="det")
     sign, logdet = linalg.slogdet(a32)
     ref_sign, ref_logdet = np.linalg.slogdet(a)
@@ -49,8 +53,9 @@ def test_pinv_matches_numpy(rng, shape):
 def test_pinv_rank_deficient_and_rtol(rng):
     a = rng.standard_normal((5, 2)) @ rng.standard_normal((2, 4))
     assert_close(linalg.pinv(a.astype(np.float32)), np.linalg.pinv(a, rtol=1e-5), rtol=1e-3)
-    assert_close(linalg.pinv(a.astype(np.float32), rtol=0.5), np.linalg.pinv(a, rtol=0.5),
-                 rtol=1e-4)
+    assert_close(
+        linalg.pinv(a.astype(np.float32), rtol=0.5), np.linalg.pinv(a, rtol=0.5), rtol=1e-4
+    )
 
 
 def test_cond_matches_numpy(rng):
@@ -83,9 +88,17 @@ def test_jit_vmap(rng):
     assert sign.shape == logdet.shape == (6,)
 
 
-@pytest.mark.parametrize("fn", [linalg.det, lambda a: linalg.slogdet(a).logabsdet,
-                                linalg.inv, lambda a: linalg.solve(a, jnp.arange(3.0)),
-                                linalg.cond, lambda a: linalg.cond(a, "fro")])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        linalg.det,
+        lambda a: linalg.slogdet(a).logabsdet,
+        linalg.inv,
+        lambda a: linalg.solve(a, jnp.arange(3.0)),
+        linalg.cond,
+        lambda a: linalg.cond(a, "fro"),
+    ],
+)
 def test_grads(rng, fn):
     a = jnp.asarray(random_spd(rng, (3, 3)) + 3 * np.eye(3), jnp.float32)
     check_grads(fn, (a,), order=1, modes=["fwd", "rev"], atol=5e-2, rtol=5e-2)
@@ -107,8 +120,9 @@ def test_float64_against_numpy(rng, cond):
     assert_close(linalg.inv(a), np.linalg.inv(a), rtol=tol(np.float64, scale))
     assert_close(linalg.solve(a, b), np.linalg.solve(a, b), rtol=tol(np.float64, scale))
     assert_close(linalg.det(a), np.linalg.det(a), rtol=tol(np.float64, 100))
-    assert_close(linalg.slogdet(a).logabsdet, np.linalg.slogdet(a).logabsdet,
-                 rtol=tol(np.float64, 100))
+    assert_close(
+        linalg.slogdet(a).logabsdet, np.linalg.slogdet(a).logabsdet, rtol=tol(np.float64, 100)
+    )
     assert_close(linalg.pinv(a), np.linalg.pinv(a), rtol=tol(np.float64, scale))
     assert_close(linalg.cond(a), np.linalg.cond(a), rtol=1e-6)
     check_grads(linalg.det, (a[0] + 0.0,), order=2, modes=["fwd", "rev"])

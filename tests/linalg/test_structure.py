@@ -15,22 +15,22 @@ def test_rank_of_rank_deficient_matches_numpy(rng, shape, r):
 
 
 def test_rank_full_and_batched(rng):
-    a = np.stack([random_rank_deficient(rng, (6, 6), r) for r in (1, 3, 5)]
-                 + [rng.standard_normal((6, 6))])
+    a = np.stack(
+        [random_rank_deficient(rng, (6, 6), r) for r in (1, 3, 5)] + [rng.standard_normal((6, 6))]
+    )
     got = linalg.rank(a.astype(np.float32))
     assert got.dtype == jnp.int32
     np.testing.assert_array_equal(got, np.linalg.matrix_rank(a))
-    np.testing.assert_array_equal(jax.jit(jax.vmap(linalg.rank))(a.astype(np.float32)),
-                                  [1, 3, 5, 6])
+    np.testing.assert_array_equal(
+        jax.jit(jax.vmap(linalg.rank))(a.astype(np.float32)), [1, 3, 5, 6]
+    )
 
 
 def test_rank_rtol_and_ill_conditioned(rng):
     a = random_matrix(rng, (6, 6), cond=1e4)
     assert int(linalg.rank(a.astype(np.float32))) == 6
     # A tolerance above 1/cond cuts the smallest singular values, as NumPy's rtol does.
-    assert int(linalg.rank(a.astype(np.float32), rtol=1e-3)) == np.linalg.matrix_rank(
-        a, rtol=1e-3
-    )
+    assert int(linalg.rank(a.astype(np.float32), rtol=1e-3)) == np.linalg.matrix_rank(a, rtol=1e-3)
     assert int(linalg.rank(jnp.zeros((3, 4)))) == 0
 
 
@@ -38,9 +38,7 @@ def test_is_linearly_independent(rng):
     independent = rng.standard_normal((3, 5))
     dependent = np.concatenate([independent[:2], independent[:1] - 2 * independent[1:2]])
     too_many = rng.standard_normal((6, 5))
-    got = linalg.is_linearly_independent(
-        np.stack([independent, dependent]).astype(np.float32)
-    )
+    got = linalg.is_linearly_independent(np.stack([independent, dependent]).astype(np.float32))
     np.testing.assert_array_equal(got, [True, False])
     assert not bool(linalg.is_linearly_independent(too_many))
 
@@ -82,5 +80,7 @@ def test_invalid_rtol():
 
 def test_rank_rtol_array_broadcasts_over_batch(rng):
     a = np.stack([np.diag([1.0, 1e-2, 1e-4])] * 2).astype(np.float32)
-    np.testing.assert_array_equal(linalg.rank(a, rtol=np.array([1e-3, 1e-1])),
-                                  np.linalg.matrix_rank(a, rtol=np.array([1e-3, 1e-1])))
+    np.testing.assert_array_equal(
+        linalg.rank(a, rtol=np.array([1e-3, 1e-1])),
+        np.linalg.matrix_rank(a, rtol=np.array([1e-3, 1e-1])),
+    )

@@ -482,8 +482,11 @@ def test_log_prob_gradients_analytic():
     np.testing.assert_allclose(g[0], (x - 0.5) / 4, rtol=1e-6)
     np.testing.assert_allclose(g[1], -1 / 2 + (x - 0.5) ** 2 / 8, rtol=1e-6)
     ga = jax.grad(lambda a: Gamma(a, 2.0).log_prob(x))(3.0)
-    np.testing.assert_allclose(ga, np.log(2.0) + np.log(x) - st.gamma(3).stats("m") * 0
-                               - jax.scipy.special.digamma(3.0), rtol=1e-5)
+    np.testing.assert_allclose(
+        ga,
+        np.log(2.0) + np.log(x) - st.gamma(3).stats("m") * 0 - jax.scipy.special.digamma(3.0),
+        rtol=1e-5,
+    )
     gp = jax.grad(lambda p: Bernoulli(p).log_prob(1))(0.25)
     np.testing.assert_allclose(gp, 4.0, rtol=1e-6)
     gl = jax.grad(lambda r: Poisson(r).log_prob(3))(2.0)
@@ -492,13 +495,15 @@ def test_log_prob_gradients_analytic():
 
 def test_icdf_gradients_implicit():
     # d icdf / dq = 1 / pdf(icdf(q)); d icdf / d concentration by the implicit function.
-    for dist, ref in [(Gamma(2.5, 1.5), st.gamma(2.5, scale=1 / 1.5)), (Beta(2.0, 3.0),
-                      st.beta(2, 3))]:
+    for dist, ref in [
+        (Gamma(2.5, 1.5), st.gamma(2.5, scale=1 / 1.5)),
+        (Beta(2.0, 3.0), st.beta(2, 3)),
+    ]:
         g = jax.grad(dist.icdf)(0.3)
         np.testing.assert_allclose(g, 1 / ref.pdf(ref.ppf(0.3)), rtol=1e-4)
     ga = jax.grad(lambda a: Gamma(a, 1.5).icdf(0.3))(2.5)
     h = 1e-4
-    fd = (st.gamma(2.5 + h, scale=1 / 1.5).ppf(0.3) - st.gamma(2.5 - h, scale=1 / 1.5).ppf(0.3))
+    fd = st.gamma(2.5 + h, scale=1 / 1.5).ppf(0.3) - st.gamma(2.5 - h, scale=1 / 1.5).ppf(0.3)
     np.testing.assert_allclose(ga, fd / (2 * h), rtol=1e-3)
     gn = jax.grad(lambda s: Normal(0.0, s).icdf(0.9))(2.0)
     np.testing.assert_allclose(gn, st.norm.ppf(0.9), rtol=1e-5)
@@ -627,10 +632,14 @@ BAD = [
     (lambda: MultivariateNormal(jnp.zeros(2), jnp.array([[1.0, 2.0], [2.0, 1.0]])), "positive"),
     (lambda: MultivariateNormal(jnp.zeros(2), scale_tril=-jnp.eye(2)), "positive diagonal"),
     (lambda: MultivariateNormal(jnp.zeros(2), jnp.array([[2.0, 1.0], [0.0, 2.0]])), "symmetric"),
-    (lambda: MultivariateNormal(jnp.zeros(2), precision=jnp.array([[2.0, 0.5], [0.0, 2.0]])),
-     "precision must be symmetric"),  # SciPy raises on a non-symmetric matrix too
-    (lambda: MultivariateNormal(jnp.zeros(2), jnp.array([[1.0, jnp.nan], [jnp.nan, 1.0]])),
-     "positive definite"),
+    (
+        lambda: MultivariateNormal(jnp.zeros(2), precision=jnp.array([[2.0, 0.5], [0.0, 2.0]])),
+        "precision must be symmetric",
+    ),  # SciPy raises on a non-symmetric matrix too
+    (
+        lambda: MultivariateNormal(jnp.zeros(2), jnp.array([[1.0, jnp.nan], [jnp.nan, 1.0]])),
+        "positive definite",
+    ),
     (lambda: MultivariateNormal(jnp.zeros(2), precision=jnp.zeros((2, 2))), "precision must"),
     (lambda: MultivariateNormal(jnp.zeros((3, 2)), jnp.stack([jnp.eye(2)] * 4)), "broadcast"),
 ]
@@ -701,8 +710,9 @@ def test_x64_dtypes_and_tight_values():
     np.testing.assert_allclose(d.icdf(q), ref.ppf(q), rtol=1e-9)
     assert d.sample(jax.random.key(0), 3).dtype == jnp.float64
     m = MultivariateNormal(jnp.zeros(3), jnp.eye(3) * 2)
-    np.testing.assert_allclose(m.entropy(), st.multivariate_normal(np.zeros(3), 2 * np.eye(3))
-                               .entropy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        m.entropy(), st.multivariate_normal(np.zeros(3), 2 * np.eye(3)).entropy(), rtol=1e-12
+    )
 
 
 def test_one_jit_over_families_with_equal_leaf_shapes():

@@ -133,10 +133,8 @@ def test_bad_types_name_the_argument():
 
 def test_axis_list_and_tuple_agree(rng):
     x = rng.standard_normal((3, 4, 5)).astype(np.float32)
-    assert_close(prob.var(x, axis=[0, 2]), np.var(x.astype(np.float64), axis=(0, 2)),
-                 rtol=1e-5)
-    assert_close(prob.mean(x, axis=[2, 0]), np.mean(x.astype(np.float64), axis=(0, 2)),
-                 rtol=1e-5)
+    assert_close(prob.var(x, axis=[0, 2]), np.var(x.astype(np.float64), axis=(0, 2)), rtol=1e-5)
+    assert_close(prob.mean(x, axis=[2, 0]), np.mean(x.astype(np.float64), axis=(0, 2)), rtol=1e-5)
 
 
 @pytest.mark.parametrize("blocks", [1, 2, 3, 4])
@@ -183,5 +181,11 @@ def test_covariance_nan_inf_vmap_grad_on_each_route(rng):
         got = jax.vmap(prob.covariance)(batch)
         for i in range(2):
             assert_close(got[i], np.cov(batch[i].astype(np.float64), rowvar=False), rtol=1e-4)
-        check_grads(jax.jit(lambda a: prob.covariance(a)[0, 1]), (data,), order=1,
-                    modes=["rev"], atol=1e-2, rtol=1e-2)
+        check_grads(
+            jax.jit(lambda a: prob.covariance(a)[0, 1]),
+            (data,),
+            order=1,
+            modes=["rev"],
+            atol=1e-2,
+            rtol=1e-2,
+        )

@@ -11,8 +11,10 @@ from tests.conftest import compiles_on_repeat
 
 
 def _calls(shape, n=3):
-    return [(jnp.asarray(np.random.default_rng(i).standard_normal(shape), jnp.float32),)
-            for i in range(n)]
+    return [
+        (jnp.asarray(np.random.default_rng(i).standard_normal(shape), jnp.float32),)
+        for i in range(n)
+    ]
 
 
 CASES = [

@@ -39,9 +39,16 @@ def two_process_results(tmp_path_factory):
     port = _free_port()
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     env.pop("XLA_FLAGS", None)
-    procs = [subprocess.Popen([sys.executable, str(HERE / "multihost_worker.py"), str(port),
-                               str(pid), str(out)], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True) for pid in (0, 1)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(HERE / "multihost_worker.py"), str(port), str(pid), str(out)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for pid in (0, 1)
+    ]
     logs = []
     try:
         for p in procs:
@@ -51,7 +58,8 @@ def two_process_results(tmp_path_factory):
             p.kill()
     codes = [p.returncode for p in procs]
     assert codes == [0, 0], f"workers exited with {codes}:\n" + "\n".join(
-        log[-3000:] for log in logs)
+        log[-3000:] for log in logs
+    )
     return json.loads(out.read_text())
 
 
@@ -68,8 +76,9 @@ def _reference():
     }
 
 
-@pytest.mark.parametrize("name", ["quantile", "moments_mean", "moments_var", "pca", "ridge",
-                                  "logistic"])
+@pytest.mark.parametrize(
+    "name", ["quantile", "moments_mean", "moments_var", "pca", "ridge", "logistic"]
+)
 def test_two_processes_equal_one(two_process_results, name):
     want = np.asarray(jax.device_get(_reference()[name]), np.float64)
     got = np.asarray(two_process_results[name], np.float64)

@@ -178,8 +178,11 @@ def _vector_norm(x: jax.Array, ord: float | None, axis: Axis, keepdims: bool) ->
         return _vector_body(x.reshape(1), ord, (0,))
     axes = _axes(axis, x.ndim)
     if math.prod(x.shape[i] for i in axes) == 0:
-        out_shape = tuple(1 if i in axes else d for i, d in enumerate(x.shape)) if keepdims \
+        out_shape = (
+            tuple(1 if i in axes else d for i, d in enumerate(x.shape))
+            if keepdims
             else tuple(d for i, d in enumerate(x.shape) if i not in axes)
+        )
         return _empty_reduction(out_shape, jnp.finfo(x.dtype).dtype, ord, "x")
     out = _vector_body(x, ord, axes)
     return jnp.expand_dims(out, axes) if keepdims else out

@@ -97,8 +97,14 @@ def _solve(a: jax.Array, b: jax.Array) -> jax.Array:
     if b.ndim == 1:
         _validate.same_dim(n, b.shape[0], ("a", "b"), (a.shape, b.shape), "sizes")
         return _solve(a, b[:, None])[..., 0]
-    _validate.same_dim(n, b.shape[-2], ("a", "b"), (a.shape, b.shape), "sizes",
-                       "b is [..., n, k] when it has 2 or more dimensions")
+    _validate.same_dim(
+        n,
+        b.shape[-2],
+        ("a", "b"),
+        (a.shape, b.shape),
+        "sizes",
+        "b is [..., n, k] when it has 2 or more dimensions",
+    )
     batch = _validate.batch_shape([a.shape[:-2], b.shape[:-2]], ("a", "b"))
     dtype = jnp.result_type(a, b)
     a = jnp.broadcast_to(a, batch + a.shape[-2:]).astype(dtype)
