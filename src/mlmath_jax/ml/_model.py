@@ -1,4 +1,4 @@
-"""The pytree idiom of the fitted models (the one :mod:`mlmath_jax.prob`'s distributions use).
+"""The pytree idiom of the fitted models: :func:`mlmath_jax._pytree.register`, shared with prob.
 
 * A model is a frozen dataclass with ``eq=False``: ``==`` is object identity, so it never
   raises on array fields and models hash; compare fields explicitly
@@ -14,35 +14,4 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Sequence
-from typing import TypeVar
-
-import jax
-
-T = TypeVar("T")
-
-
-def register(cls: type[T], meta_fields: Sequence[str] = ()) -> type[T]:
-    """Register a model dataclass: ``meta_fields`` static, every other field a child."""
-    meta = tuple(meta_fields)
-    names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in meta)
-    keys = tuple(jax.tree_util.GetAttrKey(n) for n in names)
-
-    def flatten_with_keys(obj):
-        children = [(k, getattr(obj, n)) for k, n in zip(keys, names, strict=True)]
-        return children, tuple(getattr(obj, m) for m in meta)
-
-    def flatten(obj):
-        return [getattr(obj, n) for n in names], tuple(getattr(obj, m) for m in meta)
-
-    def unflatten(aux, children):
-        obj = object.__new__(cls)
-        for n, child in zip(names, children, strict=True):
-            object.__setattr__(obj, n, child)
-        for m, value in zip(meta, aux, strict=True):
-            object.__setattr__(obj, m, value)
-        return obj
-
-    jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
-    return cls
+from .._pytree import register as register

@@ -38,7 +38,7 @@ import jax.numpy as jnp
 from jax import lax
 from jax.typing import ArrayLike
 
-from .. import _validate
+from .. import _pytree, _validate
 
 
 def as_param(value: Any, name: str) -> jax.Array:
@@ -554,23 +554,7 @@ def _is_int(x: Any) -> bool:
 def register(cls: type) -> type:
     """Register a distribution dataclass as a pytree whose children are all its fields.
 
-    Unflattening builds the instance with ``object.__new__`` and ``object.__setattr__``:
-    no constructor and no validation run (see the module docstring).
+    The shared idiom of :func:`mlmath_jax._pytree.register`: unflattening builds the instance
+    with ``object.__new__`` and ``object.__setattr__``; no constructor and no validation run.
     """
-    names = tuple(f.name for f in dataclasses.fields(cls))
-    keys = tuple(jax.tree_util.GetAttrKey(n) for n in names)
-
-    def flatten_with_keys(obj):
-        return [(k, getattr(obj, n)) for k, n in zip(keys, names, strict=True)], None
-
-    def flatten(obj):
-        return [getattr(obj, n) for n in names], None
-
-    def unflatten(_, children):
-        obj = object.__new__(cls)
-        for n, child in zip(names, children, strict=True):
-            object.__setattr__(obj, n, child)
-        return obj
-
-    jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
-    return cls
+    return _pytree.register(cls)
