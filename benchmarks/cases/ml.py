@@ -9,7 +9,9 @@ call (n = 200, d = 5) against the same function wrapped in ``jax.jit`` by hand (
 a repeated eager call compiles nothing and costs what the compiled call costs); and
 ``ml.lasso_grad``, one ``jax.grad`` of a loss of the lasso fit in ``alpha`` (implicit
 differentiation, issue 17) against the float64 closed form on the active set, with the
-time of one gradient over one fit in its params (goal <= 1.5). Inputs
+time of one gradient over one fit in its params (goal <= 1.5); ``ml.logistic_grad``, the
+same for ``logistic_regression`` in ``C`` against central differences of tight float64
+scikit-learn fits, with ``jax.grad`` through 25 unrolled Newton steps as the peer. Inputs
 are float32 for every contender (scikit-learn keeps float32 for these estimators);
 references are scikit-learn in float64 with tight tolerances. Errors compare coefficients
 (and intercepts) relative to their largest entry.
@@ -405,6 +407,97 @@ def _lasso_grad_cases(quick: bool) -> list[Case]:
     return [_lasso_grad_case(name, setup, n, d, _LASSO[name]) for name, setup, n, d in sizes]
 
 
+def _logistic_train_loss(c, x, y):
+    import jax.numpy as jnp
+
+    z = ml.logistic_regression(x, y, C=c).decision_function(x)
+    return jnp.mean(jnp.logaddexp(0.0, z) - y * z)
+
+
+def _ours_logistic_grad(x, y, c):
+    import jax
+
+    return jax.grad(_logistic_train_loss)(c, x, y)
+
+
+def _unrolled_logistic_grad(x, y, c, steps=25):
+    """``jax.grad`` through ``steps`` plain Newton steps (the loop unrolled by autodiff)."""
+    import jax
+    import jax.numpy as jnp
+
+    def loss(c):
+        xt = jnp.concatenate([x, jnp.ones((x.shape[0], 1), x.dtype)], axis=1)
+        mask = jnp.ones(xt.shape[1], x.dtype).at[-1].set(0.0)
+
+        def step(_, theta):
+            z = xt @ theta
+            p = jax.nn.sigmoid(z)
+            g = c * (xt.T @ (p - y)) + mask * theta
+            h = c * (xt.T * (p * (1 - p))) @ xt + jnp.diag(mask)
+            return theta - jnp.linalg.solve(h, g)
+
+        theta = jax.lax.fori_loop(0, steps, step, jnp.zeros(xt.shape[1], x.dtype))
+        z = xt @ theta
+        return jnp.mean(jnp.logaddexp(0.0, z) - y * z)
+
+    return jax.grad(loss)(c)
+
+
+def _logistic_grad_reference(x, y, c):
+    """Central difference of the train loss over tight float64 scikit-learn fits."""
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+
+    def loss(cc):
+        m = LogisticRegression(C=cc, tol=1e-12, max_iter=10_000).fit(x, y)
+        z = x @ m.coef_[0] + m.intercept_[0]
+        return float(np.mean(np.logaddexp(0.0, z) - y * z))
+
+    h = 1e-3 * float(c)
+    return (loss(float(c) + h) - loss(float(c) - h)) / (2 * h)
+
+
+def _logistic_grad_cases(quick: bool) -> list[Case]:
+    import jax
+
+    out = []
+    sizes = [("breast_cancer", _breast_cancer, 569, 30)]
+    sizes += [] if quick else [("synthetic", _synthetic(100_000, 100, classify=True), 100_000, 100)]
+    for name, setup, n, d in sizes:
+        params = {"n": n, "d": d, "C": _C, "data": name, "dtype": "float32"}
+        grad = jax.jit(_ours_logistic_grad)
+        fit = jax.jit(lambda x, y, c: ml.logistic_regression(x, y, C=c).coef)
+
+        def with_c(rng, setup=setup, params=params, grad=grad, fit=fit):
+            x, y = setup(rng)
+            args = (jax.device_put(x), jax.device_put(y), np.float32(_C))
+            t_grad, t_fit = _interleaved(grad, fit, args, 20)
+            params.update(
+                grad_ms=round(t_grad * 1e3, 3),
+                fit_ms=round(t_fit * 1e3, 3),
+                grad_over_fit=round(t_grad / t_fit, 2),
+            )
+            return x, y, np.float32(_C)
+
+        out.append(
+            Case(
+                "ml.logistic_grad",
+                params,
+                with_c,
+                [
+                    Contender("mlmath_jax", _ours_logistic_grad),
+                    Contender("jax.grad through 25 unrolled Newton steps", _unrolled_logistic_grad),
+                ],
+                reference=_logistic_grad_reference,
+                error=lambda out, ref: abs(float(out) - ref) / max(abs(ref), 1e-30),
+                tol=2e-2,
+                quick=n <= 10_000,
+            )
+        )
+    return out
+
+
 def cases(quick: bool) -> list[Case]:
     return (
         _fit_cases(quick)
@@ -412,4 +505,5 @@ def cases(quick: bool) -> list[Case]:
         + _gnb_cases(quick)
         + _eager_cases(quick)
         + _lasso_grad_cases(quick)
+        + _logistic_grad_cases(quick)
     )
