@@ -13,8 +13,7 @@ import numpy as np
 import optax
 import pytest
 
-from mlmath_jax import optim
-from mlmath_jax.optim import _implicit
+from mlmath_jax import _implicit, optim
 from tests.conftest import compiles_on_repeat
 
 # --- problems (module level: one compiled solver per function) ---------------------------

@@ -16,7 +16,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from .. import _gram, _sharding, _validate
-from ..optim._implicit import ImplicitOptions, implicit_solution
+from .._implicit import ImplicitOptions, implicit_solution
 from . import _data
 from ._data import HI
 from ._linear import LinearModel

@@ -23,9 +23,8 @@ import optax
 from jax import lax
 from jax.typing import ArrayLike
 
-from .. import _sharding, _validate, optim
+from .. import _implicit, _sharding, _validate, optim
 from .._linesearch import backtrack
-from ..optim import _implicit
 from . import _data, _model
 from ._data import HI
 from ._linear import LinearModel

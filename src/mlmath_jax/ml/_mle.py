@@ -17,9 +17,8 @@ from jax import lax
 from jax.scipy import special
 from jax.typing import ArrayLike
 
-from .. import _validate, prob
+from .. import _implicit, _validate, prob
 from .._linesearch import backtrack
-from ..optim import _implicit
 from ._data import HI
 
 _MAX_NEWTON = 100

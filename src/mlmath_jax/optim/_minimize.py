@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import optax
 
 from .. import _trees, _validate
-from ._implicit import ImplicitOptions, implicit_solution, stationarity
+from .._implicit import ImplicitOptions, implicit_solution, stationarity
 from ._result import OptResult, check_implicit_max_steps, check_tol, static_callable
 
 # Built once: the optimiser is a static argument of the compiled loop, hashed by identity,

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 from .. import _linesearch, _trees, _validate
-from ._implicit import ImplicitOptions, implicit_solution, stationarity
+from .._implicit import ImplicitOptions, implicit_solution, stationarity
 from ._result import OptResult, check_implicit_max_steps, check_tol, static_callable
 
 # Above this many parameters the "auto" solver switches from a dense Hessian (n² memory,

@@ -13,7 +13,7 @@ import optax
 from jax.typing import ArrayLike
 
 from .. import _trees, _validate
-from ._implicit import ImplicitOptions, implicit_solution
+from .._implicit import ImplicitOptions, implicit_solution
 from ._result import (
     OptResult,
     check_implicit_max_steps,
