@@ -210,3 +210,24 @@ def run_case(
                 )
             records.append(rec)
     return records
+
+
+def interleaved(ours: Callable, peer: Callable, args: tuple, calls: int) -> tuple[float, float]:
+    """Medians (seconds) of ``calls`` eager calls of each, alternating ours and peer.
+
+    For eager-cost measurements (dispatch, gradient against fit) that the jitted timing loop
+    of :func:`run_case` cannot express; three warm-up calls compile and fill the caches.
+    """
+    for _ in range(3):
+        jax.block_until_ready(ours(*args))
+        jax.block_until_ready(peer(*args))
+    t_ours, t_peer = [], []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        jax.block_until_ready(ours(*args))
+        t1 = time.perf_counter()
+        jax.block_until_ready(peer(*args))
+        t2 = time.perf_counter()
+        t_ours.append(t1 - t0)
+        t_peer.append(t2 - t1)
+    return statistics.median(t_ours), statistics.median(t_peer)

@@ -16,8 +16,6 @@ quick and full mode; full mode interleaves more calls.
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable
 
 import jax
@@ -26,24 +24,9 @@ import numpy as np
 
 from mlmath_jax import linalg, prob
 
-from ..harness import Case, Contender, relative_error
+from ..harness import Case, Contender, interleaved, relative_error
 
-
-def _interleaved(ours: Callable, peer: Callable, args: tuple, calls: int) -> tuple[float, float]:
-    """Medians (seconds) of ``calls`` eager calls of each, alternating ours and peer."""
-    for _ in range(3):  # warm-up: compile and fill the dispatch caches
-        jax.block_until_ready(ours(*args))
-        jax.block_until_ready(peer(*args))
-    t_ours, t_peer = [], []
-    for _ in range(calls):
-        t0 = time.perf_counter()
-        jax.block_until_ready(ours(*args))
-        t1 = time.perf_counter()
-        jax.block_until_ready(peer(*args))
-        t2 = time.perf_counter()
-        t_ours.append(t1 - t0)
-        t_peer.append(t2 - t1)
-    return statistics.median(t_ours), statistics.median(t_peer)
+_interleaved = interleaved
 
 
 def _spd(n: int, rng: np.random.Generator) -> np.ndarray:

@@ -26,7 +26,7 @@ import numpy as np
 
 from mlmath_jax import ml
 
-from ..harness import Case, Contender
+from ..harness import Case, Contender, interleaved
 
 _ALPHA_RIDGE = 1.0
 _LASSO = {"diabetes": 0.1, "breast_cancer": 0.01, "synthetic": 0.05}
@@ -266,26 +266,7 @@ def _gnb_cases(quick: bool) -> list[Case]:
 
 
 # --- eager cost of small calls ----------------------------------------------------------------
-def _interleaved(ours, peer, args, calls):
-    """Medians (seconds) of ``calls`` eager calls of each, alternating ours and peer."""
-    import statistics
-    import time
-
-    import jax
-
-    for _ in range(3):  # warm-up: compile and fill the dispatch caches
-        jax.block_until_ready(ours(*args))
-        jax.block_until_ready(peer(*args))
-    t_ours, t_peer = [], []
-    for _ in range(calls):
-        t0 = time.perf_counter()
-        jax.block_until_ready(ours(*args))
-        t1 = time.perf_counter()
-        jax.block_until_ready(peer(*args))
-        t2 = time.perf_counter()
-        t_ours.append(t1 - t0)
-        t_peer.append(t2 - t1)
-    return statistics.median(t_ours), statistics.median(t_peer)
+_interleaved = interleaved
 
 
 def _eager_calls():
