@@ -1,4 +1,7 @@
-"""The documentation site's pages: their Python snippets run, and the API reference is whole."""
+"""The documentation site's pages: their Python snippets run, and the API reference is whole.
+
+Every ```python block runs; templates that need a cluster are written as ```py blocks.
+"""
 
 from __future__ import annotations
 
