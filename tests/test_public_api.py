@@ -31,7 +31,9 @@ def test_area_docstring_is_real(area):
     assert "filled in" not in doc and "Example" in doc, f"mlmath_jax.{area} needs a docstring"
 
 
-@pytest.mark.parametrize(("area", "name", "obj"), list(_public()), ids=lambda v: str(v)[:40])
+@pytest.mark.parametrize(
+    ("area", "name", "obj"), list(_public()), ids=[f"{a}.{n}" for a, n, _ in _public()]
+)
 def test_public_name_has_docstring_with_example(area, name, obj):
     doc = inspect.getdoc(obj) or ""
     assert doc, f"{area}.{name} has no docstring"
