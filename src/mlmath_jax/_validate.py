@@ -142,6 +142,24 @@ def _concrete_values(x: Any) -> Any:
     return None
 
 
+def describe(value: Any) -> str:
+    """``value`` as the user wrote it, for an error message.
+
+    Python numbers print as given (``-0.1``, not the float32 ``-0.10000000149011612``);
+    arrays print through NumPy (shortest round-trip digits for their dtype, summarised
+    when large). Only call this on an error path: a ``jax.Array`` is copied to the host.
+    """
+    if isinstance(value, bool | str | numbers.Number) and not isinstance(value, np.generic):
+        return repr(value) if isinstance(value, str) else str(value)
+    try:
+        host = np.asarray(value)
+    except Exception:  # noqa: BLE001 - describing must never raise
+        return type(value).__name__
+    if host.dtype == object:
+        return type(value).__name__
+    return np.array2string(host, threshold=20, separator=", ")
+
+
 def _bad_value(x: Any, ok, name: str) -> tuple[bool, Any]:
     host = _concrete_values(x)
     if host is not None and host.dtype.kind in "biuf":
@@ -162,7 +180,7 @@ def nonnegative(x: Any, name: str) -> None:
     if is_concrete(x):
         bad, arr = _bad_value(x, lambda v: v >= 0, name)
         if bad:
-            raise ValueError(f"{name} must be >= 0, got {arr}")
+            raise ValueError(f"{name} must be >= 0, got {describe(x)}")
 
 
 def positive(x: Any, name: str) -> None:
@@ -173,7 +191,7 @@ def positive(x: Any, name: str) -> None:
     if is_concrete(x):
         bad, arr = _bad_value(x, lambda v: v > 0, name)
         if bad:
-            raise ValueError(f"{name} must be > 0, got {arr}")
+            raise ValueError(f"{name} must be > 0, got {describe(x)}")
 
 
 def explain_call_error(arrays: dict[str, Any], statics: dict[str, Any] | None = None) -> None:
@@ -209,3 +227,100 @@ def axis(value: Any, ndim: int, name: str = "axis") -> int:
     if not -ndim <= value < ndim:
         raise ValueError(f"{name}={value} is out of range for an array with {ndim} dimension(s)")
     return value % ndim
+
+
+def _reject_non_numeric(value: Any, name: str, what: str) -> None:
+    if value is None or isinstance(value, str | bytes) or callable(value):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
+
+
+def tolerance(
+    value: Any,
+    name: str,
+    *,
+    strict: bool = False,
+    scalar: bool = True,
+    allow_none: bool = False,
+) -> Any:
+    """Check a tolerance-like option (``tol``, ``rtol``, ``eps``, ``sigma``) and return it.
+
+    Rejects strings, ``None`` (unless ``allow_none``), booleans and complex numbers with a
+    ``TypeError``, non-scalars (when ``scalar``) with a ``ValueError``, and, for concrete
+    values, negative (or, with ``strict``, non-positive) or NaN entries with a ``ValueError``
+    that echoes the value as the user gave it. Traced values pass (value checks skipped).
+    The value is returned unchanged, except that a list or tuple becomes a NumPy array.
+    """
+    what = "a positive real number" if strict else "a non-negative real number"
+    if value is None:
+        if allow_none:
+            return None
+        raise TypeError(f"{name} must be {what}, got NoneType")
+    _reject_non_numeric(value, name, what)
+    if isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be {what}, got bool {value!r}")
+    if isinstance(value, list | tuple):
+        try:
+            value = np.asarray(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be {what}, got {type(value).__name__}") from None
+    dtype = getattr(value, "dtype", None)
+    if dtype is None and not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
+    if dtype is not None:
+        kind = (
+            np.dtype(dtype).kind if not jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key) else "V"
+        )
+        if kind not in "iuf":
+            raise TypeError(f"{name} must be {what}, got dtype {dtype}")
+        if scalar and getattr(value, "ndim", 0) != 0:
+            raise ValueError(f"{name} must be a scalar, got shape {tuple(value.shape)}")
+    (positive if strict else nonnegative)(value, name)
+    return value
+
+
+def bool_option(value: Any, name: str) -> bool:
+    """A static boolean option: ``True``/``False`` (or a NumPy bool), never a truthy string."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be a bool (True or False), got {value!r}")
+    return bool(value)
+
+
+def _raw_key_shape() -> tuple[int, ...]:
+    impl = jax.config.jax_default_prng_impl
+    shape = _RAW_KEY_SHAPES.get(impl)
+    if shape is None:
+        shape = _RAW_KEY_SHAPES[impl] = tuple(jax.eval_shape(jax.random.PRNGKey, 0).shape)
+    return shape
+
+
+_RAW_KEY_SHAPES: dict[str, tuple[int, ...]] = {}
+
+
+def prng_key(key: Any, name: str = "key", *, allow_none: bool = False) -> Any:
+    """Check a single PRNG key (typed ``jax.random.key`` or raw ``jax.random.PRNGKey``).
+
+    A typed key must have shape ``()``; a raw key is a ``uint32`` array of the default
+    implementation's key shape (``(2,)`` for threefry). Works on tracers (shape and dtype
+    only, no device work) and returns ``key`` unchanged.
+
+    Raises:
+      TypeError: naming ``name`` for anything else, with what was seen.
+    """
+    if key is None and allow_none:
+        return None
+    dtype = getattr(key, "dtype", None)
+    shape = getattr(key, "shape", None)
+    if dtype is not None and shape is not None:
+        shape = tuple(shape)
+        if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+            if shape == ():
+                return key
+        elif dtype == np.uint32 and shape == _raw_key_shape():
+            return key
+        seen = f"an array of shape {shape} and dtype {dtype}"
+    else:
+        seen = type(key).__name__ if not isinstance(key, numbers.Number) else repr(key)
+    raise TypeError(
+        f"{name} must be a single JAX PRNG key (jax.random.key(seed), or a raw uint32 "
+        f"jax.random.PRNGKey of shape {_raw_key_shape()}), got {seen}"
+    )
