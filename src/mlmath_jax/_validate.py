@@ -205,12 +205,17 @@ def explain_call_error(arrays: dict[str, Any], statics: dict[str, Any] | None = 
     error came from inside and already names its argument).
 
     Args:
-      arrays: the array arguments by name (``None`` values are skipped).
+      arrays: the array (or array pytree) arguments by name (``None`` values are skipped).
       statics: the static options by name; each must be hashable.
     """
     for name, value in arrays.items():
-        if value is not None and not isinstance(value, jax.Array):
+        if value is None or isinstance(value, jax.Array):
+            continue
+        if isinstance(value, str | bytes):
             as_inexact(value, name)
+        for leaf in jax.tree.leaves(value):  # pytrees (calculus and optim points)
+            if not isinstance(leaf, jax.Array):
+                as_inexact(leaf, name)
     for name, value in (statics or {}).items():
         try:
             hash(value)
@@ -267,9 +272,8 @@ def tolerance(
     if dtype is None and not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
     if dtype is not None:
-        kind = (
-            np.dtype(dtype).kind if not jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key) else "V"
-        )
+        prng = jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+        kind = "V" if prng else np.dtype(dtype).kind
         if kind not in "iuf":
             raise TypeError(f"{name} must be {what}, got dtype {dtype}")
         if scalar and getattr(value, "ndim", 0) != 0:
