@@ -125,30 +125,32 @@ def _eigh_jit(a: jax.Array) -> EighResult:
 
 
 def eigh(a: ArrayLike) -> EighResult:
-    """Eigendecomposition of symmetric matrices (as ``numpy.linalg.eigh``).
+    r"""Eigendecomposition of symmetric matrices (as ``numpy.linalg.eigh``).
 
-    ``a`` is symmetrised as ``(a + aᵀ) / 2`` (as ``jnp.linalg.eigh`` does by default), so
+    ``a`` is symmetrised as $(A + A^\top)/2$ (as ``jnp.linalg.eigh`` does by default), so
     only its symmetric part matters. The solver is chosen by size: batches of matrices up
-    to 5×5 use a vectorised cyclic Jacobi method (several times faster than LAPACK on
+    to $5 \times 5$ use a vectorised cyclic Jacobi method (several times faster than LAPACK on
     large batches, eigenvectors orthonormal to rounding also for repeated eigenvalues);
     larger ones use ``jnp.linalg.eigh`` (LAPACK ``syevd`` on CPU, cuSOLVER on GPU).
 
     Differentiation (forward and reverse, a custom JVP): eigenvalues are differentiable
-    everywhere, with ``dλ_i = v_iᵀ dA v_i``; eigenvectors where the eigenvalues are
-    distinct, with ``dv_j = Σ_i v_i (v_iᵀ dA v_j) / (λ_j − λ_i)``, as accurate as
-    ``jnp.linalg.eigh``'s also for nearly equal eigenvalues (the large terms of a
-    near-degenerate pair cancel exactly in functions of the matrix such as
-    ``V f(Λ) Vᵀ``). At repeated eigenvalues (gaps at or below ``10 n eps max|λ|``) the
-    individual eigenvectors are not unique and have no derivative; the rotation inside the
-    repeated eigenspace is then dropped (``1 / (λ_j − λ_i)`` replaced by 0), so the
-    returned derivative is finite, and it is exact for the eigenvalues and for each
-    repeated eigenspace's projector ``V_S V_Sᵀ`` (and functions of those, such as
-    ``V f(Λ) Vᵀ`` for ``f`` constant on each repeated eigenvalue), but *not* for
-    ``V f(Λ) Vᵀ`` in general: its derivative inside a repeated eigenspace needs
-    ``f'(λ)``, which no eigenvector derivative can supply (e.g. ``⟨V exp(Λ) Vᵀ, B⟩`` at
-    eigenvalues (1, 1, 2) misses ``exp(1) · P_S (V_Sᵀ dA V_S) P_S``; differentiate a
-    matrix function such as ``jax.scipy.linalg.expm`` instead). Complex Hermitian input is
-    passed to ``jnp.linalg.eigh`` (and its derivative rules).
+    everywhere, with $d\lambda_i = v_i^\top \, dA \, v_i$; eigenvectors where the
+    eigenvalues are distinct, with
+    $dv_j = \sum_{i \ne j} v_i \, (v_i^\top dA \, v_j) / (\lambda_j - \lambda_i)$, as
+    accurate as ``jnp.linalg.eigh``'s also for nearly equal eigenvalues (the large terms of
+    a near-degenerate pair cancel exactly in functions of the matrix such as
+    $V f(\Lambda) V^\top$). At repeated eigenvalues (gaps at or below
+    $10 \, n \, \varepsilon \max_i |\lambda_i|$) the individual eigenvectors are not unique
+    and have no derivative; the rotation inside the repeated eigenspace is then dropped
+    ($1 / (\lambda_j - \lambda_i)$ replaced by 0), so the returned derivative is finite, and
+    it is exact for the eigenvalues and for each repeated eigenspace's projector
+    $V_S V_S^\top$ (and functions of those, such as $V f(\Lambda) V^\top$ for $f$ constant
+    on each repeated eigenvalue), but *not* for $V f(\Lambda) V^\top$ in general: its
+    derivative inside a repeated eigenspace needs $f'(\lambda)$, which no eigenvector
+    derivative can supply (e.g. $\langle V \exp(\Lambda) V^\top, B \rangle$ at eigenvalues
+    (1, 1, 2) misses $e \, P_S (V_S^\top dA \, V_S) P_S$; differentiate a matrix function
+    such as ``jax.scipy.linalg.expm`` instead). Complex Hermitian input is passed to
+    ``jnp.linalg.eigh`` (and its derivative rules).
 
     Args:
       a: ``[..., n, n]`` symmetric (or complex Hermitian) matrices.
@@ -158,6 +160,14 @@ def eigh(a: ArrayLike) -> EighResult:
 
     Raises:
       ValueError: if ``a`` is not a square ``[..., n, n]`` array.
+
+    References:
+      G. H. Golub and C. F. Van Loan, *Matrix Computations*, 4th ed., Johns Hopkins
+      University Press, 2013, Sec. 8.5 (Jacobi methods).
+
+      M. B. Giles, "An extended collection of matrix derivative results for forward and
+      reverse mode automatic differentiation", Oxford University Computing Laboratory,
+      Report NA-08/01, 2008.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -203,7 +213,7 @@ def eigvalsh(a: ArrayLike) -> jax.Array:
 
 
 def eig(a: ArrayLike) -> EigResult:
-    """Eigendecomposition of general square matrices (as ``numpy.linalg.eig``).
+    r"""Eigendecomposition of general square matrices (as ``numpy.linalg.eig``).
 
     Complex results for real or complex input: eigenvalues in LAPACK's order (not sorted)
     and unit-norm eigenvectors as columns, each with its largest component real. Runs on
@@ -211,8 +221,8 @@ def eig(a: ArrayLike) -> EigResult:
     cuSOLVER), through ``jnp.linalg.eig``.
 
     Differentiation (forward and reverse, a custom JVP): eigenvalues where they are simple
-    (distinct), ``dλ_i = u_iᴴ dA v_i / (u_iᴴ v_i)`` with the left eigenvectors ``u_i``
-    (the rows of ``V⁻¹``); at a repeated eigenvalue ``V`` is singular or nearly so and
+    (distinct), $d\lambda_i = u_i^H dA \, v_i / (u_i^H v_i)$ with the left eigenvectors
+    $u_i$ (the rows of $V^{-1}$); at a repeated eigenvalue $V$ is singular or nearly so and
     the derivative is non-finite or meaningless (eigenvalues of a defective matrix are not
     differentiable). Eigenvectors are not differentiable here (their normalisation is
     not smooth): their tangent is NaN, so a loss that uses them gets a NaN gradient,
@@ -338,9 +348,10 @@ def _charpoly_jit(a: jax.Array) -> jax.Array:
 
 
 def charpoly(a: ArrayLike) -> jax.Array:
-    """Characteristic polynomial ``det(λI − A)`` (as ``numpy.poly`` of a matrix).
+    r"""Characteristic polynomial $\det(\lambda I - A)$ (as ``numpy.poly`` of a matrix).
 
-    Computed as NumPy does, from the eigenvalues (multiplying out ``Π (λ − λ_i)``), which
+    Computed as NumPy does, from the eigenvalues (multiplying out
+    $\prod_i (\lambda - \lambda_i)$), which
     is far more accurate than the Faddeev–LeVerrier recurrence. Coefficients are real for
     real input. Differentiable everywhere (a custom JVP from the adjugate, valid also at
     repeated eigenvalues).
@@ -368,11 +379,12 @@ def charpoly(a: ArrayLike) -> jax.Array:
 
 
 def is_psd(a: ArrayLike, *, rtol: float | None = None) -> jax.Array:
-    """Whether matrices are symmetric positive semi-definite.
+    r"""Whether matrices are symmetric positive semi-definite.
 
-    ``a`` counts as symmetric when ``max|a − aᵀ| <= rtol · max|a|`` and as positive
-    semi-definite when moreover its smallest eigenvalue is ``>= −rtol · max|λ|``. The
-    default ``rtol`` is ``n · eps`` of the dtype (the default of
+    ``a`` counts as symmetric when $\max |A - A^\top| \le \text{rtol} \cdot \max |A|$ and
+    as positive semi-definite when moreover its smallest eigenvalue is
+    $\ge -\text{rtol} \cdot \max_i |\lambda_i|$. The default ``rtol`` is $n \varepsilon$
+    ($\varepsilon$ the machine epsilon of the dtype) (the default of
     ``numpy.linalg.matrix_rank``). NaN entries give ``False``. No NumPy function does
     this directly; it is ``numpy.linalg.eigvalsh(a).min() >= -tol`` plus a symmetry test.
 
@@ -544,14 +556,15 @@ def power_iteration(
     tol: float = 1e-6,
     n: int | None = None,
 ) -> PowerIterationResult:
-    """Eigenvalue of largest magnitude and its eigenvector, by power iteration.
+    r"""Eigenvalue of largest magnitude and its eigenvector, by power iteration.
 
-    Iterates ``v ← A v / ||A v||`` and stops when the Rayleigh quotient ``λ = vᵀ A v``
-    has residual ``||A v − λ v|| <= tol · |λ|`` (``tol`` is raised to ``10 √n eps`` of the
-    dtype, the rounding level of the product). A negative dominant eigenvalue is found
-    (``v`` alternates sign; ``λ`` and the residual do not). Convergence is linear with
-    ratio ``|λ₂ / λ₁|``; if it has not converged after ``max_steps`` products (e.g. when
-    ``λ`` and ``−λ`` are both dominant), ``converged`` is False and the eigenvalue and
+    Iterates $v \leftarrow A v / \|A v\|$ and stops when the Rayleigh quotient
+    $\lambda = v^\top A v$ has residual $\|A v - \lambda v\| \le \text{tol} \cdot |\lambda|$
+    (``tol`` is raised to $10 \sqrt{n} \, \varepsilon$ of the dtype, the rounding level of
+    the product). A negative dominant eigenvalue is found ($v$ alternates sign; $\lambda$
+    and the residual do not). Convergence is linear with ratio $|\lambda_2 / \lambda_1|$;
+    if it has not converged after ``max_steps`` products (e.g. when $\lambda$ and
+    $-\lambda$ are both dominant), ``converged`` is False and the eigenvalue and
     eigenvector are NaN. The eigenvector has unit length and its largest-magnitude
     component positive. No NumPy equivalent; compare
     ``scipy.sparse.linalg.eigs(a, k=1, which="LM")``. Compiled once per (matvec, shapes,
@@ -560,9 +573,10 @@ def power_iteration(
     Differentiation (reverse mode, a custom VJP; the loop is never differentiated): the
     eigenvalue and eigenvector are differentiable w.r.t. ``a`` or the matvec's ``args``
     for a symmetric operator whose dominant eigenvalue is simple and not matched by
-    ``−λ``: ``dλ = vᵀ dA v``, and ``dv = −(A − λI)⁺ (I − v vᵀ) dA v`` solved by conjugate
-    gradients on the operator (at most ``n`` products). The gradient w.r.t. ``a`` is the
-    unsymmetrised one (e.g. ``v vᵀ`` for ``λ``). For a non-symmetric matrix ``a`` the
+    $-\lambda$: $d\lambda = v^\top dA \, v$, and
+    $dv = -(A - \lambda I)^+ (I - v v^\top) \, dA \, v$ solved by conjugate gradients on the
+    operator (at most $n$ products). The gradient w.r.t. ``a`` is the unsymmetrised one
+    (e.g. $v v^\top$ for $\lambda$). For a non-symmetric matrix ``a`` the
     gradient is NaN (these formulas need the left eigenvector); a matvec is assumed
     symmetric. Not differentiable w.r.t. ``v0`` or ``tol``; an unconverged result (NaN)
     gives NaN gradients. Forward mode (``jax.jvp``) is not supported.
