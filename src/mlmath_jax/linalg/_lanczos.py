@@ -277,41 +277,44 @@ def eigsh(
     ncv: int | None = None,
     n: int | None = None,
 ) -> EigshResult:
-    """A few extreme eigenpairs of a symmetric operator (as ``scipy.sparse.linalg.eigsh``).
+    r"""A few extreme eigenpairs of a symmetric operator (as ``scipy.sparse.linalg.eigsh``).
 
     Krylov–Schur (thick-restart Lanczos) with full reorthogonalisation and an explicit
     Rayleigh–Ritz step per restart. Given a matvec function, only products with the
     operator are used (single-vector Krylov–Schur; the matrix is never formed). Given a
     dense matrix, a block variant multiplies 4 vectors per pass over the matrix (a
     matrix-matrix product costs about as much memory traffic as one matrix-vector
-    product). Small problems (``n <= 2 * ncv``) are solved with a dense ``eigh`` instead.
+    product; each new block is orthonormalised by Cholesky QR, twice). Small problems
+    ($n \le 2 \, \text{ncv}$) are solved with a dense ``eigh`` instead.
 
-    Convergence: a Ritz pair ``(θ, x)`` is accepted when ``||A x − θ x|| <= tol * max|θ|``
-    (``max|θ|`` over the current Ritz values, an estimate of ``||A||₂``). The eigenvalue
-    error is then at most ``tol * ||A||₂`` and usually far smaller (it is quadratic in the
-    residual). Default ``tol`` is the larger of ``eps ** 0.75`` and ``10 √n eps`` (the
-    rounding level of a product, below which residuals stagnate). Pairs that have not
-    converged after ``max_steps`` restarts are NaN and ``converged`` is False for them.
-    Like ARPACK, the single-vector method (matvec input) can miss copies of a repeated
-    eigenvalue, or one of two nearly equal ones, when the wanted set ends inside such a
-    cluster: then ask for a few more pairs, or use :func:`eigh`; the block method (matrix
-    input) sees up to 4 copies at once.
+    Convergence: a Ritz pair $(\theta, x)$ is accepted when
+    $\|A x - \theta x\| \le \text{tol} \cdot \max |\theta|$ ($\max |\theta|$ over the
+    current Ritz values, an estimate of $\|A\|_2$). The eigenvalue error is then at most
+    $\text{tol} \cdot \|A\|_2$ and usually far smaller (it is quadratic in the residual).
+    Default ``tol`` is the larger of $\varepsilon^{3/4}$ and $10 \sqrt{n} \, \varepsilon$
+    ($\varepsilon$ the machine epsilon of the dtype; the rounding level of a product, below
+    which residuals stagnate). Pairs that have not converged after ``max_steps`` restarts
+    are NaN and ``converged`` is False for them. Like ARPACK, the single-vector method
+    (matvec input) can miss copies of a repeated eigenvalue, or one of two nearly equal
+    ones, when the wanted set ends inside such a cluster: then ask for a few more pairs, or
+    use :func:`eigh`; the block method (matrix input) sees up to 4 copies at once.
 
     Differentiation (reverse mode, by implicit formulas in a custom VJP; the Krylov loop is
-    never differentiated): w.r.t. ``a`` (through its symmetric part ``(a + aᵀ) / 2``) or
-    the matvec's ``args`` (the operator must be symmetric for every ``args``).
-    Eigenvalues: ``dλ_i = v_iᵀ dA v_i``; for a matvec, ``∂λ_i/∂args`` is the VJP of
-    ``matvec(v_i, *args)`` with cotangent ``v_i``, at no extra products. Eigenvectors, where
-    the eigenvalues are separated: ``dv_i = Σ_j v_j (v_jᵀ dA v_i) / (λ_i − λ_j)`` over the
-    other computed pairs, plus the part orthogonal to all ``k`` of them, which solves
-    ``(A − λ_i I) r = −(I − V Vᵀ) dA v_i`` by conjugate gradients on the operator (the
-    shifted operator is definite there because the unwanted spectrum lies beyond the
-    wanted pairs; at most ``n`` products per pair, fewer the wider the gap to the
+    never differentiated): w.r.t. ``a`` (through its symmetric part $(A + A^\top)/2$) or the
+    matvec's ``args`` (the operator must be symmetric for every ``args``). Eigenvalues:
+    $d\lambda_i = v_i^\top dA \, v_i$; for a matvec,
+    $\partial \lambda_i / \partial \text{args}$ is the VJP of ``matvec(v_i, *args)`` with
+    cotangent $v_i$, at no extra products. Eigenvectors, where the eigenvalues are
+    separated: $dv_i = \sum_{j \ne i} v_j \, (v_j^\top dA \, v_i) / (\lambda_i - \lambda_j)$
+    over the other computed pairs, plus the part orthogonal to all $k$ of them, which solves
+    $(A - \lambda_i I) \, r = -(I - V V^\top) \, dA \, v_i$ by conjugate gradients on the
+    operator (the shifted operator is definite there because the unwanted spectrum lies
+    beyond the wanted pairs; at most ``n`` products per pair, fewer the wider the gap to the
     unwanted spectrum; an eigenvalue-only loss runs none). Eigenvector losses are
-    ill-conditioned, as the true derivative, when ``λ_k`` nearly equals an unwanted
-    eigenvalue; ties among the computed pairs drop their mutual rotation (as
-    :func:`eigh`). Sign flips of eigenvectors are not differentiable: use sign-invariant
-    losses (``(cᵀv)²``, ``v vᵀ``). Unconverged pairs (NaN) give NaN gradients; all pairs
+    ill-conditioned, as the true derivative, when $\lambda_k$ nearly equals an unwanted
+    eigenvalue; ties among the computed pairs drop their mutual rotation (as :func:`eigh`).
+    Sign flips of eigenvectors are not differentiable: use sign-invariant losses
+    ($(c^\top v)^2$, $v v^\top$). Unconverged pairs (NaN) give NaN gradients; all pairs
     should converge for exact eigenvector gradients. Not differentiable w.r.t. ``v0``,
     ``tol``; forward mode (``jax.jvp``) is not supported (use :func:`eigh` for it).
 
@@ -332,7 +335,8 @@ def eigsh(
       which: ``"LA"`` (largest algebraic), ``"SA"`` (smallest algebraic) or ``"LM"``
         (largest magnitude), as SciPy (static).
       max_steps: maximum number of restart cycles (SciPy's ``maxiter``; static); default
-        1000 (each cycle costs ``ncv − p`` products, ``p`` being about ``(ncv + k) / 2``).
+        1000 (each cycle costs $\text{ncv} - p$ products, $p$ being about
+        $(\text{ncv} + k) / 2$).
       tol: relative residual tolerance (see above), ``> 0``; traced.
       ncv: Krylov subspace dimension, ``k < ncv <= n`` (static); default
         ``min(n, max(2k + 1, 20))`` for a function and ``max(64, 2k + 8)`` for a matrix
@@ -348,6 +352,18 @@ def eigsh(
       ValueError: if ``k`` is not in ``[1, n]``, ``which`` is unknown, the matrix is not
         square, ``v0`` does not match it, or a matvec comes without ``v0`` and ``n``.
       TypeError: if ``args`` is not a tuple.
+
+    References:
+      G. W. Stewart, "A Krylov--Schur algorithm for large eigenproblems", SIAM J. Matrix
+      Anal. Appl. 23(3), pp. 601-614, 2001.
+
+      K. Wu and H. Simon, "Thick-restart Lanczos method for large symmetric eigenvalue
+      problems", SIAM J. Matrix Anal. Appl. 22(2), pp. 602-616, 2000.
+
+      T. Fukaya, Y. Nakatsukasa, Y. Yanagisawa and Y. Yamamoto, "CholeskyQR2: a simple and
+      communication-avoiding algorithm for computing a tall-skinny QR factorization on a
+      large-scale parallel system", Proc. 5th Workshop on Latest Advances in Scalable
+      Algorithms for Large-Scale Systems (ScalA), pp. 31-38, 2014.
 
     Examples:
       >>> import jax.numpy as jnp
