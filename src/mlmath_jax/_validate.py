@@ -164,8 +164,8 @@ def _bad_value(x: Any, ok, name: str) -> tuple[bool, Any]:
     host = _concrete_values(x)
     if host is not None and host.dtype.kind in "biuf":
         return bool(host.size) and not bool(np.all(ok(host))), host
-    if isinstance(x, str) or x is None:
-        as_inexact(x, name)  # a TypeError naming the argument
+    if not isinstance(x, jax.Array):
+        x = as_inexact(x, name)  # str, None, objects: a TypeError naming the argument
     # Under jit, jnp operations on constants are staged: evaluate this check eagerly.
     with jax.ensure_compile_time_eval():
         arr = jnp.asarray(x)
@@ -224,6 +224,28 @@ def explain_call_error(arrays: dict[str, Any], statics: dict[str, Any] | None = 
                 f"{name} must be a static Python value (a number, string, None or tuple), "
                 f"got {type(value).__name__}"
             ) from None
+
+
+def call(jitted: Any, arrays: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    """``jitted(*args, **kwargs)``; a ``TypeError`` raised by jit itself names the argument.
+
+    The cheap dispatch path is untouched: :func:`explain_call_error` only runs on the
+    error path, with ``arrays`` (name -> value, pytrees allowed) to blame.
+    """
+    try:
+        return jitted(*args, **kwargs)
+    except TypeError:
+        explain_call_error(arrays)
+        raise
+
+
+def broadcast(shapes: Sequence[tuple[int, ...]], names: Sequence[str]) -> tuple[int, ...]:
+    """Broadcast whole shapes, raising ``ValueError`` naming every argument and its shape."""
+    try:
+        return tuple(jnp.broadcast_shapes(*shapes))
+    except ValueError:
+        seen = ", ".join(f"{n} has shape {tuple(s)}" for n, s in zip(names, shapes, strict=True))
+        raise ValueError(f"shapes of {' and '.join(names)} do not broadcast: {seen}") from None
 
 
 def axis(value: Any, ndim: int, name: str = "axis") -> int:

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import _trees, _validate
-from ._inputs import check_positive, checked_point
+from ._inputs import call, check_positive, checked_point
 
 # Up to this many parameters every coordinate is checked; above, random directions.
 _ALL_COORDINATES_MAX = 32
@@ -136,4 +136,5 @@ def check_grad(
     check_positive(eps, "eps")
     if num_directions is not None:
         num_directions = _validate.static_int(num_directions, "num_directions", minimum=1)
-    return _check_grad_jit(fun, x, args, eps, key, num_directions=num_directions)
+    _validate.prng_key(key, "key", allow_none=True)
+    return call(_check_grad_jit, {"x": x}, fun, x, args, eps, key, num_directions=num_directions)

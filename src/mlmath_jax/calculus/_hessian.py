@@ -15,19 +15,21 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.flatten_util import ravel_pytree
 from jax.typing import ArrayLike
 
 from .. import _krylov, _trees, _validate
 from ..linalg import EigshResult, eigsh
-from ._inputs import check_positive, checked_point
+from ._inputs import call, check_positive, checked_point
 
 
 class TraceResult(NamedTuple):
-    """Result of :func:`hessian_trace`.
+    r"""Result of :func:`hessian_trace`.
 
     Attributes:
-      estimate: Hutchinson's estimate of ``tr ∇²fun(x)``, a scalar in ``x``'s dtype.
+      estimate: Hutchinson's estimate of $\operatorname{tr} \nabla^2 f(x)$ ($f$ the
+        function ``fun``), a scalar in ``x``'s dtype.
       standard_error: its standard error, ``std(ddof=1) / sqrt(num_samples)``.
     """
 
@@ -81,7 +83,7 @@ def _hvp_jit(fun, x, v, args):
 
 
 def hvp(fun: Callable[..., jax.Array], x: Any, v: Any, args: tuple = ()) -> Any:
-    """Hessian-vector product ``∇²fun(x) v`` without forming the Hessian.
+    r"""Hessian-vector product $\nabla^2 f(x) \, v$ ($f$ = ``fun``) without forming the Hessian.
 
     Forward-over-reverse: ``jax.jvp(jax.grad(fun), (x,), (v,))``, about the cost of two
     gradient evaluations and memory linear in the number of parameters. (No NumPy
@@ -95,12 +97,16 @@ def hvp(fun: Callable[..., jax.Array], x: Any, v: Any, args: tuple = ()) -> Any:
       args: tuple of extra arguments of ``fun`` (data; traced, not differentiated).
 
     Returns:
-      ``∇²fun(x) v``, with ``x``'s pytree structure.
+      $\nabla^2 f(x) \, v$, with ``x``'s pytree structure.
 
     Raises:
       TypeError: if ``fun`` is not callable or ``args`` is not a tuple.
       ValueError: if ``x`` and ``v`` differ in structure or leaf shapes, or ``fun`` does
         not return a scalar.
+
+    References:
+      B. A. Pearlmutter, "Fast exact multiplication by the Hessian", Neural Computation
+      6(1), pp. 147-160, 1994.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -111,7 +117,7 @@ def hvp(fun: Callable[..., jax.Array], x: Any, v: Any, args: tuple = ()) -> Any:
       Array([ 6., 12.], dtype=float32)
     """
     _trees.check_fun(fun)
-    return _hvp_jit(fun, x, v, _trees.check_args(args))
+    return call(_hvp_jit, {"x": x, "v": v}, fun, x, v, _trees.check_args(args))
 
 
 # ----------------------------------------------------------------------------------------
@@ -163,19 +169,19 @@ def hessian_eigsh(
     tol: float | None = None,
     ncv: int | None = None,
 ) -> EigshResult:
-    """``k`` extreme eigenpairs of the Hessian of ``fun`` at ``x``, matrix-free.
+    r"""``k`` extreme eigenpairs of the Hessian of ``fun`` at ``x``, matrix-free.
 
-    :func:`mlmath_jax.linalg.eigsh` (thick-restart Lanczos) on Hessian-vector products:
-    the Hessian is never formed, memory is ``O(ncv · n)`` for ``n`` parameters. The
+    :func:`mlmath_jax.linalg.eigsh` (thick-restart Lanczos) on Hessian-vector products: the
+    Hessian is never formed, memory is $O(\text{ncv} \cdot n)$ for $n$ parameters. The
     pytree ``x`` is flattened with ``jax.flatten_util.ravel_pytree``; eigenvectors are in
     that flattened space: ``ravel_pytree(x)[1](vecs[:, i])`` turns column ``i`` back into
     ``x``'s structure. (SciPy: ``scipy.sparse.linalg.eigsh`` on a ``LinearOperator``.)
 
     Differentiation (reverse mode): eigenvalues and eigenvectors are differentiable w.r.t.
     ``x`` and ``args`` by the implicit formulas of :func:`~mlmath_jax.linalg.eigsh`
-    (``dλ_i = v_iᵀ dH v_i``, one VJP of a Hessian-vector product, i.e. third derivatives
-    of ``fun``; eigenvectors by conjugate gradients on Hessian-vector products), never by
-    differentiating the Lanczos loop. Not w.r.t. ``v0`` or ``tol``.
+    ($d\lambda_i = v_i^\top dH \, v_i$, one VJP of a Hessian-vector product, i.e. third
+    derivatives of ``fun``; eigenvectors by conjugate gradients on Hessian-vector products),
+    never by differentiating the Lanczos loop. Not w.r.t. ``v0`` or ``tol``.
 
     Args:
       fun: ``fun(x, *args) -> scalar``, twice differentiable in ``x``.
@@ -199,6 +205,16 @@ def hessian_eigsh(
       ValueError: if ``v0`` matches neither ``[n]`` nor ``x``'s structure, ``k`` is out of
         range, ``which`` is unknown or ``fun`` does not return a scalar.
 
+    References:
+      G. W. Stewart, "A Krylov--Schur algorithm for large eigenproblems", SIAM J. Matrix
+      Anal. Appl. 23(3), pp. 601-614, 2001.
+
+      K. Wu and H. Simon, "Thick-restart Lanczos method for large symmetric eigenvalue
+      problems", SIAM J. Matrix Anal. Appl. 22(2), pp. 602-616, 2000.
+
+      B. A. Pearlmutter, "Fast exact multiplication by the Hessian", Neural Computation
+      6(1), pp. 147-160, 1994.
+
     Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import calculus
@@ -217,7 +233,19 @@ def hessian_eigsh(
     if ncv is not None:
         ncv = _validate.static_int(ncv, "ncv", minimum=k + 1)
     check_positive(tol, "tol")
-    return _hessian_eigsh_jit(fun, x, v0, args, tol, k=k, which=which, max_steps=max_steps, ncv=ncv)
+    return call(
+        _hessian_eigsh_jit,
+        {"x": x, "v0": v0},
+        fun,
+        x,
+        v0,
+        args,
+        tol,
+        k=k,
+        which=which,
+        max_steps=max_steps,
+        ncv=ncv,
+    )
 
 
 # ----------------------------------------------------------------------------------------
@@ -241,14 +269,15 @@ def _hessian_trace_jit(fun, x, key, args, *, num_samples):
 def hessian_trace(
     fun: Callable[..., jax.Array], x: Any, key: jax.Array, num_samples: int, args: tuple = ()
 ) -> TraceResult:
-    """Hutchinson's estimate of ``tr ∇²fun(x)`` and its standard error.
+    r"""Hutchinson's estimate of $\operatorname{tr} \nabla^2 f(x)$ and its standard error.
 
-    ``mean_i z_iᵀ H z_i`` over ``num_samples`` Rademacher probes ``z_i`` (entries ±1, the
-    minimum-variance choice for real probes), each ``Hz`` a Hessian-vector product. Probes
-    run one after another (``lax.map``), so memory stays linear in the number of
-    parameters. The standard error is the sample standard deviation (``ddof=1``) over
-    ``sqrt(num_samples)``. (No NumPy equivalent; ``numpy.trace`` of the full Hessian is the
-    exact value.)
+    For $f$ = ``fun`` and its Hessian $H$ at ``x``:
+    $\frac{1}{m} \sum_{i=1}^{m} z_i^\top H z_i$ over $m$ = ``num_samples`` Rademacher probes
+    $z_i$ (entries $\pm 1$, the minimum-variance choice for real probes), each $H z_i$ a
+    Hessian-vector product. Probes run one after another (``lax.map``), so memory stays
+    linear in the number of parameters. The standard error is the sample standard deviation
+    (``ddof=1``) over $\sqrt{m}$. (No NumPy equivalent; ``numpy.trace`` of the full Hessian
+    is the exact value.)
 
     Args:
       fun: ``fun(x, *args) -> scalar``, twice differentiable in ``x``.
@@ -264,6 +293,13 @@ def hessian_trace(
       TypeError: if ``fun`` is not callable or ``args`` is not a tuple.
       ValueError: if ``num_samples < 2`` or ``fun`` does not return a scalar.
 
+    References:
+      M. F. Hutchinson, "A stochastic estimator of the trace of the influence matrix for
+      Laplacian smoothing splines", Commun. Stat. Simul. Comput. 18(3), pp. 1059-1076, 1989.
+
+      B. A. Pearlmutter, "Fast exact multiplication by the Hessian", Neural Computation
+      6(1), pp. 147-160, 1994.
+
     Examples:
       >>> import jax
       >>> import jax.numpy as jnp
@@ -278,7 +314,8 @@ def hessian_trace(
     _trees.check_fun(fun)
     args = _trees.check_args(args)
     num_samples = _validate.static_int(num_samples, "num_samples", minimum=2)
-    return _hessian_trace_jit(fun, x, key, args, num_samples=num_samples)
+    _validate.prng_key(key, "key")
+    return call(_hessian_trace_jit, {"x": x}, fun, x, key, args, num_samples=num_samples)
 
 
 # ----------------------------------------------------------------------------------------
@@ -339,20 +376,20 @@ def hessian_spectral_density(
     grid: ArrayLike,
     sigma: float | None = None,
 ) -> jax.Array:
-    """Eigenvalue density of the Hessian of ``fun`` at ``x`` by stochastic Lanczos quadrature.
+    r"""Eigenvalue density of the Hessian of ``fun`` at ``x`` by stochastic Lanczos quadrature.
 
     For each of ``num_probes`` normalised Rademacher probes ``v``, ``num_iters`` Lanczos
-    steps on Hessian-vector products give a tridiagonal ``T = QΘQᵀ``; its Ritz values
-    ``θ_j`` with weights ``Q[0, j]²`` form a Gauss quadrature of the spectral measure
-    ``vᵀ δ(λ - H) v``, whose mean over probes estimates the eigenvalue density
-    ``(1/n) Σ δ(λ - λ_i)`` (Ubaru, Chen & Saad 2017; Ghorbani, Krishnan & Xiao 2019). Each
-    node is smoothed by a Gaussian of width ``sigma``; the density is evaluated on
-    ``grid`` and normalised to integrate to 1 there with the trapezoid rule (mass outside
-    the grid is dropped first, so choose a grid covering the spectrum; a grid missing it
-    entirely gives NaN). Probes run one after another (``lax.map``); memory is
-    ``O(num_iters · n)`` for the Lanczos basis, linear in the parameter count. (No
+    steps on Hessian-vector products give a tridiagonal $T = Q \Theta Q^\top$; its Ritz
+    values $\theta_j$ with weights $Q_{0j}^2$ form a Gauss quadrature of the spectral
+    measure $v^\top \delta(\lambda - H) \, v$, whose mean over probes estimates the
+    eigenvalue density $\frac{1}{n} \sum_i \delta(\lambda - \lambda_i)$. Each node is
+    smoothed by a Gaussian of width ``sigma``; the density is evaluated on ``grid`` and
+    normalised to integrate to 1 there with the trapezoid rule (mass outside the grid is
+    dropped first, so choose a grid covering the spectrum; a grid missing it entirely gives
+    NaN). Probes run one after another (``lax.map``); memory is
+    $O(\text{num\_iters} \cdot n)$ for the Lanczos basis, linear in the parameter count. (No
     NumPy/SciPy equivalent: a histogram of ``numpy.linalg.eigvalsh`` of the full Hessian is
-    the exact, O(n³) answer.)
+    the exact, $O(n^3)$ answer.)
 
     Args:
       fun: ``fun(x, *args) -> scalar``, twice differentiable in ``x``.
@@ -362,8 +399,9 @@ def hessian_spectral_density(
       num_probes: number of probe vectors (static, >= 1).
       num_iters: Lanczos steps per probe (static, ``1 <= num_iters <= n``).
       grid: ``[g]`` increasing points (``g >= 2``) at which the density is evaluated.
-      sigma: Gaussian width; default ``max(0.01 · (θ_max − θ_min), Δ)``, one percent of
-        the estimated spectral range or the mean grid spacing ``Δ`` if larger, so every
+      sigma: Gaussian width; default
+        $\max(0.01 \, (\theta_{\max} - \theta_{\min}), \Delta)$, one percent of the
+        estimated spectral range or the mean grid spacing $\Delta$ if larger, so every
         Gaussian is resolved by the grid and the trapezoid normalisation is accurate.
 
     Returns:
@@ -374,6 +412,13 @@ def hessian_spectral_density(
       ValueError: if ``grid`` is not 1-D with at least 2 points, ``num_probes`` or
         ``num_iters`` is out of range, ``sigma`` (concrete) is not positive, or ``fun`` does
         not return a scalar.
+
+    References:
+      S. Ubaru, J. Chen and Y. Saad, "Fast estimation of tr(f(A)) via stochastic Lanczos
+      quadrature", SIAM J. Matrix Anal. Appl. 38(4), pp. 1075-1099, 2017.
+
+      B. Ghorbani, S. Krishnan and Y. Xiao, "An investigation into neural net optimization via
+      Hessian eigenvalue density", Proc. 36th ICML, PMLR 97, pp. 2232-2241, 2019.
 
     Examples:
       >>> import jax
@@ -392,6 +437,28 @@ def hessian_spectral_density(
     num_probes = _validate.static_int(num_probes, "num_probes", minimum=1)
     num_iters = _validate.static_int(num_iters, "num_iters", minimum=1)
     check_positive(sigma, "sigma")
+    _validate.prng_key(key, "key")
     if not isinstance(grid, jax.Array):
         grid = _validate.as_real(grid, "grid")
-    return _density_jit(fun, x, key, args, grid, sigma, num_probes=num_probes, num_iters=num_iters)
+    _check_grid(grid)
+    return call(
+        _density_jit,
+        {"x": x},
+        fun,
+        x,
+        key,
+        args,
+        grid,
+        sigma,
+        num_probes=num_probes,
+        num_iters=num_iters,
+    )
+
+
+def _check_grid(grid: jax.Array) -> None:
+    """A concrete 1-D ``grid`` must be strictly increasing (the density integrates over it)."""
+    if grid.ndim != 1 or grid.size < 2 or not _validate.is_concrete(grid):
+        return  # the rank check inside the compiled function names grid's shape
+    host = np.asarray(grid)
+    if not bool(np.all(np.diff(host) > 0)):
+        raise ValueError(f"grid must be strictly increasing, got {_validate.describe(host)}")

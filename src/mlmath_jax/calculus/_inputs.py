@@ -16,9 +16,12 @@ def checked_point(fun: Callable[..., Any], x: Any, args: tuple) -> Any:
 
 
 def check_positive(value: Any, name: str) -> None:
-    """``value > 0`` for a concrete option (Python numbers checked without a device op)."""
-    if isinstance(value, (int, float)):
-        if not value > 0:
-            raise ValueError(f"{name} must be > 0, got {value}")
-    elif value is not None:
-        _validate.positive(value, name)
+    """``value``, if given, a real scalar ``> 0`` (value checked when concrete).
+
+    Python numbers are checked without a device op; strings, lists and arrays of more
+    than one number raise, naming ``name``.
+    """
+    _validate.tolerance(value, name, strict=True, allow_none=True)
+
+
+call = _validate.call  # a jitted call whose jit-level TypeError names the argument

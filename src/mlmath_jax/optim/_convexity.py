@@ -170,4 +170,13 @@ def convexity_check(
     args = _trees.check_args(args)
     if num_segments is not None:
         num_segments = _validate.static_int(num_segments, "num_segments", minimum=0)
-    return _convexity_check(fun=fun, num_segments=num_segments, points=points, key=key, args=args)
+    _validate.prng_key(key, "key")
+    return _validate.call(
+        _convexity_check,
+        {"points": points},
+        fun=fun,
+        num_segments=num_segments,
+        points=points,
+        key=key,
+        args=args,
+    )

@@ -215,7 +215,9 @@ def minimize(
     max_steps = _validate.static_int(max_steps, "max_steps", minimum=0)
     check_tol(tol)
     implicit_max_steps = check_implicit_max_steps(implicit_max_steps)
-    return _minimize(
+    return _validate.call(
+        _minimize,
+        {"x0": x0},
         fun=fun,
         optimizer=optimizer,
         max_steps=max_steps,

@@ -247,7 +247,9 @@ def newton(
     _validate.one_of(solver, ("auto", "dense", "cg"), "solver")
     if max_cg_steps is not None:
         max_cg_steps = _validate.static_int(max_cg_steps, "max_cg_steps", minimum=1)
-    return _newton(
+    return _validate.call(
+        _newton,
+        {"x0": x0},
         fun=fun,
         max_steps=max_steps,
         solver=solver,

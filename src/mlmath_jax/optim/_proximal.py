@@ -18,7 +18,6 @@ from ._result import (
     OptResult,
     check_implicit_max_steps,
     check_nonnegative,
-    check_positive,
     check_tol,
     static_callable,
 )
@@ -28,14 +27,18 @@ _MAX_BACKTRACKS = 60
 _SLACK_ULPS = 16
 
 
-def _threshold(value: ArrayLike, name: str, dtype: Any) -> jax.Array:
-    return _validate.as_real(value, name).astype(dtype)
+def _threshold(value: ArrayLike, name: str, dtype: Any, x: jax.Array | None = None) -> jax.Array:
+    """``value`` in ``dtype``; with ``x``, its shape must broadcast with ``x``'s."""
+    arr = _validate.as_real(value, name).astype(dtype)
+    if x is not None:
+        _validate.broadcast([x.shape, arr.shape], ["x", name])
+    return arr
 
 
 @jax.jit
 def _prox_l1(x, threshold):
     x = _validate.as_real(x, "x")
-    threshold = _threshold(threshold, "threshold", x.dtype)
+    threshold = _threshold(threshold, "threshold", x.dtype, x)
     return jnp.sign(x) * jnp.maximum(jnp.abs(x) - threshold, 0.0)
 
 
@@ -62,14 +65,14 @@ def prox_l1(x: ArrayLike, threshold: ArrayLike) -> jax.Array:
       Array([-1.,  0.,  2.], dtype=float32)
     """
     check_nonnegative(threshold, "threshold")
-    return _prox_l1(x, threshold)
+    return _validate.call(_prox_l1, {"x": x, "threshold": threshold}, x, threshold)
 
 
 @jax.jit
 def _prox_elastic_net(x, l1, l2):
     x = _validate.as_real(x, "x")
-    l1 = _threshold(l1, "l1", x.dtype)
-    l2 = _threshold(l2, "l2", x.dtype)
+    l1 = _threshold(l1, "l1", x.dtype, x)
+    l2 = _threshold(l2, "l2", x.dtype, x)
     return jnp.sign(x) * jnp.maximum(jnp.abs(x) - l1, 0.0) / (1.0 + l2)
 
 
@@ -99,7 +102,7 @@ def prox_elastic_net(x: ArrayLike, l1: ArrayLike, l2: ArrayLike) -> jax.Array:
     """
     check_nonnegative(l1, "l1")
     check_nonnegative(l2, "l2")
-    return _prox_elastic_net(x, l1, l2)
+    return _validate.call(_prox_elastic_net, {"x": x, "l1": l1, "l2": l2}, x, l1, l2)
 
 
 @functools.partial(jax.jit, static_argnames=("num_groups",))
@@ -217,7 +220,7 @@ def prox_nuclear(a: ArrayLike, threshold: ArrayLike) -> jax.Array:
              [0., 0.]], dtype=float32)
     """
     check_nonnegative(threshold, "threshold")
-    return _prox_nuclear(a, threshold)
+    return _validate.call(_prox_nuclear, {"a": a, "threshold": threshold}, a, threshold)
 
 
 class ProximalState(NamedTuple):
@@ -529,11 +532,11 @@ def proximal_gradient(
     prox_args = _trees.check_args(prox_args, "prox_args")
     max_steps = _validate.static_int(max_steps, "max_steps", minimum=0)
     check_tol(tol)
-    if not isinstance(accelerate, bool):
-        raise TypeError(f"accelerate must be a Python bool, got {type(accelerate).__name__}")
-    if step_size is not None:
-        check_positive(step_size, "step_size")
-    return _proximal_gradient(
+    accelerate = _validate.bool_option(accelerate, "accelerate")
+    _validate.tolerance(step_size, "step_size", strict=True, allow_none=True)
+    return _validate.call(
+        _proximal_gradient,
+        {"x0": x0},
         fun=fun,
         prox=prox,
         accelerate=accelerate,

@@ -67,7 +67,7 @@ def quadratic(a: ArrayLike, b: ArrayLike, c: ArrayLike = 0.0) -> Callable[[Array
 @jax.jit
 def _quadratic_minimizer(a, b):
     """The minimiser and whether every symmetric part had a Cholesky factor."""
-    a, b = _a_and_b(a, b)
+    a, b = _a_and_b(_validate.as_real(a, "a"), _validate.as_real(b, "b"))
     sym = 0.5 * (a + jnp.swapaxes(a, -1, -2))
     chol = jnp.linalg.cholesky(sym)
     diag = jnp.diagonal(chol, axis1=-2, axis2=-1)
@@ -104,7 +104,7 @@ def quadratic_minimizer(a: ArrayLike, b: ArrayLike) -> jax.Array:
       >>> optim.quadratic_minimizer(jnp.eye(2), jnp.array([2.0, -4.0]))
       Array([-1.,  2.], dtype=float32)
     """
-    x, ok = _quadratic_minimizer(a, b)
+    x, ok = _validate.call(_quadratic_minimizer, {"a": a, "b": b}, a, b)
     if _validate.is_concrete((a, b)) and not bool(ok):
         raise ValueError(
             f"a must be positive definite (its symmetric part has no Cholesky factor), "

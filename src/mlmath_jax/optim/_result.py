@@ -73,7 +73,7 @@ def check_nonnegative(value: Any, name: str) -> None:
     if _on_host(value):
         arr = np.asarray(value)
         if arr.size and not np.all(arr >= 0):
-            raise ValueError(f"{name} must be >= 0, got {arr}")
+            raise ValueError(f"{name} must be >= 0, got {_validate.describe(value)}")
     else:
         _validate.nonnegative(value, name)
 
@@ -83,14 +83,14 @@ def check_positive(value: Any, name: str) -> None:
     if _on_host(value):
         arr = np.asarray(value)
         if arr.size and not np.all(arr > 0):
-            raise ValueError(f"{name} must be > 0, got {arr}")
+            raise ValueError(f"{name} must be > 0, got {_validate.describe(value)}")
     else:
         _validate.positive(value, name)
 
 
 def check_tol(tol: Any, name: str = "tol") -> None:
-    """Require a known ``tol`` to be >= 0 (also under ``jit``; traced values are skipped)."""
-    check_nonnegative(tol, name)
+    """Require ``tol`` to be a real scalar, >= 0 when known (traced values are skipped)."""
+    _validate.tolerance(tol, name)
 
 
 def check_implicit_max_steps(value: Any) -> int | None:
