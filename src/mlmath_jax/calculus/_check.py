@@ -88,22 +88,23 @@ def check_grad(
     num_directions: int | None = None,
     key: jax.Array | None = None,
 ) -> jax.Array:
-    """Largest relative error of ``jax.grad(fun)(x)`` against central finite differences.
+    r"""Largest relative error of ``jax.grad(fun)(x)`` against central finite differences.
 
-    Compares directional derivatives ``gᵀd`` (from ``jax.grad``) with
-    ``(fun(x + h d) - fun(x - h d)) / (2h)`` along a set of directions ``d``: every
+    Compares directional derivatives $g^\top d$ (from ``jax.grad``) with
+    $(f(x + h d) - f(x - h d)) / (2h)$ ($f$ = ``fun``) along a set of directions $d$: every
     coordinate axis when ``x`` has at most 32 parameters (so every partial derivative is
     checked), otherwise ``num_directions`` (default 16) random unit directions (Gaussian,
     normalised), which see an error in any coordinate with probability one. The error is
-    norm-wise over the directions, ``max_j |a_j - n_j| / max_j max(|a_j|, |n_j|)``, as
-    ``scipy.optimize.check_grad`` reports ``‖a - n‖`` (here made relative). The step is
-    ``h = eps`` if given, else ``cbrt(machine eps) · max(1, |x_i|)`` per coordinate
-    (``max(1, ‖x‖_∞)`` for random directions), which balances truncation (``O(h²)``) and
-    rounding (``O(eps/h)``): a correct gradient gives errors of roughly ``eps^(2/3)``
-    (about 1e-5 in float32, 1e-10 in float64, larger for badly scaled ``fun``); a wrong one
-    gives errors of order 1. Checks right at a stationary point compare rounding noise with
-    a zero gradient: check at a generic point. Directions run one after another
-    (``lax.map``), so memory is linear in the parameter count.
+    norm-wise over the directions, $\max_j |a_j - n_j| / \max_j \max(|a_j|, |n_j|)$
+    (analytic $a_j$, numerical $n_j$), as ``scipy.optimize.check_grad`` reports $\|a - n\|$
+    (here made relative). The step is $h$ = ``eps`` if given, else
+    $\varepsilon^{1/3} \max(1, |x_i|)$ per coordinate ($\varepsilon$ the machine epsilon;
+    $\max(1, \|x\|_\infty)$ for random directions), which balances truncation ($O(h^2)$) and
+    rounding ($O(\varepsilon / h)$): a correct gradient gives errors of roughly
+    $\varepsilon^{2/3}$ (about 1e-5 in float32, 1e-10 in float64, larger for badly scaled
+    ``fun``); a wrong one gives errors of order 1. Checks right at a stationary point
+    compare rounding noise with a zero gradient: check at a generic point. Directions run
+    one after another (``lax.map``), so memory is linear in the parameter count.
 
     Args:
       fun: ``fun(x, *args) -> scalar``, differentiable in ``x`` with ``jax.grad`` (custom
@@ -121,6 +122,10 @@ def check_grad(
     Raises:
       TypeError: if ``fun`` is not callable or ``args`` is not a tuple.
       ValueError: if ``fun`` does not return a scalar, or ``eps`` is not positive.
+
+    References:
+      J. Nocedal and S. J. Wright, *Numerical Optimization*, 2nd ed., Springer, 2006,
+      Sec. 8.1 (finite-difference derivative approximations).
 
     Examples:
       >>> import jax.numpy as jnp
