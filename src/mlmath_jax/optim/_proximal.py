@@ -43,10 +43,10 @@ def _prox_l1(x, threshold):
 
 
 def prox_l1(x: ArrayLike, threshold: ArrayLike) -> jax.Array:
-    """Soft thresholding ``sign(x) max(|x| - threshold, 0)``, the prox of ``threshold·‖x‖₁``.
+    r"""Soft thresholding $\operatorname{sign}(x) \max(|x| - t, 0)$, the prox of $t \|x\|_1$.
 
-    (NumPy: ``np.sign(x) * np.maximum(np.abs(x) - threshold, 0)``; scikit-learn's lasso
-    solvers apply the same operator.)
+    Here $t$ is ``threshold`` (NumPy: ``np.sign(x) * np.maximum(np.abs(x) - threshold, 0)``;
+    scikit-learn's lasso solvers apply the same operator.)
 
     Args:
       x: array of any shape.
@@ -57,6 +57,10 @@ def prox_l1(x: ArrayLike, threshold: ArrayLike) -> jax.Array:
 
     Raises:
       ValueError: if a concrete ``threshold`` is negative.
+
+    References:
+      N. Parikh and S. Boyd, "Proximal algorithms", Foundations and Trends in Optimization 1(3),
+      pp. 127-239, 2014.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -77,11 +81,14 @@ def _prox_elastic_net(x, l1, l2):
 
 
 def prox_elastic_net(x: ArrayLike, l1: ArrayLike, l2: ArrayLike) -> jax.Array:
-    """Prox of the elastic-net penalty ``l1·‖x‖₁ + (l2/2)·‖x‖₂²``: ``prox_l1(x, l1) / (1 + l2)``.
+    r"""Prox of the elastic-net penalty $\lambda_1 \|x\|_1 + \frac{\lambda_2}{2} \|x\|_2^2$.
 
-    With the factor ½ on the squared norm, as in scikit-learn's ``ElasticNet`` objective
-    (``alpha·l1_ratio·‖w‖₁ + ½·alpha·(1 - l1_ratio)·‖w‖₂²``). Inside
-    :func:`proximal_gradient` pass ``prox=lambda v, s: prox_elastic_net(v, s * l1, s * l2)``.
+    That is ``prox_l1(x, l1) / (1 + l2)``, with $\lambda_1$ = ``l1`` and $\lambda_2$ =
+    ``l2`` and the factor $\frac{1}{2}$ on the squared norm, as in scikit-learn's
+    ``ElasticNet`` objective
+    ($\alpha \rho \|w\|_1 + \frac{1}{2} \alpha (1 - \rho) \|w\|_2^2$ with $\rho$ =
+    ``l1_ratio``). Inside :func:`proximal_gradient` pass
+    ``prox=lambda v, s: prox_elastic_net(v, s * l1, s * l2)``.
 
     Args:
       x: array of any shape.
@@ -150,12 +157,12 @@ def _check_groups(x: Any, groups: Any, num_groups: int | None) -> int:
 def prox_group_lasso(
     x: ArrayLike, threshold: ArrayLike, groups: ArrayLike, *, num_groups: int | None = None
 ) -> jax.Array:
-    """Prox of ``threshold · Σ_g ‖x_g‖₂`` (group soft thresholding) over the last axis.
+    r"""Prox of $t \sum_g \|x_g\|_2$ (group soft thresholding) over the last axis.
 
-    Each group ``g`` of coordinates is scaled by ``max(0, 1 - threshold / ‖x_g‖₂)``: a group
-    whose norm is at most ``threshold`` becomes exactly zero. (No NumPy/SciPy equivalent;
-    the operator used by group-lasso solvers such as ``group-lasso`` and ``celer``.) For
-    weighted groups (e.g. ``sqrt(group size)``) scale ``threshold`` per coordinate.
+    Each group $g$ of coordinates is scaled by $\max(0, 1 - t / \|x_g\|_2)$ ($t$ =
+    ``threshold``): a group whose norm is at most $t$ becomes exactly zero. (No NumPy/SciPy
+    equivalent; the operator used by group-lasso solvers such as ``group-lasso`` and
+    ``celer``.) For weighted groups (e.g. $\sqrt{|g|}$) scale ``threshold`` per coordinate.
 
     Args:
       x: ``[..., n]`` array.
@@ -173,6 +180,10 @@ def prox_group_lasso(
         range (concrete ``groups``), ``threshold`` is negative, or ``num_groups`` is
         missing for traced ``groups``.
       TypeError: if ``groups`` is not an integer array.
+
+    References:
+      N. Parikh and S. Boyd, "Proximal algorithms", Foundations and Trends in Optimization 1(3),
+      pp. 127-239, 2014.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -196,11 +207,11 @@ def _prox_nuclear(a, threshold):
 
 
 def prox_nuclear(a: ArrayLike, threshold: ArrayLike) -> jax.Array:
-    """Singular-value thresholding: prox of ``threshold·‖A‖_*`` (the nuclear norm).
+    r"""Singular-value thresholding: prox of $t \|A\|_*$ (the nuclear norm, $t$ = ``threshold``).
 
-    ``U diag(max(s - threshold, 0)) Vᵀ`` from the thin SVD ``A = U diag(s) Vᵀ``
-    (NumPy: ``u * np.maximum(s - t, 0) @ vt`` after ``np.linalg.svd(a, full_matrices=False)``).
-    Batched over leading dimensions.
+    $U \operatorname{diag}(\max(s - t, 0)) \, V^\top$ from the thin SVD
+    $A = U \operatorname{diag}(s) \, V^\top$ (NumPy: ``u * np.maximum(s - t, 0) @ vt`` after
+    ``np.linalg.svd(a, full_matrices=False)``). Batched over leading dimensions.
 
     Args:
       a: ``[..., m, n]`` matrices.
@@ -211,6 +222,10 @@ def prox_nuclear(a: ArrayLike, threshold: ArrayLike) -> jax.Array:
 
     Raises:
       ValueError: if ``a`` is not at least 2-D or a concrete ``threshold`` is negative.
+
+    References:
+      J.-F. Cai, E. J. Candès and Z. Shen, "A singular value thresholding algorithm for matrix
+      completion", SIAM J. Optim. 20(4), pp. 1956-1982, 2010.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -447,55 +462,58 @@ def proximal_gradient(
     tol: float = 1e-6,
     implicit_max_steps: int | None = None,
 ) -> OptResult:
-    """Minimise ``fun(x, *args) + g(x)`` by proximal gradient steps (ISTA, or FISTA).
+    r"""Minimise $f(x) + g(x)$ by proximal gradient steps (ISTA, or FISTA).
 
-    Each step is ``x⁺ = prox(y - s ∇f(y), s)`` with ``prox(v, s) = argmin_z g(z) +
-    ‖z - v‖²/(2s)``; ISTA takes ``y = x``, FISTA (``accelerate=True``, Beck & Teboulle
-    2009) extrapolates ``y`` with the momentum ``(t_k - 1)/t_{k+1}`` and restarts the
-    momentum whenever the objective's local model says it points uphill
-    (O'Donoghue & Candès 2015), which keeps FISTA monotone in practice. With
-    ``step_size=None`` the step ``s = 1/L`` comes from backtracking: ``L`` starts at the
-    curvature of ``f`` along the first gradient and doubles until
-    ``f(x⁺) <= f(y) + ∇f(y)ᵀ(x⁺ - y) + L/2 ‖x⁺ - y‖²``. Convergence is measured by the
-    gradient mapping ``‖y - x⁺‖ / s``, zero exactly at a minimiser. The whole loop is a
-    ``lax.while_loop``, compiled once per (``fun``, ``prox``, static options, shapes and
-    dtypes); works under ``jit`` and ``vmap``. (scikit-learn's ``Lasso`` solves the l1 case
-    by coordinate descent; JAXopt's ``ProximalGradient`` was the JAX equivalent.)
+    Here $f(x)$ = ``fun(x, *args)`` is smooth and $g$ is given by its proximal operator.
+    Each step is $x^+ = \operatorname{prox}(y - s \nabla f(y), s)$ with
+    $\operatorname{prox}(v, s) = \operatorname{argmin}_z \, g(z) + \|z - v\|^2 / (2s)$; ISTA
+    takes $y = x$, FISTA (``accelerate=True``) extrapolates $y$ with the momentum
+    $(t_k - 1) / t_{k+1}$ and restarts the momentum whenever the objective's local model
+    says it points uphill (adaptive restart), which keeps FISTA monotone in practice. With
+    ``step_size=None`` the step $s = 1/L$ comes from backtracking: $L$ starts at the
+    curvature of $f$ along the first gradient and doubles until
+    $f(x^+) \le f(y) + \nabla f(y)^\top (x^+ - y) + \frac{L}{2} \|x^+ - y\|^2$. Convergence
+    is measured by the gradient mapping $\|y - x^+\| / s$, zero exactly at a minimiser. The
+    whole loop is a ``lax.while_loop``, compiled once per (``fun``, ``prox``, static
+    options, shapes and dtypes); works under ``jit`` and ``vmap``. (scikit-learn's ``Lasso``
+    solves the l1 case by coordinate descent; JAXopt's ``ProximalGradient`` was the JAX
+    equivalent.)
 
     Differentiable (``jax.grad``, ``jax.jvp``, under ``jit`` and ``vmap``) in ``args`` and
     ``prox_args`` (e.g. the lasso's ``alpha``), by implicit differentiation of the fixed
-    point ``x* = prox(x* - s ∇f(x*), s, *prox_args)`` (``s`` the last step size), never
-    through the loop: ``jax.grad`` costs one linear solve with the transposed Jacobian of
-    ``x - prox(x - s ∇f(x), s)`` by restarted GMRES (that Jacobian is not symmetric) on
-    Hessian-vector products and JVPs of ``prox``, then one VJP in ``args`` and
-    ``prox_args``. The prox's own autodiff derivative carries the non-smooth part: for
-    soft thresholding (:func:`prox_l1`) it is the 0/1 mask of the active set, so inactive
-    coefficients get derivative 0 and active ones that of the reduced smooth problem.
-    It assumes convergence; ``x0`` and ``step_size`` get zero derivatives; ``value`` is
-    differentiable; ``grad_norm``, ``num_steps`` and ``converged`` carry none.
+    point $x^* = \operatorname{prox}(x^* - s \nabla f(x^*), s)$ (``prox_args`` passed on;
+    $s$ the last step size), never through the loop: ``jax.grad`` costs one linear solve
+    with the transposed Jacobian of $x - \operatorname{prox}(x - s \nabla f(x), s)$ by
+    restarted GMRES (that Jacobian is not symmetric) on Hessian-vector products and JVPs of
+    ``prox``, then one VJP in ``args`` and ``prox_args``. The prox's own autodiff derivative
+    carries the non-smooth part: for soft thresholding (:func:`prox_l1`) it is the 0/1 mask
+    of the active set, so inactive coefficients get derivative 0 and active ones that of the
+    reduced smooth problem. It assumes convergence; ``x0`` and ``step_size`` get zero
+    derivatives; ``value`` is differentiable; ``grad_norm``, ``num_steps`` and ``converged``
+    carry none.
 
     Args:
       fun: ``(x, *args) -> scalar``, the differentiable part ``f``.
       x0: starting point, an array or pytree.
       args: tuple of extra arguments of ``fun`` (traced: new values do not compile again).
-      prox: ``(v, step_size, *prox_args) -> z``, the proximal operator of
-        ``step_size · g``, e.g. ``lambda v, s: optim.prox_l1(v, alpha * s)`` for
-        ``g = alpha ‖x‖₁`` (static: define it once and reuse it; with a module-level
+      prox: ``(v, step_size, *prox_args) -> z``, the proximal operator of $s \, g$ ($s$ =
+        ``step_size``), e.g. ``lambda v, s: optim.prox_l1(v, alpha * s)`` for
+        $g(x) = \alpha \|x\|_1$ (static: define it once and reuse it; with a module-level
         ``def prox(v, s, alpha): return optim.prox_l1(v, alpha * s)`` and
         ``prox_args=(alpha,)``, ``alpha`` is traced and differentiable).
       prox_args: tuple of extra arguments of ``prox`` (traced; new values do not compile
         again); empty by default, so ``prox(v, step_size)`` is called.
-      step_size: fixed step (at most ``1/L`` for ``L``-smooth ``f``; traced), or None to
+      step_size: fixed step (at most $1/L$ for $L$-smooth $f$; traced), or None to
         backtrack.
       accelerate: FISTA (True) or ISTA (False); static.
       max_steps: largest number of steps (static, >= 0).
       tol: absolute tolerance on the gradient mapping's 2-norm (traced).
       implicit_max_steps: cap on GMRES steps of the derivative's linear solve (static,
-        >= 1); default ``min(10 n, 1000)``; it stops earlier at a relative residual of
-        ``eps^(2/3)`` of the dtype.
+        >= 1); default $\min(10 n, 1000)$; it stops earlier at a relative residual of
+        $\varepsilon^{2/3}$ of the dtype.
 
     Returns:
-      :class:`OptResult` whose ``value`` is ``fun(x, *args)`` only (``g`` is not known
+      :class:`OptResult` whose ``value`` is ``fun(x, *args)`` only ($g$ is not known
       here) and whose ``grad_norm`` is the last gradient mapping's norm.
 
     Raises:
@@ -503,6 +521,17 @@ def proximal_gradient(
         not a tuple.
       ValueError: if ``fun`` does not return a scalar, or ``step_size`` (concrete),
         ``max_steps`` or ``tol`` are out of range.
+
+    References:
+      A. Beck and M. Teboulle, "A fast iterative shrinkage-thresholding algorithm for linear
+      inverse problems", SIAM J. Imaging Sci. 2(1), pp. 183-202, 2009.
+
+      B. O'Donoghue and E. Candès, "Adaptive restart for accelerated gradient schemes",
+      Found. Comput. Math. 15(3), pp. 715-732, 2015.
+
+      M. Blondel, Q. Berthet, M. Cuturi, R. Frostig, S. Hoyer, F. Llinares-López,
+      F. Pedregosa and J.-P. Vert, "Efficient and modular implicit differentiation", Advances
+      in Neural Information Processing Systems 35 (NeurIPS), 2022.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -515,7 +544,7 @@ def proximal_gradient(
       >>> print(res.x, res.converged)
       [2. 0.] True
 
-      Differentiate the solution in the l1 weight (here ``x₀* = 3 - alpha``, ``x₁* = 0``):
+      Differentiate the solution in the l1 weight (here $x_0^* = 3 - \alpha$, $x_1^* = 0$):
 
       >>> import jax
       >>> def prox_alpha(v, s, alpha):
