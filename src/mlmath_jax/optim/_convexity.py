@@ -15,13 +15,13 @@ from ._result import static_callable
 
 
 class ConvexityReport(NamedTuple):
-    """Sampled evidence about the convexity of a function.
+    r"""Sampled evidence about the convexity of a function.
 
     Attributes:
       is_convex: no sample contradicted convexity (beyond rounding tolerance). Evidence,
         not a proof: a False is a certificate of non-convexity, a True is not of convexity.
       min_hessian_eigenvalue: smallest Hessian eigenvalue over the sampled points.
-      max_jensen_gap: largest ``f(t x + (1-t) y) - (t f(x) + (1-t) f(y))`` over sampled
+      max_jensen_gap: largest $f(t x + (1-t) y) - (t f(x) + (1-t) f(y))$ over sampled
         segments; positive values contradict convexity; ``-inf`` when no segment was
         sampled (``num_segments=0`` or a single point).
     """
@@ -123,18 +123,19 @@ def convexity_check(
     *,
     num_segments: int | None = None,
 ) -> ConvexityReport:
-    """Look for evidence against the convexity of ``fun(x, *args)`` at and between points.
+    r"""Look for evidence against the convexity of ``fun(x, *args)`` at and between points.
 
     Two tests on the samples: the smallest eigenvalue of the Hessian at each point (dense
     ``jax.hessian`` and ``eigvalsh`` of the flattened function, so meant for up to a few
     thousand parameters), and Jensen's inequality on ``num_segments`` random segments
-    between random pairs of distinct points at a uniform random ``t``. The function is
-    reported convex when no Hessian eigenvalue is below ``-sqrt(eps)·max|λ|`` and no Jensen
-    gap is above ``sqrt(eps)·(|f(z)| + t|f(x)| + (1-t)|f(y)|)`` (``eps`` the dtype's machine
-    epsilon), i.e. when the samples are consistent with convexity up to rounding. This is
-    evidence, not a proof: convexity holds everywhere, the samples see finitely many
-    points. Compiled once per (``fun``, ``num_segments``, shapes and dtypes). (No
-    NumPy/SciPy equivalent.)
+    between random pairs of distinct points at a uniform random $t$. The function is
+    reported convex when no Hessian eigenvalue is below
+    $-\sqrt{\varepsilon} \max_i |\lambda_i|$ and no Jensen gap is above
+    $\sqrt{\varepsilon} \, (|f(z)| + t |f(x)| + (1-t) |f(y)|)$ (with $z = t x + (1-t) y$ and
+    $\varepsilon$ the dtype's machine epsilon), i.e. when the samples are consistent with
+    convexity up to rounding. This is evidence, not a proof: convexity holds everywhere, the
+    samples see finitely many points. Compiled once per (``fun``, ``num_segments``, shapes
+    and dtypes). (No NumPy/SciPy equivalent.)
 
     Args:
       fun: ``(x, *args) -> scalar``, twice differentiable in ``x``.

@@ -133,7 +133,7 @@ def minimize(
     tol: float = 1e-6,
     implicit_max_steps: int | None = None,
 ) -> OptResult:
-    """Minimise ``fun(x, *args)`` from ``x0`` with an optax optimiser, the loop on the device.
+    r"""Minimise ``fun(x, *args)`` from ``x0`` with an optax optimiser, the loop on the device.
 
     The iteration ``updates, state = optimizer.update(grad, state, x, value=..., grad=...,
     value_fn=...)``; ``x = optax.apply_updates(x, updates)`` runs inside one
@@ -152,13 +152,14 @@ def minimize(
     new object, and a new compile, every time).
 
     Differentiable (``jax.grad``, ``jax.jvp``, under ``jit`` and ``vmap``) in ``args``, by
-    implicit differentiation of the optimality condition ``∇ₓ fun(x*, *args) = 0``, never
-    through the loop: ``jax.grad`` costs one linear solve ``H u = ḡ`` with the Hessian at
-    ``x*`` by conjugate gradients on Hessian-vector products (matrix-free), then one VJP
-    of ``∇ₓ fun`` in ``args``; ``jax.jvp`` one CG solve per tangent. This is the derivative
+    implicit differentiation of the optimality condition $\nabla_x f(x^*, \text{args}) = 0$
+    ($f$ = ``fun``), never through the loop: ``jax.grad`` costs one linear solve
+    $H u = \bar g$ with the Hessian $H$ at $x^*$ and the output cotangent $\bar g$, by
+    conjugate gradients on Hessian-vector products (matrix-free), then one VJP of
+    $\nabla_x f$ in ``args``; ``jax.jvp`` one CG solve per tangent. This is the derivative
     of the exact minimiser, as accurate as ``x`` satisfies the condition: it assumes
     convergence to a minimum with a positive-definite Hessian. ``x0`` gets a zero
-    derivative; ``value`` is differentiable (``fun(x*, *args)``, the envelope theorem);
+    derivative; ``value`` is differentiable ($f(x^*, \text{args})$, the envelope theorem);
     ``grad_norm``, ``num_steps`` and ``converged`` carry none.
 
     Args:
@@ -183,6 +184,14 @@ def minimize(
       TypeError: if ``fun`` is not callable, ``args`` is not a tuple, or ``optimizer`` is
         not an optax transformation.
       ValueError: if ``fun`` does not return a scalar, or ``max_steps``/``tol`` are negative.
+
+    References:
+      D. C. Liu and J. Nocedal, "On the limited memory BFGS method for large scale
+      optimization", Mathematical Programming 45, pp. 503-528, 1989.
+
+      M. Blondel, Q. Berthet, M. Cuturi, R. Frostig, S. Hoyer, F. Llinares-López,
+      F. Pedregosa and J.-P. Vert, "Efficient and modular implicit differentiation", Advances
+      in Neural Information Processing Systems 35 (NeurIPS), 2022.
 
     Examples:
       >>> import jax.numpy as jnp

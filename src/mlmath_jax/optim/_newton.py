@@ -176,31 +176,31 @@ def newton(
     max_cg_steps: int | None = None,
     implicit_max_steps: int | None = None,
 ) -> OptResult:
-    """Minimise ``fun(x, *args)`` by damped Newton steps with a backtracking line search.
+    r"""Minimise ``fun(x, *args)`` by damped Newton steps with a backtracking line search.
 
-    Each step solves ``H d = -g`` for the Newton direction, either with the dense Hessian
+    Each step solves $H d = -g$ for the Newton direction, either with the dense Hessian
     (``jax.hessian`` and a Cholesky factorisation) or with truncated conjugate gradients on
-    Hessian-vector products (forward-over-reverse, never forming ``H``; forcing tolerance
-    ``min(0.5, |g|)``, so convergence stays quadratic). Where the Hessian is not positive
+    Hessian-vector products (forward-over-reverse, never forming $H$; forcing tolerance
+    $\min(0.5, \|g\|)$, so convergence stays quadratic). Where the Hessian is not positive
     definite, or the direction is not a descent direction, the step falls back to the
-    steepest-descent direction ``-g``. The step length ``t`` starts at 1 and halves until
-    Armijo's condition ``f(x + t d) <= f(x) + 1e-4 t gᵀd`` holds (with a slack of one
-    rounding unit of ``|f(x)|``, so steps at the precision's floor are not refused). Close
-    to a minimum with a positive-definite Hessian the full step is taken and convergence is
-    quadratic. The whole loop is one ``lax.while_loop``, compiled once per (``fun``, static
-    options, shapes and dtypes of ``x0`` and ``args``); works under ``jit`` and ``vmap``.
-    ``scipy.optimize.minimize(fun, x0, args, method="Newton-CG")`` is the nearest SciPy
-    equivalent.
+    steepest-descent direction $-g$. The step length $t$ starts at 1 and halves until
+    Armijo's condition $f(x + t d) \le f(x) + 10^{-4} \, t \, g^\top d$ holds (with a slack
+    of one rounding unit of $|f(x)|$, so steps at the precision's floor are not refused).
+    Close to a minimum with a positive-definite Hessian the full step is taken and
+    convergence is quadratic. The whole loop is one ``lax.while_loop``, compiled once per
+    (``fun``, static options, shapes and dtypes of ``x0`` and ``args``); works under ``jit``
+    and ``vmap``. ``scipy.optimize.minimize(fun, x0, args, method="Newton-CG")`` is the
+    nearest SciPy equivalent.
 
     Differentiable (``jax.grad``, ``jax.jvp``, under ``jit`` and ``vmap``) in ``args``, by
-    implicit differentiation of ``∇ₓ fun(x*, *args) = 0``, never through the loop:
-    ``jax.grad`` costs one linear solve with the Hessian at ``x*`` (with ``solver="cg"``
-    by conjugate gradients on Hessian-vector products; with the dense solver by an LU of
-    the Hessian formed as the forward pass forms it), then one VJP of ``∇ₓ fun`` in
-    ``args``. It is the
-    derivative of the exact minimiser (it assumes convergence to a minimum with a
-    positive-definite Hessian). ``x0`` gets a zero derivative; ``value`` is differentiable
-    (the envelope theorem); ``grad_norm``, ``num_steps`` and ``converged`` carry none.
+    implicit differentiation of $\nabla_x f(x^*, \text{args}) = 0$ ($f$ = ``fun``), never
+    through the loop: ``jax.grad`` costs one linear solve with the Hessian at $x^*$ (with
+    ``solver="cg"`` by conjugate gradients on Hessian-vector products; with the dense solver
+    by an LU of the Hessian formed as the forward pass forms it), then one VJP of
+    $\nabla_x f$ in ``args``. It is the derivative of the exact minimiser (it assumes
+    convergence to a minimum with a positive-definite Hessian). ``x0`` gets a zero
+    derivative; ``value`` is differentiable (the envelope theorem); ``grad_norm``,
+    ``num_steps`` and ``converged`` carry none.
 
     Args:
       fun: ``(x, *args) -> scalar``, twice differentiable in ``x``.
@@ -224,6 +224,16 @@ def newton(
       TypeError: if ``fun`` is not callable or ``args`` is not a tuple.
       ValueError: if ``fun`` does not return a scalar, ``solver`` is unknown, or
         ``max_steps``/``tol``/``max_cg_steps``/``implicit_max_steps`` are out of range.
+
+    References:
+      J. Nocedal and S. J. Wright, *Numerical Optimization*, 2nd ed., Springer, 2006.
+
+      L. Armijo, "Minimization of functions having Lipschitz continuous first partial
+      derivatives", Pacific J. Math. 16(1), pp. 1-3, 1966.
+
+      M. Blondel, Q. Berthet, M. Cuturi, R. Frostig, S. Hoyer, F. Llinares-López,
+      F. Pedregosa and J.-P. Vert, "Efficient and modular implicit differentiation", Advances
+      in Neural Information Processing Systems 35 (NeurIPS), 2022.
 
     Examples:
       >>> import jax.numpy as jnp

@@ -30,11 +30,11 @@ def _quadratic_value(x, a, b, c):
 
 
 def quadratic(a: ArrayLike, b: ArrayLike, c: ArrayLike = 0.0) -> Callable[[ArrayLike], jax.Array]:
-    """The quadratic function ``x -> xᵀAx + bᵀx + c`` (no factor ½).
+    r"""The quadratic function $x \mapsto x^\top A x + b^\top x + c$ (no factor $\frac{1}{2}$).
 
     The returned function accepts ``x`` of shape ``[..., n]`` and broadcasts batch
     dimensions with those of ``a``, ``b`` and ``c``; it is differentiable, and its gradient
-    is ``(A + Aᵀ) x + b``. (NumPy: ``x @ a @ x + b @ x + c``.)
+    is $(A + A^\top) \, x + b$. (NumPy: ``x @ a @ x + b @ x + c``.)
 
     Args:
       a: ``[..., n, n]`` matrix (need not be symmetric; only its symmetric part matters).
@@ -80,11 +80,11 @@ def _quadratic_minimizer(a, b):
 
 
 def quadratic_minimizer(a: ArrayLike, b: ArrayLike) -> jax.Array:
-    """Minimiser ``x* = -(A + Aᵀ)⁻¹ b`` of ``xᵀAx + bᵀx`` (``-½ A⁻¹ b`` for symmetric ``A``).
+    r"""Minimiser $x^* = -(A + A^\top)^{-1} b$ of $x^\top A x + b^\top x$.
 
-    Solved with a Cholesky factorisation of the symmetric part ``(A + Aᵀ)/2``
-    (``numpy.linalg.solve(a + a.T, -b)``, or ``scipy.linalg.cho_solve``). Batched over
-    leading dimensions.
+    For symmetric $A$ that is $-\frac{1}{2} A^{-1} b$. Solved with a Cholesky factorisation
+    of the symmetric part $(A + A^\top)/2$ (``numpy.linalg.solve(a + a.T, -b)``, or
+    ``scipy.linalg.cho_solve``). Batched over leading dimensions.
 
     Args:
       a: ``[..., n, n]`` positive-definite matrix (its symmetric part must be PD).
