@@ -404,11 +404,8 @@ def is_psd(a: ArrayLike, *, rtol: float | None = None) -> jax.Array:
       >>> print(linalg.is_psd(jnp.array([[1.0, 1.0], [1.0, 1.0]])))
       True
     """
-    if isinstance(rtol, (int, float)):  # the common case, checked without a device op
-        if not rtol >= 0:
-            raise ValueError(f"rtol must be >= 0, got {rtol}")
-    elif rtol is not None:
-        _validate.nonnegative(rtol, "rtol")
+    # Python numbers are checked on the host, without a device op.
+    rtol = _validate.tolerance(rtol, "rtol", scalar=False, allow_none=True)
     return _is_psd(_array(a, "a"), rtol)
 
 
@@ -418,6 +415,8 @@ def _is_psd(a: jax.Array, rtol: Any) -> jax.Array:
     n = a.shape[-1]
     if rtol is None:
         rtol = n * float(jnp.finfo(a.dtype).eps)
+    else:
+        _validate.batch_shape([a.shape[:-2], jnp.shape(rtol)], ["a", "rtol"])
     amax = jnp.max(jnp.abs(a), axis=(-2, -1), initial=0.0)
     asym = jnp.max(jnp.abs(a - jnp.conj(_mT(a))), axis=(-2, -1), initial=0.0)
     symmetric = asym <= rtol * amax
@@ -615,13 +614,8 @@ def power_iteration(
     max_steps = _validate.static_int(max_steps, "max_steps", minimum=1)
     if n is not None:
         n = _validate.static_int(n, "n", minimum=1)
-    if _validate.is_concrete(tol):
-        try:
-            value = float(tol)
-        except TypeError as exc:
-            raise TypeError(f"tol must be a real scalar, got {type(tol).__name__}") from exc
-        if not value > 0:
-            raise ValueError(f"tol must be > 0, got {value}")
+    _validate.tolerance(tol, "tol", strict=True)
+    _validate.matrix_or_matvec(a_or_matvec)
     args = _trees.check_args(args)
     if v0 is not None and not isinstance(v0, jax.Array):
         v0 = _validate.as_real(v0, "v0")

@@ -256,6 +256,7 @@ def _is_matvec(a_or_matvec: Any) -> bool:
 
 
 def _check_tol(tol: Any) -> None:
+    _validate.tolerance(tol, "tol", strict=True, allow_none=True)
     if tol is not None and _validate.is_concrete(tol):
         try:
             value = float(tol)
@@ -386,6 +387,7 @@ def eigsh(
     if n is not None:
         n = _validate.static_int(n, "n", minimum=1)
     _check_tol(tol)
+    _validate.matrix_or_matvec(a_or_matvec)
     args = _trees.check_args(args)
     if v0 is not None and not isinstance(v0, jax.Array):
         v0 = _validate.as_real(v0, "v0")

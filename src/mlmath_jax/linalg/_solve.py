@@ -199,8 +199,7 @@ def pinv(a: ArrayLike, *, rtol: ArrayLike | None = None) -> jax.Array:
       Array([[1., 0.],
              [0., 0.]], dtype=float32)
     """
-    if rtol is not None:
-        _validate.nonnegative(rtol, "rtol")
+    rtol = _validate.tolerance(rtol, "rtol", scalar=False, allow_none=True)
     try:
         return _pinv(a, rtol)
     except (TypeError, ValueError):
@@ -218,6 +217,7 @@ def _pinv(a: jax.Array, rtol: jax.Array | None) -> jax.Array:
         rtol = default_rtol(m, n, a.dtype)
     else:
         rtol = jnp.asarray(rtol)
+        _validate.batch_shape([a.shape[:-2], rtol.shape], ["a", "rtol"])
         ok = ok & (rtol >= 0)
         rtol = jnp.where(rtol >= 0, rtol, 0)
     # LAPACK's SVD may not return on inf input: factor zeros there instead.

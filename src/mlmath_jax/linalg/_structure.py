@@ -43,10 +43,18 @@ def singular_values(a: jax.Array) -> jax.Array:
     return jnp.where(finite[..., None], s, jnp.nan)
 
 
-def _check_rtol(rtol: ArrayLike | None) -> None:
-    # A host check for Python numbers and NumPy arrays; a jax.Array costs one transfer.
+def _check_rtol(rtol: ArrayLike | None) -> ArrayLike | None:
+    """``rtol`` checked (a real number or array, >= 0 when known); a list becomes an array.
+
+    A host check for Python numbers and NumPy arrays; a jax.Array costs one transfer.
+    """
+    return _validate.tolerance(rtol, "rtol", scalar=False, allow_none=True)
+
+
+def check_rtol_batch(rtol: ArrayLike | None, batch: tuple[int, ...], name: str) -> None:
+    """``rtol``'s shape must broadcast with the batch shape of ``name`` (trace time)."""
     if rtol is not None:
-        _validate.nonnegative(rtol, "rtol")
+        _validate.batch_shape([batch, jnp.shape(rtol)], [name, "rtol"])
 
 
 def _defined(all_finite: jax.Array, name: str) -> None:
@@ -79,7 +87,7 @@ def rank(a: ArrayLike, *, rtol: ArrayLike | None = None) -> jax.Array:
       >>> linalg.rank(jnp.array([[1.0, 2.0], [2.0, 4.0]]))
       Array(1, dtype=int32)
     """
-    _check_rtol(rtol)
+    rtol = _check_rtol(rtol)
     try:
         r, ok = _rank(a, rtol)
     except (TypeError, ValueError):
@@ -89,7 +97,10 @@ def rank(a: ArrayLike, *, rtol: ArrayLike | None = None) -> jax.Array:
     return r
 
 
-def _rank_body(a: jax.Array, rtol: jax.Array | None) -> tuple[jax.Array, jax.Array]:
+def _rank_body(
+    a: jax.Array, rtol: jax.Array | None, name: str = "a"
+) -> tuple[jax.Array, jax.Array]:
+    check_rtol_batch(rtol, a.shape[:-2], name)
     m, n = a.shape[-2:]
     s = singular_values(a)
     tol = singular_value_tolerance(s, m, n, rtol)
@@ -111,7 +122,7 @@ def _independent(vectors: jax.Array, rtol: jax.Array | None) -> tuple[jax.Array,
     vectors = _validate.at_least_rank(
         _validate.as_inexact(vectors, "vectors"), 2, "vectors", "a [..., k, n] stack of rows"
     )
-    r, ok = _rank_body(vectors, rtol)
+    r, ok = _rank_body(vectors, rtol, "vectors")
     return r == vectors.shape[-2], ok
 
 
@@ -136,7 +147,7 @@ def is_linearly_independent(vectors: ArrayLike, *, rtol: ArrayLike | None = None
       >>> linalg.is_linearly_independent(jnp.array([[1.0, 0.0], [1.0, 1.0]]))
       Array(True, dtype=bool)
     """
-    _check_rtol(rtol)
+    rtol = _check_rtol(rtol)
     try:
         independent, ok = _independent(vectors, rtol)
     except (TypeError, ValueError):
