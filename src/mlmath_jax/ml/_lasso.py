@@ -171,31 +171,37 @@ def lasso(
     tol: float = 1e-4,
     max_iter: int = 1000,
 ) -> LinearModel:
-    """Lasso regression, as ``sklearn.linear_model.Lasso(alpha)``.
+    r"""Lasso regression, as ``sklearn.linear_model.Lasso(alpha)``.
 
-    Minimises ``(1 / (2 n)) sum_i w_i (y_i - x_i @ coef - intercept)^2 + alpha ||coef||_1``
-    (intercept not penalised; ``sample_weight`` rescaled to sum to ``n``, weighted centring
-    and ``sqrt(w)`` row scaling, all as scikit-learn) by cyclic coordinate descent: on the
-    Gram matrix ``XᵀX`` (formed once, ``O(d^2)`` per sweep) when ``n >= d`` or the rows
-    are on a device mesh (one ``O(d^2)`` all-reduce, no gather of the rows), on the
-    residual otherwise. It stops as scikit-learn does: after a sweep whose largest update
-    is below ``tol`` times the largest coefficient, once the duality gap of
-    ``0.5 ||r||^2 + n alpha ||coef||_1`` is below ``tol * ||y - mean(y)||^2``.
-    ``positive=True`` constrains ``coef >= 0`` (scikit-learn's ``positive``). NaN or inf in
-    ``X`` or ``y`` stops at once with NaN coefficients and ``converged`` False. ``alpha``
-    may be traced: ``jax.vmap`` over alphas fits a path in one call.
+    Minimises, over the coefficients $\beta$ = ``coef`` and the intercept $c$,
+
+    $$\frac{1}{2n} \sum_i w_i \, (y_i - x_i^\top \beta - c)^2 + \alpha \|\beta\|_1$$
+
+    (intercept not penalised; ``sample_weight`` $w$ rescaled to sum to $n$, weighted
+    centring and $\sqrt{w}$ row scaling, all as scikit-learn) by cyclic coordinate descent:
+    on the Gram matrix $X^\top X$ (formed once, $O(d^2)$ per sweep) when $n \ge d$ or the
+    rows are on a device mesh (one $O(d^2)$ all-reduce, no gather of the rows), on the
+    residual otherwise. It stops as scikit-learn does: after a sweep whose largest update is
+    below ``tol`` times the largest coefficient, once the duality gap of
+    $\frac{1}{2} \|r\|^2 + n \alpha \|\beta\|_1$ is below
+    $\text{tol} \cdot \|y - \bar y\|^2$. ``positive=True`` constrains $\beta \ge 0$
+    (scikit-learn's ``positive``). NaN or inf in ``X`` or ``y`` stops at once with NaN
+    coefficients and ``converged`` False. ``alpha`` may be traced: ``jax.vmap`` over alphas
+    fits a path in one call.
 
     Differentiable (``jax.grad``, ``jax.jvp``, under ``jit`` and ``vmap``) in ``alpha``,
     ``X``, ``y`` and ``sample_weight``, by implicit differentiation of the optimality
     condition at the solution, never through the loop: on the active set
-    ``A = {j: coef_j != 0}`` the stationarity ``(XᵀX coef - Xᵀy)_A + n alpha sign(coef_A)
-    = 0`` holds and ``coef`` is 0 off it (the fixed point of the prox-gradient map
-    ``coef = soft(coef - s ∇f, s n alpha)``, whose soft threshold has the 0/1 Jacobian of
-    ``A``). The backward pass costs one conjugate-gradient solve with ``(XᵀX)_AA`` and the
-    products with the Gram statistics: inactive coefficients have derivative 0. The
-    derivative is that of the exact solution (tighten ``tol`` for accurate gradients) and
-    assumes strict complementarity (no coefficient leaving or entering ``A`` at ``alpha``).
-    ``n_iter`` and ``converged`` carry no derivative. (scikit-learn has no gradients.)
+    $A = \{j : \beta_j \ne 0\}$ the stationarity
+    $(X^\top X \beta - X^\top y)_{A} + n \alpha \operatorname{sign}(\beta_{A}) = 0$ holds
+    and $\beta$ is 0 off it (the fixed point of the prox-gradient map
+    $\beta = \operatorname{soft}(\beta - s \nabla f, s n \alpha)$, whose soft threshold has
+    the 0/1 Jacobian of $A$). The backward pass costs one conjugate-gradient solve with
+    $(X^\top X)_{AA}$ and the products with the Gram statistics: inactive coefficients have
+    derivative 0. The derivative is that of the exact solution (tighten ``tol`` for accurate
+    gradients) and assumes strict complementarity (no coefficient leaving or entering $A$ at
+    ``alpha``). ``n_iter`` and ``converged`` carry no derivative. (scikit-learn has no
+    gradients.)
 
     Args:
       X: ``[n, d]`` design matrix. One data set: for a batch ``[..., n, d]`` use
@@ -216,6 +222,14 @@ def lasso(
         not a scalar, a concrete ``alpha`` or ``tol`` is negative, or ``sample_weight`` is
         malformed.
       TypeError: if ``fit_intercept`` or ``positive`` is not a bool.
+
+    References:
+      J. Friedman, T. Hastie and R. Tibshirani, "Regularization paths for generalized linear
+      models via coordinate descent", J. Stat. Softw. 33(1), pp. 1-22, 2010.
+
+      M. Blondel, Q. Berthet, M. Cuturi, R. Frostig, S. Hoyer, F. Llinares-López,
+      F. Pedregosa and J.-P. Vert, "Efficient and modular implicit differentiation", Advances
+      in Neural Information Processing Systems 35 (NeurIPS), 2022.
 
     Examples:
       >>> import jax

@@ -179,19 +179,19 @@ def least_squares(
     fit_intercept: bool = True,
     sample_weight: ArrayLike | None = None,
 ) -> LinearModel:
-    """Ordinary least squares, as ``sklearn.linear_model.LinearRegression``.
+    r"""Ordinary least squares, as ``sklearn.linear_model.LinearRegression``.
 
-    Minimises ``sum_i w_i (y_i - x_i @ coef - intercept)^2`` (``w = 1`` without
-    ``sample_weight``). The data are centred (weighted means; intercept not penalised) and
-    the rows rescaled by ``sqrt(w)``, as scikit-learn, then solved stably. For ``n > d``:
-    when the column-scaled Gram matrix is well conditioned (``cond(X)^2 * eps < 1e-2``,
-    checked from its eigenvalues) by corrected semi-normal equations (a Cholesky solve
-    refined three times with residuals of the original ``X``, accurate to
-    ``eps * cond(X)`` like QR at the cost of one Gram matrix); otherwise, and for
-    ``d >= n``, by orthogonal factorisations (a Householder QR of ``[X, y]`` then an SVD
-    of the ``d x d`` factor, or an SVD of ``X``), cutting singular values below
-    ``eps * max(n, d)`` times the largest, so collinear columns and ``d > n`` give the
-    minimum-norm solution of the centred problem, as ``numpy.linalg.lstsq`` and
+    Minimises $\sum_i w_i \, (y_i - x_i^\top \beta - c)^2$ over the coefficients $\beta$ =
+    ``coef`` and the intercept $c$ ($w = 1$ without ``sample_weight``). The data are centred
+    (weighted means; intercept not penalised) and the rows rescaled by $\sqrt{w}$, as
+    scikit-learn, then solved stably. For ``n > d``: when the column-scaled Gram matrix is
+    well conditioned (``cond(X)^2 * eps < 1e-2``, checked from its eigenvalues) by corrected
+    semi-normal equations (a Cholesky solve refined three times with residuals of the
+    original ``X``, accurate to ``eps * cond(X)`` like QR at the cost of one Gram matrix);
+    otherwise, and for ``d >= n``, by orthogonal factorisations (a Householder QR of
+    ``[X, y]`` then an SVD of the ``d x d`` factor, or an SVD of ``X``), cutting singular
+    values below ``eps * max(n, d)`` times the largest, so collinear columns and ``d > n``
+    give the minimum-norm solution of the centred problem, as ``numpy.linalg.lstsq`` and
     scikit-learn. A column that is constant up to rounding (its centred norm below
     ``eps * max(n, d)`` times its norm) counts as zero: coefficient 0, as scikit-learn.
     Under ``vmap`` both paths run.
@@ -221,6 +221,9 @@ def least_squares(
       ValueError: if ``X`` is not 2-D, ``y`` is not ``[n]`` or ``[n, t]``, or
         ``sample_weight`` has the wrong shape or (host values) a negative entry.
       TypeError: if ``fit_intercept`` is not a bool.
+
+    References:
+      Å. Björck, *Numerical Methods for Least Squares Problems*, SIAM, 1996.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -320,21 +323,24 @@ def ridge(
     fit_intercept: bool = True,
     sample_weight: ArrayLike | None = None,
 ) -> LinearModel:
-    """Ridge regression, as ``sklearn.linear_model.Ridge(alpha)``.
+    r"""Ridge regression, as ``sklearn.linear_model.Ridge(alpha)``.
 
-    Minimises ``sum_i w_i (y_i - x_i @ coef - intercept)^2 + alpha * ||coef||^2``
-    (intercept not penalised; ``w = 1`` without ``sample_weight``; weighted centring and
-    ``sqrt(w)`` row scaling as scikit-learn). Closed form by Cholesky: the primal
-    ``(XᵀX + alpha I) coef = Xᵀy`` when ``d <= n`` (or the rows are on a device mesh:
-    one ``O(d^2)`` all-reduce, no gather), the dual ``coef = Xᵀ (XXᵀ + alpha I)^{-1} y``
-    when ``d > n`` (scikit-learn's ``solver="cholesky"``). ``alpha`` may be a traced value,
-    so a whole regularisation path is one ``jax.vmap`` over alphas (the Gram matrix is
-    formed once).
+    Minimises, over the coefficients $\beta$ = ``coef`` and the intercept $c$,
+
+    $$\sum_i w_i \, (y_i - x_i^\top \beta - c)^2 + \alpha \|\beta\|_2^2$$
+
+    (intercept not penalised; $w = 1$ without ``sample_weight``; weighted centring and
+    $\sqrt{w}$ row scaling as scikit-learn). Closed form by Cholesky: the primal
+    $(X^\top X + \alpha I) \beta = X^\top y$ when $d \le n$ (or the rows are on a device
+    mesh: one $O(d^2)$ all-reduce, no gather), the dual
+    $\beta = X^\top (X X^\top + \alpha I)^{-1} y$ when $d > n$ (scikit-learn's
+    ``solver="cholesky"``). ``alpha`` may be a traced value, so a whole regularisation path
+    is one ``jax.vmap`` over alphas (the Gram matrix is formed once).
 
     ``alpha = 0``: a concrete (host) zero is :func:`least_squares`, the minimum-norm
     solution as scikit-learn's ``Ridge(alpha=0)``. A traced zero (under ``jit`` or
-    ``vmap``) solves by Cholesky and gives NaN coefficients when ``XᵀX`` is numerically
-    singular (a Cholesky pivot below ``d * eps`` of the largest diagonal entry, e.g. a
+    ``vmap``) solves by Cholesky and gives NaN coefficients when $X^\top X$ is numerically
+    singular (a Cholesky pivot below $d \varepsilon$ of the largest diagonal entry, e.g. a
     duplicated column), never arbitrary finite ones.
 
     Differentiable (``jax.grad``) in ``X``, ``y``, ``alpha`` and ``sample_weight`` (closed

@@ -526,40 +526,43 @@ def logistic_regression(
 ) -> LinearModel:
     r"""Logistic regression, as ``sklearn.linear_model.LogisticRegression(C=C)``.
 
-    Minimises scikit-learn's objective ``C Σ_i s_i loss_i + ½ ||coef||²`` (``s`` the
-    sample weights; the intercept is not penalised), scaled as scikit-learn scales it
-    (divided by ``C Σ s``). Binary labels (``K = 2``): ``loss_i = log(1 + exp(z_i)) −
-    y_i z_i`` with ``z = X @ coef + intercept``. ``K > 2`` classes: multinomial (softmax)
-    ``loss_i = logsumexp(z_i) − z_{i, y_i}``, as scikit-learn's default; the intercepts
-    are returned in scikit-learn's symmetric form (summing to 0). ``C = inf`` means no
-    penalty (scikit-learn's ``penalty=None``).
+    Minimises scikit-learn's objective
 
-    Solvers, chosen by size (``p`` parameters, ``n`` rows): up to ``p = 1024`` and
-    ``n p² <= 2e9``, Newton's method with Armijo backtracking, Cholesky solves with the
-    ``p × p`` Hessian re-formed every third step (Shamanskii) or at once when a step with
-    an older one stalls; beyond that L-BFGS (optax, 20 pairs) whose steps cost ``n p``.
+    $$C \sum_i s_i \, \ell_i + \tfrac{1}{2} \|\beta\|^2$$
+
+    ($s$ the sample weights, $\beta$ = ``coef``; the intercept is not penalised), scaled as
+    scikit-learn scales it (divided by $C \sum_i s_i$). Binary labels ($K = 2$):
+    $\ell_i = \log(1 + e^{z_i}) - y_i z_i$ with $z = X \beta + c$ ($c$ the intercept).
+    $K > 2$ classes: multinomial (softmax)
+    $\ell_i = \operatorname{logsumexp}(z_i) - z_{i, y_i}$, as scikit-learn's default; the
+    intercepts are returned in scikit-learn's symmetric form (summing to 0). ``C = inf``
+    means no penalty (scikit-learn's ``penalty=None``).
+
+    Solvers, chosen by size ($p$ parameters, $n$ rows): up to $p = 1024$ and
+    $n p^2 \le 2 \cdot 10^9$, Newton's method with Armijo backtracking, Cholesky solves with
+    the $p \times p$ Hessian re-formed every third step (Shamanskii) or at once when a step
+    with an older one stalls; beyond that L-BFGS (optax, 20 pairs) whose steps cost $n p$.
     It stops when the largest entry of the scaled objective's gradient is at most ``tol``
     (scikit-learn's ``lbfgs`` compares the same quantity with its ``tol``, default 1e-4;
     ours is stricter) and, for Newton, the Newton decrement says the objective is within
-    ``sqrt(eps)`` of its minimum relative to its value, so a flat objective is not
+    $\sqrt{\varepsilon}$ of its minimum relative to its value, so a flat objective is not
     mistaken for a minimum: with ``C = inf`` (or a huge ``C``) on separable data the
     coefficients grow until ``max_iter`` and ``converged`` is False.
 
-    Differentiable (``jax.grad``, ``jax.jvp``, under ``jit`` and ``vmap``) in ``X``,
-    ``C``, ``sample_weight`` and, for binary fits, float labels ``y`` (the loss is linear
-    in them), by implicit differentiation of the optimality condition ``∇f(theta*) = 0``
-    (:func:`mlmath_jax.optim._implicit.implicit_solution`, never through the loop): one
-    linear solve with the Hessian (dense LU up to 512 parameters, else conjugate
-    gradients on Hessian-vector products). Multinomial labels are discrete (no
-    derivative). ``n_iter`` and ``converged`` carry no derivative.
+    Differentiable (``jax.grad``, ``jax.jvp``, under ``jit`` and ``vmap``) in ``X``, ``C``,
+    ``sample_weight`` and, for binary fits, float labels ``y`` (the loss is linear in them),
+    by implicit differentiation of the optimality condition $\nabla f(\theta^*) = 0$ (never
+    through the loop): one linear solve with the Hessian (dense LU up to 512 parameters,
+    else conjugate gradients on Hessian-vector products). Multinomial labels are discrete
+    (no derivative). ``n_iter`` and ``converged`` carry no derivative.
 
     NaN or inf in ``X`` (or in the weights) gives NaN coefficients and ``converged``
     False. Fitted on a row-sharded ``X`` (explicit or auto mesh), every product over the
-    rows is a per-device partial sum and one all-reduce of ``p`` (or ``p²``) values.
+    rows is a per-device partial sum and one all-reduce of $p$ (or $p^2$) values.
 
     Args:
       X: ``[n, d]`` design matrix.
-      y: ``[n]`` labels ``0..K−1`` (integers, booleans or floats); for a binary fit
+      y: ``[n]`` labels $0, \dots, K - 1$ (integers, booleans or floats); for a binary fit
         also soft targets in ``[0, 1]``.
       C: inverse regularisation strength, scalar ``> 0`` or ``inf``; may be traced
         (``vmap`` over ``C``: there every step forms the Hessian).
@@ -578,9 +581,22 @@ def logistic_regression(
 
     Raises:
       ValueError: if ``X`` is not 2-D, ``y`` has the wrong length, concrete labels are
-        not ``0..K−1``, ``C`` is not a scalar or a concrete ``C`` is not positive,
+        not $0, \dots, K - 1$, ``C`` is not a scalar or a concrete ``C`` is not positive,
         ``tol`` is negative.
       TypeError: if ``fit_intercept`` is not a bool.
+
+    References:
+      J. Nocedal and S. J. Wright, *Numerical Optimization*, 2nd ed., Springer, 2006.
+
+      L. Armijo, "Minimization of functions having Lipschitz continuous first partial
+      derivatives", Pacific J. Math. 16(1), pp. 1-3, 1966.
+
+      D. C. Liu and J. Nocedal, "On the limited memory BFGS method for large scale
+      optimization", Mathematical Programming 45, pp. 503-528, 1989.
+
+      M. Blondel, Q. Berthet, M. Cuturi, R. Frostig, S. Hoyer, F. Llinares-López,
+      F. Pedregosa and J.-P. Vert, "Efficient and modular implicit differentiation", Advances
+      in Neural Information Processing Systems 35 (NeurIPS), 2022.
 
     Examples:
       >>> import jax.numpy as jnp

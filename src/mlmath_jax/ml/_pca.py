@@ -47,14 +47,14 @@ class PCA:
 
     @classmethod
     def fit(cls, X: ArrayLike, n_components: int) -> PCA:
-        """Fit a PCA with ``n_components`` axes (as ``PCA(n_components).fit(X)``).
+        r"""Fit a PCA with ``n_components`` axes (as ``PCA(n_components).fit(X)``).
 
-        The data are centred, then the ``d × d`` covariance (when ``n >= d``) or the
-        ``n × n`` Gram matrix (when ``d > n``) is decomposed with :func:`linalg.eigh`.
-        For tall data this costs one Gram matrix instead of an SVD of the data and is as
+        The data are centred, then the $d \times d$ covariance (when $n \ge d$) or the
+        $n \times n$ Gram matrix (when $d > n$) is decomposed with :func:`linalg.eigh`. For
+        tall data this costs one Gram matrix instead of an SVD of the data and is as
         accurate for the leading components (their variances carry an absolute error of
-        order ``eps · λ_max``, so tiny trailing variances are less accurate than with an
-        SVD).
+        order $\varepsilon \lambda_{\max}$, so tiny trailing variances are less accurate
+        than with an SVD).
 
         Args:
           X: ``[..., n, d]`` data, one sample a row, ``n >= 2``.
@@ -88,7 +88,10 @@ class PCA:
         return _fit(X, n_components=k)
 
     def transform(self, X: ArrayLike) -> jax.Array:
-        """Project data onto the components: ``(X − mean) @ componentsᵀ``.
+        r"""Project data onto the components: $(X - \mu) \, V^\top$.
+
+        Here $\mu$ is ``mean`` and the rows of $V$ are ``components`` (NumPy:
+        ``(X - mean) @ components.T``).
 
         Args:
           X: ``[..., m, d]`` data.

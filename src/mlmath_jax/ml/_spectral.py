@@ -155,15 +155,15 @@ def spectral_clustering(
     gamma: float = 1.0,
     n_init: int = 10,
 ) -> jax.Array:
-    """Cluster points by spectral clustering (as ``sklearn.cluster.SpectralClustering``).
+    r"""Cluster points by spectral clustering (as ``sklearn.cluster.SpectralClustering``).
 
-    Ng–Jordan–Weiss: RBF affinity ``exp(−gamma ||x − y||²)`` (no self-loops), symmetric
-    normalised Laplacian ``I − D^(−1/2) W D^(−1/2)``, its ``n_clusters`` smallest
-    eigenvectors (:func:`linalg.eigsh`'s block Krylov method for up to 4 clusters, dense
-    :func:`linalg.eigh` for more; ``O(n²)`` memory for the affinity matrix), rows
-    normalised to unit length, then k-means with k-means++ seeding, ``n_init`` seeded
-    restarts keeping the lowest inertia. Labels are a permutation-free partition:
-    compare them with the adjusted Rand index, not entrywise.
+    Ng–Jordan–Weiss: RBF affinity $W_{ij} = \exp(-\gamma \|x_i - x_j\|^2)$ (no self-loops,
+    $\gamma$ = ``gamma``), symmetric normalised Laplacian $I - D^{-1/2} W D^{-1/2}$ ($D$ the
+    diagonal of degrees), its ``n_clusters`` smallest eigenvectors (:func:`linalg.eigsh`'s
+    block Krylov method for up to 4 clusters, dense :func:`linalg.eigh` for more; $O(n^2)$
+    memory for the affinity matrix), rows normalised to unit length, then k-means with
+    k-means++ seeding, ``n_init`` seeded restarts keeping the lowest inertia. Labels are a
+    permutation-free partition: compare them with the adjusted Rand index, not entrywise.
 
     Args:
       X: ``[n, d]`` points, one a row.
@@ -179,12 +179,22 @@ def spectral_clustering(
     arbitrary labels in the last two cases.
 
     Returns:
-      ``[n]`` int32 labels in ``{0, …, k − 1}`` (``-1`` as above).
+      ``[n]`` int32 labels in $\{0, \dots, k - 1\}$ (``-1`` as above).
 
     Raises:
       ValueError: if ``X`` is not ``[n, d]``, ``n_clusters``/``n_init`` are out of range
         or a concrete ``gamma`` is not positive; for concrete ``X`` holding NaN/inf, with
         an isolated point, or with all points identical (``n_clusters > 1``).
+
+    References:
+      A. Y. Ng, M. I. Jordan and Y. Weiss, "On spectral clustering: analysis and an
+      algorithm", Advances in Neural Information Processing Systems 14 (NeurIPS), 2002.
+
+      U. von Luxburg, "A tutorial on spectral clustering", Statistics and Computing 17(4),
+      pp. 395-416, 2007.
+
+      D. Arthur and S. Vassilvitskii, "k-means++: the advantages of careful seeding", Proc.
+      18th ACM-SIAM Symposium on Discrete Algorithms (SODA), pp. 1027-1035, 2007.
 
     Examples:
       >>> import jax, jax.numpy as jnp
