@@ -25,7 +25,7 @@ from ._distribution import (
     probs_sum_to_one,
     register,
 )
-from ._special import betaln
+from ._special import betaln, safe_log
 
 _INT = jnp.int32
 
@@ -327,7 +327,7 @@ def _poisson_large(key, rate, shape):
 class Poisson(Univariate):
     """Poisson distribution, as ``scipy.stats.poisson(rate)`` (SciPy's ``mu``).
 
-    Sampling is our own (inversion for ``rate < 10``, Hormann's PTRS rejection above), so
+    Sampling is our own (inversion for ``rate < 10``, Hörmann's PTRS rejection above), so
     it works with every key implementation (``jax.random.poisson`` is threefry-only).
 
     Attributes:
@@ -336,6 +336,10 @@ class Poisson(Univariate):
     Raises:
       ValueError: if a concrete ``rate`` is negative; traced invalid values give NaN
         (samples ``-1``).
+
+    References:
+      W. Hörmann, "The transformed rejection method for generating Poisson random
+      variables", Insurance: Mathematics and Economics 12(1), pp. 39-45, 1993.
 
     Examples:
       >>> from mlmath_jax.prob import Poisson
@@ -429,6 +433,10 @@ class Categorical(Univariate):
         probs = _validate.at_least_rank(
             as_param(values["probs"], "probs"), 1, "probs", "a [..., K] array"
         )
+        if probs.shape[-1] == 0:
+            raise ValueError(
+                f"probs must have at least 1 category on its last axis, got shape {probs.shape}"
+            )
         probs = float_params({"probs": probs})["probs"]
         check_values(probs, lambda p: (p >= 0) & (p <= 1), "probs", "in [0, 1]")
         probs_sum_to_one(probs, "probs")
@@ -477,7 +485,8 @@ class Categorical(Univariate):
         k = self.num_categories
         ok = _is_integer(x) & (x >= 0) & (x < k)
         idx = jnp.where(ok, x, 0).astype(_INT)
-        logp = jnp.log(self.probs)
+        # safe_log: a subnormal probability (1e-40 in float32) has log -92.1, not -inf.
+        logp = safe_log(self.probs)
         shape = jnp.broadcast_shapes(idx.shape, self.batch_shape)
         logp = jnp.broadcast_to(logp, shape + (k,))
         picked = jnp.take_along_axis(logp, jnp.broadcast_to(idx, shape)[..., None], -1)[..., 0]

@@ -125,7 +125,7 @@ class Gamma(Continuous):
 
     Density ``rate**a x**(a - 1) exp(-rate x) / Gamma(a)`` for ``x >= 0`` with
     ``a = concentration``; SciPy's shape ``a`` is ``concentration`` and its ``scale`` is
-    ``1 / rate``. Samples use our Marsaglia-Tsang sampler with compacted redraws (several
+    ``1 / rate``. Samples use our Marsaglia–Tsang sampler with compacted redraws (several
     times faster than ``jax.random.gamma`` on CPU) and its implicit reparameterisation, so
     ``grad`` flows to ``concentration`` and ``rate``; ``icdf`` and ``median`` invert
     ``gammainc`` by bisection on the float bits (exact to the last bit of the CDF).
@@ -136,6 +136,13 @@ class Gamma(Continuous):
 
     Raises:
       ValueError: if a concrete parameter is not ``> 0``; traced invalid values give NaN.
+
+    References:
+      G. Marsaglia and W. W. Tsang, "A simple method for generating gamma variables", ACM
+      Trans. Math. Softw. 26(3), pp. 363-372, 2000.
+
+      M. Figurnov, S. Mohamed and A. Mnih, "Implicit reparameterization gradients",
+      Advances in Neural Information Processing Systems 31 (NeurIPS), 2018.
 
     Examples:
       >>> from mlmath_jax.prob import Gamma

@@ -22,18 +22,23 @@ from ._stats import _axes, _centred, _to_last
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True, eq=False)
 class Moments:
-    """Running first and second moments of data, mergeable across parts.
+    r"""Running first and second moments of data, mergeable across parts.
 
     Attributes:
       count: number of data points (a float array, so counts from many parts add exactly
         up to ``2**24`` in float32 and ``2**53`` in float64).
       mean: the mean of the data.
-      m2: the sum of squared deviations from the mean, ``Σ (x - mean)²``.
+      m2: the sum of squared deviations from the mean, $\sum_i (x_i - \bar x)^2$.
 
     All three have the same shape (the data's shape with the reduced axes removed). A part
     with no data has ``count = 0``, ``mean = 0`` and ``m2 = 0``; merging with it changes
     nothing. Comparable to ``sklearn.utils.extmath._incremental_mean_and_var``.
     ``==`` is object identity (it never raises); compare the fields for equal values.
+
+    References:
+      T. F. Chan, G. H. Golub and R. J. LeVeque, "Algorithms for computing the sample
+      variance: analysis and recommendations", The American Statistician 37(3), pp. 242-247,
+      1983.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -74,7 +79,7 @@ class Moments:
         return _from_data(arr, _axes(axis, arr.ndim))
 
     def merge(self, other: Moments) -> Moments:
-        """Combine with the moments of another part (Chan et al. parallel update).
+        """Combine with the moments of another part (Chan, Golub and LeVeque's parallel update).
 
         Args:
           other: moments of disjoint data with a broadcast-compatible shape.
@@ -85,6 +90,11 @@ class Moments:
         Raises:
           TypeError: if ``other`` is not ``Moments``.
           ValueError: if the two shapes do not broadcast.
+
+        References:
+          T. F. Chan, G. H. Golub and R. J. LeVeque, "Algorithms for computing the sample
+          variance: analysis and recommendations", The American Statistician 37(3), pp. 242-247,
+          1983.
 
         Examples:
           >>> import jax.numpy as jnp

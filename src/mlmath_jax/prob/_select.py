@@ -130,6 +130,10 @@ def quantile(
       TypeError: for complex or non-numeric ``x``, ``q`` or ``weights``, weights of
         another shape than ``x`` with ``axis=None`` (as NumPy), or a non-bool ``keepdims``.
 
+    References:
+      R. J. Hyndman and Y. Fan, "Sample quantiles in statistical packages", The American
+      Statistician 50(4), pp. 361-365, 1996.
+
     Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import prob

@@ -101,9 +101,10 @@ def _mean(x: jax.Array, axis) -> jax.Array:
 
 
 def var(x: ArrayLike, axis: int | Sequence[int] | None = None, ddof: int = 0) -> jax.Array:
-    """Variance over ``axis`` (as ``numpy.var``), accurate in float32 when ``|mean| >> std``.
+    r"""Variance over ``axis`` (as ``numpy.var``), accurate in float32 when ``|mean| >> std``.
 
-    Uses the corrected two-pass algorithm: ``(Σd² - (Σd)²/n) / (n - ddof)`` with ``d`` the
+    Uses the corrected two-pass algorithm:
+    $\left(\sum_i d_i^2 - \frac{1}{n} (\sum_i d_i)^2\right) / (n - \text{ddof})$ with $d$ the
     data centred on a first mean (the residual term repairs that mean's rounding).
 
     Args:
@@ -118,6 +119,11 @@ def var(x: ArrayLike, axis: int | Sequence[int] | None = None, ddof: int = 0) ->
     Raises:
       ValueError: if an axis is out of range or repeated.
       TypeError: if ``ddof`` is not a Python int.
+
+    References:
+      T. F. Chan, G. H. Golub and R. J. LeVeque, "Algorithms for computing the sample
+      variance: analysis and recommendations", The American Statistician 37(3), pp. 242-247,
+      1983.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -188,7 +194,7 @@ def _samples(x: ArrayLike) -> jax.Array:
 
 
 def covariance(x: ArrayLike, ddof: int = 1) -> jax.Array:
-    """Sample covariance matrix (as ``numpy.cov(x, rowvar=False)``).
+    r"""Sample covariance matrix (as ``numpy.cov(x, rowvar=False)``).
 
     Args:
       x: ``[..., n_samples, n_features]`` data; leading dimensions are batch dimensions.
@@ -198,10 +204,10 @@ def covariance(x: ArrayLike, ddof: int = 1) -> jax.Array:
       ``[..., n_features, n_features]`` exactly symmetric covariance matrices. The Gram
       product runs at ``precision=HIGHEST`` (TF32 on a GPU would lose the answer) and uses
       its symmetry for wide ``x``; data whose means are within a few standard deviations of
-      zero take a one-pass route (``XᵀX - n m mᵀ``, as scikit-learn's PCA), others are
-      centred first (corrected two-pass), so float32 stays accurate when ``|mean| >> std``.
-      Row-sharded ``x`` (explicit or auto mesh) gives the same result with one all-reduce
-      of ``O(n_features²)`` values.
+      zero take a one-pass route ($X^\top X - n \, m m^\top$ with $m$ the mean, as
+      scikit-learn's PCA), others are centred first (corrected two-pass), so float32 stays
+      accurate when ``|mean| >> std``. Row-sharded ``x`` (explicit or auto mesh) gives the
+      same result with one all-reduce of $O(d^2)$ values ($d$ = ``n_features``).
 
     Raises:
       ValueError: if ``x`` is not at least 2-D or has no samples.

@@ -47,7 +47,8 @@ def marginal(joint: ArrayLike, axes: int | Sequence[int]) -> jax.Array:
       The table ``P(X_axes)`` with ``len(axes)`` dimensions (``joint.shape[a]`` for each).
 
     Raises:
-      ValueError: if an axis is out of range or repeated.
+      ValueError: if an axis is out of range or repeated, or a concrete ``joint`` has a
+        negative entry (traced tables are not checked).
 
     Examples:
       >>> import jax.numpy as jnp
@@ -57,15 +58,27 @@ def marginal(joint: ArrayLike, axes: int | Sequence[int]) -> jax.Array:
       [0.3 0.7] [0.4 0.6]
     """
     joint = _table(joint)
-    return _marginal(joint, _axis_tuple(axes, joint.ndim, "axes"))
+    out, negative = _marginal(joint, _axis_tuple(axes, joint.ndim, "axes"))
+    _check_not_negative(negative)
+    return out
+
+
+def _check_not_negative(negative: jax.Array) -> None:
+    """Concrete tables only: a negative entry is not a probability (or a count)."""
+    if _validate.is_concrete(negative) and bool(negative):
+        raise ValueError(
+            "joint must have non-negative entries (a table of probabilities or counts), "
+            "got a negative entry"
+        )
 
 
 @functools.partial(jax.jit, static_argnames=("kept",))
-def _marginal(joint: jax.Array, kept: tuple[int, ...]) -> jax.Array:
+def _marginal(joint: jax.Array, kept: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
     others = tuple(a for a in range(joint.ndim) if a not in kept)
     m = jnp.sum(joint, axis=others)
     order = sorted(range(len(kept)), key=lambda i: kept[i])  # position of each kept axis
-    return jnp.transpose(m, [order.index(i) for i in range(len(kept))]) if kept else m
+    m = jnp.transpose(m, [order.index(i) for i in range(len(kept))]) if kept else m
+    return m, jnp.any(joint < 0)
 
 
 def conditional(joint: ArrayLike, given: int | Sequence[int]) -> jax.Array:
@@ -84,7 +97,8 @@ def conditional(joint: ArrayLike, given: int | Sequence[int]) -> jax.Array:
       and the entries are NaN.
 
     Raises:
-      ValueError: if an axis is out of range or repeated.
+      ValueError: if an axis is out of range or repeated, or a concrete ``joint`` has a
+        negative entry (traced tables are not checked).
 
     Examples:
       >>> import jax.numpy as jnp
@@ -94,15 +108,17 @@ def conditional(joint: ArrayLike, given: int | Sequence[int]) -> jax.Array:
        [0.6667 0.5714]]
     """
     joint = _table(joint)
-    return _conditional(joint, _axis_tuple(given, joint.ndim, "given"))
+    out, negative = _conditional(joint, _axis_tuple(given, joint.ndim, "given"))
+    _check_not_negative(negative)
+    return out
 
 
 @functools.partial(jax.jit, static_argnames=("cond",))
-def _conditional(joint: jax.Array, cond: tuple[int, ...]) -> jax.Array:
+def _conditional(joint: jax.Array, cond: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
     rest = tuple(a for a in range(joint.ndim) if a not in cond)
     p_given = jnp.sum(joint, axis=rest, keepdims=True)
     safe = jnp.where(p_given > 0, p_given, 1)
-    return jnp.where(p_given > 0, joint / safe, jnp.nan)
+    return jnp.where(p_given > 0, joint / safe, jnp.nan), jnp.any(joint < 0)
 
 
 def _normalised(joint: jax.Array) -> jax.Array:
@@ -118,7 +134,7 @@ def _product_of_marginals(p: jax.Array) -> jax.Array:
 
 
 def are_independent(joint: ArrayLike, *, atol: float = 1e-6) -> jax.Array:
-    """Whether the variables are mutually independent: ``P(x) = Π_i P(x_i)`` within ``atol``.
+    r"""Whether the variables are mutually independent: $P(x) = \prod_i P(x_i)$ within ``atol``.
 
     For two variables this is ordinary independence; for more it is mutual independence
     (the joint equals the product of all one-variable marginals, which is stronger than
@@ -174,11 +190,12 @@ def _are_independent(joint: jax.Array, atol: Any) -> tuple[jax.Array, jax.Array]
 
 
 def mutual_information(joint: ArrayLike) -> jax.Array:
-    """Mutual information ``Σ p log(p / Π p_i)`` in nats, with ``0 log 0 = 0``.
+    r"""Mutual information $\sum_x p(x) \log(p(x) / \prod_i p_i(x_i))$ in nats ($0 \log 0 = 0$).
 
     For two variables this is ``I(X; Y)`` (as ``sklearn.metrics.mutual_info_score`` on the
     underlying labels); for more variables it is the total correlation (multi-information),
-    ``KL(P || Π_i P_i)``. The table is normalised by its total first, so counts work too.
+    $\operatorname{KL}(P \,\|\, \prod_i P_i)$. The table is normalised by its total first,
+    so counts work too.
 
     Args:
       joint: a table with one axis per variable, non-negative entries.
@@ -213,11 +230,11 @@ def _mutual_information(joint: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 
 class Chi2Result(NamedTuple):
-    """Result of :func:`chi2_independence`.
+    r"""Result of :func:`chi2_independence`.
 
     Attributes:
-      statistic: Pearson's chi² statistic, shape = the batch shape.
-      p_value: upper-tail probability of the chi² distribution with ``dof`` degrees.
+      statistic: Pearson's $\chi^2$ statistic, shape = the batch shape.
+      p_value: upper-tail probability of the $\chi^2$ distribution with ``dof`` degrees.
       dof: degrees of freedom (a Python int, the same for every table of a batch).
     """
 
@@ -229,15 +246,16 @@ class Chi2Result(NamedTuple):
 def chi2_independence(
     counts: ArrayLike, *, correction: bool = True, table_ndim: int | None = None
 ) -> Chi2Result:
-    """Pearson's chi² test of independence, as ``scipy.stats.chi2_contingency``.
+    r"""Pearson's $\chi^2$ test of independence, as ``scipy.stats.chi2_contingency``.
 
     The expected frequencies are the product of the one-variable marginals (mutual
     independence for tables of more than two variables, as SciPy), and
-    ``dof = size - Σ shape + ndim - 1``. With ``correction`` (SciPy's default) and
-    ``dof == 1``, Yates' continuity correction moves every observed count by
-    ``min(0.5, |expected - observed|)`` towards its expected value. A table with
-    ``dof = 0`` gives statistic 0 and p-value 1 (as SciPy). In float32 p-values below
-    about 1e-38 underflow (SciPy computes in float64).
+    $\text{dof} = \prod_k n_k - \sum_k n_k + K - 1$ for a table of shape
+    $(n_1, \dots, n_K)$. With ``correction`` (SciPy's default) and ``dof == 1``, Yates'
+    continuity correction moves every observed count by $\min(0.5, |E - O|)$ (expected $E$,
+    observed $O$) towards its expected value. A table with ``dof = 0`` gives statistic 0 and
+    p-value 1 (as SciPy). In float32 p-values below about 1e-38 underflow (SciPy computes in
+    float64).
 
     Args:
       counts: observed frequencies; the last ``table_ndim`` axes are the table, any axes
@@ -256,6 +274,10 @@ def chi2_independence(
       ValueError: for negative counts or a zero expected frequency (concrete input only),
         or ``table_ndim`` out of range.
       TypeError: if ``correction`` is not a bool or ``table_ndim`` not an int.
+
+    References:
+      F. Yates, "Contingency tables involving small numbers and the $\chi^2$ test",
+      Supplement to the Journal of the Royal Statistical Society 1(2), pp. 217-235, 1934.
 
     Examples:
       >>> import jax.numpy as jnp
