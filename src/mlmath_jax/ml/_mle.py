@@ -302,6 +302,9 @@ def fit_mle(
         data outside the family's support (e.g. non-positive for ``Gamma``); a missing
         ``total_count``/``num_categories``.
 
+    References:
+      T. P. Minka, "Estimating a Dirichlet distribution", technical report, 2000.
+
     Examples:
       >>> import jax.numpy as jnp
       >>> from mlmath_jax import ml, prob
