@@ -270,9 +270,10 @@ def axis(value: Any, ndim: int, name: str = "axis") -> int:
     return value % ndim
 
 
-def _reject_non_numeric(value: Any, name: str, what: str) -> None:
+def _reject_non_numeric(value: Any, name: str) -> None:
+    # The wording of as_inexact, so every "not a number at all" error reads the same.
     if value is None or isinstance(value, str | bytes) or callable(value):
-        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
+        raise TypeError(f"{name}: expected a numeric array, got {type(value).__name__}")
 
 
 def tolerance(
@@ -295,8 +296,7 @@ def tolerance(
     if value is None:
         if allow_none:
             return None
-        raise TypeError(f"{name} must be {what}, got NoneType")
-    _reject_non_numeric(value, name, what)
+    _reject_non_numeric(value, name)
     if isinstance(value, bool | np.bool_):
         raise TypeError(f"{name} must be {what}, got bool {value!r}")
     if isinstance(value, list | tuple):
@@ -306,7 +306,8 @@ def tolerance(
             raise TypeError(f"{name} must be {what}, got {type(value).__name__}") from None
     dtype = getattr(value, "dtype", None)
     if dtype is None and not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
+        seen = f"complex {value}" if isinstance(value, numbers.Complex) else type(value).__name__
+        raise TypeError(f"{name} must be {what}, got {seen}")
     if dtype is not None:
         prng = jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
         kind = "V" if prng else np.dtype(dtype).kind

@@ -40,15 +40,13 @@ def flag(value: Any, name: str) -> bool:
 
     ``bool("no")`` is True, so a truthy string must not pass for a flag.
     """
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    raise TypeError(f"{name} must be a bool (True or False), got {value!r}")
+    return _validate.bool_option(value, name)
 
 
 def tolerance(value: ArrayLike, name: str, dtype: Any) -> jax.Array | np.ndarray:
     """A scalar tolerance, checked ``>= 0`` when concrete (as :func:`scalar` otherwise)."""
     arr = scalar(value, name, dtype)
-    _validate.nonnegative(arr, name)
+    _validate.nonnegative(value, name)
     return arr
 
 
@@ -66,7 +64,7 @@ def design_batch_hint(X: ArrayLike) -> jax.Array:
 
 def xy_targets(X: ArrayLike, y: ArrayLike, *, multi: bool) -> tuple[jax.Array, jax.Array]:
     """Validate ``X`` ``[n, d]`` and ``y`` ``[n]`` (or ``[n, t]`` when ``multi``)."""
-    X = design_batch_hint(X)
+    X = fit_samples(design_batch_hint(X))
     y = real(y, "y")
     if y.ndim not in ((1, 2) if multi else (1,)):
         want = "a 1-D [n] vector or a 2-D [n, t] matrix" if multi else "a 1-D [n] vector"
@@ -150,9 +148,16 @@ def design(X: ArrayLike, d: int | None = None) -> jax.Array:
     return X
 
 
+def fit_samples(X: jax.Array) -> jax.Array:
+    """A design to fit on needs at least one row (scikit-learn raises too)."""
+    if X.ndim >= 1 and X.shape[0] == 0:
+        raise ValueError(f"X must have at least one sample (row) to fit, got shape {X.shape}")
+    return X
+
+
 def xy(X: ArrayLike, y: ArrayLike) -> tuple[jax.Array, jax.Array]:
     """Validate ``X`` ``[n, d]`` and ``y`` ``[n]``; ``y`` takes ``X``'s float dtype."""
-    X = design(X)
+    X = fit_samples(design(X))
     y = real(y, "y")
     if y.ndim != 1:
         raise ValueError(f"y must be a 1-D [n] vector, got shape {y.shape}")
@@ -183,9 +188,11 @@ def penalty(
 ) -> jax.Array | np.ndarray:
     """A scalar regularisation strength, checked ``>= 0`` (or ``> 0``) when concrete."""
     arr = scalar(value, name, dtype)
-    _validate.nonnegative(arr, name)
+    # The user's value in the message (not the float32 cast), and one rule per option.
     if positive:
-        _validate.positive(arr, name)
+        _validate.positive(value, name)
+    else:
+        _validate.nonnegative(value, name)
     return arr
 
 

@@ -620,13 +620,11 @@ def logistic_regression(
       True
     """
     X, y = _data.xy(X, y)
-    if not isinstance(fit_intercept, bool | np.bool_):
-        raise TypeError(f"fit_intercept must be a bool, got {fit_intercept!r}")
+    fit_intercept = _data.flag(fit_intercept, "fit_intercept")
     k = _classes(y, n_classes)
     C = _check_C(C, X.dtype)
     max_iter = _validate.static_int(max_iter, "max_iter", minimum=1)
-    tol = _data.scalar(tol, "tol", X.dtype)
-    _validate.nonnegative(tol, "tol")
+    tol = _data.tolerance(tol, "tol", X.dtype)
     sw = _sample_weight(sample_weight, X.shape[0], X.dtype)
     return _logistic(
         X, y, sw, C, tol, fit_intercept=bool(fit_intercept), max_iter=max_iter, n_classes=k

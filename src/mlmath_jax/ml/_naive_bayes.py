@@ -24,10 +24,12 @@ def _labels_ok(y: jax.Array, *, n_classes: int) -> jax.Array:
 
 def _class_labels(y: ArrayLike, n: int, n_classes: int) -> jax.Array:
     """Validate integer class labels ``[n]`` in ``range(n_classes)`` (values when concrete)."""
+    if y is None or isinstance(y, str | bytes):
+        raise TypeError(f"y: expected an array of class labels, got {type(y).__name__}")
     try:
         y = y if isinstance(y, jax.Array) else jnp.asarray(y)
-    except TypeError as exc:
-        raise TypeError(f"y: expected an array, got {type(y).__name__}") from exc
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"y: expected an array of class labels, got {type(y).__name__}") from exc
     if y.ndim != 1:
         raise ValueError(f"y must be a 1-D [n] vector of labels, got shape {y.shape}")
     if y.shape[0] != n:

@@ -213,6 +213,7 @@ def spectral_clustering(
         raise ValueError(f"n_clusters must be <= n_samples = {n}, got {k}")
     n_init = _validate.static_int(n_init, "n_init", minimum=1)
     _validate.positive(gamma, "gamma")
+    _validate.prng_key(key, "key")
     labels, status = _spectral(X, key, scalar(gamma, "gamma", X.dtype), n_clusters=k, n_init=n_init)
     if _validate.is_concrete(status) and int(status):
         raise ValueError(f"spectral_clustering: {_MESSAGES[int(status)]}")

@@ -39,6 +39,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from .. import _pytree, _validate
+from ._special import safe_exp
 
 
 def as_param(value: Any, name: str) -> jax.Array:
@@ -74,7 +75,7 @@ def check_values(
     with jax.ensure_compile_time_eval():
         good = ok(value)
         if _validate.is_concrete(good) and value.size and not bool(jnp.all(good)):
-            raise ValueError(f"{name} must be {expected}, got {value}")
+            raise ValueError(f"{name} must be {expected}, got {_validate.describe(value)}")
 
 
 def probs_sum_to_one(probs: jax.Array, name: str) -> None:
@@ -300,6 +301,7 @@ class Distribution:
           (5, 3)
         """
         shape = sample_shape_of(sample_shape) + self.batch_shape
+        _validate.prng_key(key, "key")
         if self._sample_range is None:
             return _jit_sample(self, key, shape)
         out, ok = _jit_sample_in_range(self, key, shape)
@@ -329,6 +331,9 @@ class Distribution:
 
     def prob(self, x: ArrayLike) -> jax.Array:
         """Density or mass at ``x``: ``exp(log_prob(x))`` (``scipy.stats`` pdf/pmf).
+
+        Values below the normal float range come back as subnormals, as in SciPy
+        (``Beta(267, 1472).prob(0.6)`` is ``1.7e-320`` in float64), not flushed to 0.
 
         Examples:
           >>> from mlmath_jax.prob import Bernoulli
@@ -435,15 +440,7 @@ class Continuous(Univariate):
 # one compilation per family, shapes and dtypes, then no compile on repeated eager calls
 # (inside a user's jit they are inlined).
 def _check_key(key: Any) -> None:
-    dtype = getattr(key, "dtype", None)
-    shape = getattr(key, "shape", None)
-    if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
-        if shape == ():
-            return
-    elif dtype == jnp.uint32 and shape is not None and len(shape) == 1:
-        return  # a raw key (jax.random.PRNGKey)
-    seen = f"shape {shape} dtype {dtype}" if dtype is not None else type(key).__name__
-    raise TypeError(f"key must be a single JAX PRNG key (jax.random.key(seed)), got {seen}")
+    _validate.prng_key(key, "key")
 
 
 def _nan_where_nan(out: jax.Array, x: jax.Array, event_rank: int) -> jax.Array:
@@ -485,7 +482,9 @@ def _jit_log_prob(dist: Distribution, x: jax.Array) -> jax.Array:
 
 @jax.jit
 def _jit_prob(dist: Distribution, x: jax.Array) -> jax.Array:
-    return jnp.exp(_log_prob_body(dist, x))
+    # safe_exp keeps a subnormal density (exp(-736) = 1.7e-320 in float64) that XLA's CPU
+    # exp would flush to 0.
+    return safe_exp(_log_prob_body(dist, x))
 
 
 @jax.jit

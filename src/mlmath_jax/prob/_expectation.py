@@ -83,6 +83,7 @@ def expectation(
     num_samples = _validate.static_int(num_samples, "num_samples", minimum=2)
     if not callable(getattr(dist, "sample", None)):
         raise TypeError(f"dist must have a sample(key, sample_shape) method, got {dist!r}")
+    _validate.prng_key(key, "key")
     if jax.tree_util.treedef_is_leaf(jax.tree.structure(dist)):
         # Not a pytree: a static constant of the compiled program (hashed by the object).
         try:
