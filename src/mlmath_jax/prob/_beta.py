@@ -17,7 +17,7 @@ from ._distribution import (
     implicit_inverse,
     register,
 )
-from ._special import beta_entropy, betaln
+from ._special import beta_entropy, betaln, positive
 
 
 def _solve_quantile(params, q):
@@ -79,12 +79,13 @@ class Beta(Continuous):
 
     def _canonical(self, values):
         values = float_params(values)
-        check_values(values["alpha"], lambda a: a > 0, "alpha", "> 0")
-        check_values(values["beta"], lambda b: b > 0, "beta", "> 0")
+        # positive(): subnormal shapes (1e-310) are > 0 too, though XLA's CPU reads them as 0.
+        check_values(values["alpha"], positive, "alpha", "> 0")
+        check_values(values["beta"], positive, "beta", "> 0")
         return values
 
     def _valid(self):
-        return (self.alpha > 0) & (self.beta > 0)
+        return positive(self.alpha) & positive(self.beta)
 
     def _sample(self, key, shape):
         return jax.random.beta(key, self.alpha, self.beta, shape, self.dtype)

@@ -11,6 +11,45 @@ from jax.typing import ArrayLike
 
 from .. import _validate
 from ._distribution import Distribution, as_param, check_values, register
+from ._special import _HALF_LOG_2PI, _LARGE, stirling_remainder
+
+
+def _log_density(a: jax.Array, y: jax.Array) -> jax.Array:
+    """``sum_i (a_i - 1) log y_i - sum_i gammaln(a_i) + gammaln(A)``, ``A = sum_i a_i``.
+
+    Without cancellation at large concentrations: for the set ``L`` of ``a_i >= 10`` (then
+    ``A >= 10``) Stirling's form of the gammalns cancels the ``a_i`` and ``A`` terms exactly,
+    leaving ``sum_L (a_i - 1) log(y_i A / a_i) - sum_L log(a_i) / 2 + (sum_S a_i + |L| - 1/2)
+    log A - sum_S a_i + (1 - |L|) log(2 pi) / 2 - sum_L R(a_i) + R(A)`` plus the direct terms
+    of the small ``a_i`` (set ``S``), ``R`` the Stirling remainder. The naive form lost 0.026
+    at ``a = [1e4] * 3`` in float32 (terms of 3e4 cancelling to 10.1).
+    """
+    a, y = jnp.broadcast_arrays(a, y)
+    total = jnp.sum(a, -1)
+    big = a >= _LARGE
+    any_big = jnp.any(big, -1)
+    n_big = jnp.sum(big, -1).astype(a.dtype)
+    safe_a = jnp.where(big, a, _LARGE)
+    safe_total = jnp.where(any_big, total, _LARGE)[..., None]
+    small_terms = jnp.where(big, 0, special.xlogy(a - 1, y) - special.gammaln(a))
+    small_sum = jnp.sum(jnp.where(big, 0, a), -1)
+    big_terms = jnp.where(
+        big,
+        (safe_a - 1) * jnp.log(y * (safe_total / safe_a))
+        - 0.5 * jnp.log(safe_a)
+        - stirling_remainder(safe_a),
+        0,
+    )
+    st = safe_total[..., 0]
+    stirling = (
+        jnp.sum(big_terms + small_terms, -1)
+        + (small_sum + n_big - 0.5) * jnp.log(st)
+        - small_sum
+        + (1 - n_big) * _HALF_LOG_2PI
+        + stirling_remainder(st)
+    )
+    direct = jnp.sum(special.xlogy(a - 1, y) - special.gammaln(a), -1) + special.gammaln(total)
+    return jnp.where(any_big, stirling, direct)
 
 
 @register
@@ -68,9 +107,7 @@ class Dirichlet(Distribution):
         tol = jnp.sqrt(jnp.finfo(x.dtype).eps)
         on_simplex = jnp.all(x >= 0, axis=-1) & (jnp.abs(jnp.sum(x, axis=-1) - 1) <= tol)
         y = jnp.clip(x, 0, None)
-        log_norm = jnp.sum(special.gammaln(a), -1) - special.gammaln(jnp.sum(a, -1))
-        out = jnp.sum(special.xlogy(a - 1, y), axis=-1) - log_norm
-        return jnp.where(on_simplex, out, -jnp.inf)
+        return jnp.where(on_simplex, _log_density(a, y), -jnp.inf)
 
     def _mean(self):
         a = self.concentration

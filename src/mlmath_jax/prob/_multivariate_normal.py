@@ -10,6 +10,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jax.scipy.linalg import solve_triangular
 from jax.typing import ArrayLike
@@ -29,25 +30,27 @@ def _diag(a: jax.Array) -> jax.Array:
     return jnp.diagonal(a, axis1=-2, axis2=-1)
 
 
-def _eigh_cholesky(c: jax.Array) -> jax.Array:
+def _eigh_cholesky(c: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Lower factor of a (numerically semi-definite) symmetric ``c`` via eigh and QR.
 
     ``c = Q diag(w) Q^T`` (eigenvalues floored at ``eps * max w``), ``B = Q diag(sqrt w)``,
     ``B^T = Q2 R`` so ``c = R^T R``: ``R^T`` (diagonal made positive) is a triangular factor
     computed by backward-stable steps even where Cholesky's pivots go negative. Clearly
-    indefinite input (an eigenvalue below ``-n eps max w``) gives NaN.
+    indefinite input (an eigenvalue below ``-n eps max w``) gives NaN. Also returns whether
+    the floor was hit (an eigenvalue below ``eps * max w``: singular to working precision).
     """
     n = c.shape[-1]
     eps = jnp.finfo(c.dtype).eps
     w, q = jnp.linalg.eigh(c)
     top = jnp.max(jnp.abs(w), axis=-1, keepdims=True)
     indefinite = jnp.min(w, axis=-1) < -n * eps * top[..., 0]
+    floored = jnp.min(w, axis=-1) < eps * top[..., 0]
     w = jnp.maximum(w, eps * top)
     b = q * jnp.sqrt(w)[..., None, :]
     r = jnp.linalg.qr(_swap(b), mode="r")
     sign = jnp.where(_diag(r) < 0, -1, 1).astype(c.dtype)
     low = _swap(r * sign[..., :, None])
-    return jnp.where(indefinite[..., None, None], jnp.nan, low)
+    return jnp.where(indefinite[..., None, None], jnp.nan, low), floored
 
 
 def robust_cholesky(a: jax.Array) -> jax.Array:
@@ -59,6 +62,16 @@ def robust_cholesky(a: jax.Array) -> jax.Array:
     a ``lax.cond`` on the values, so the fallback costs nothing when it is not needed.
     Non-positive diagonal entries give NaN.
     """
+    return _robust_cholesky(a)[0]
+
+
+def _robust_cholesky(a: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """:func:`robust_cholesky` and, per batch member, whether ``a`` is numerically singular.
+
+    Singular to working precision: a Cholesky pivot of the equilibrated matrix below
+    ``eps`` (every pivot is at least its smallest eigenvalue and its largest is >= 1), or,
+    where the eigh fallback ran, an eigenvalue below ``eps`` times the largest.
+    """
     a = 0.5 * (a + _swap(a))
     diag = _diag(a)
     good_diag = jnp.all(diag > 0, axis=-1)
@@ -66,13 +79,19 @@ def robust_cholesky(a: jax.Array) -> jax.Array:
     c = a / (scale[..., :, None] * scale[..., None, :])
     low = jnp.linalg.cholesky(c)
     ok = jnp.all(jnp.isfinite(low), axis=(-2, -1))
-    low = lax.cond(
-        jnp.all(ok),
-        lambda: low,
-        lambda: jnp.where(ok[..., None, None], low, _eigh_cholesky(c)),
-    )
+    eps = jnp.finfo(a.dtype).eps
+    tiny_pivot = jnp.min(jnp.square(_diag(low)), axis=-1) < eps
+
+    def fallback():
+        low_e, floored = _eigh_cholesky(c)
+        return (
+            jnp.where(ok[..., None, None], low, low_e),
+            jnp.where(ok, tiny_pivot, floored),
+        )
+
+    low, singular = lax.cond(jnp.all(ok), lambda: (low, tiny_pivot), fallback)
     low = low * scale[..., :, None]
-    return jnp.where(good_diag[..., None, None], low, jnp.nan)
+    return jnp.where(good_diag[..., None, None], low, jnp.nan), singular
 
 
 def _fold_apply(
@@ -138,8 +157,14 @@ class MultivariateNormal(Distribution):
         matching ``loc``; batch shapes that do not broadcast; a concrete ``covariance`` or
         ``precision`` that is not symmetric (beyond ``sqrt(eps)`` of its largest entry;
         rounding-level asymmetry is averaged away); concrete matrices that are not
-        positive definite (or a ``scale_tril`` with a non-positive diagonal). Traced invalid
-        matrices give NaN (``jnp.linalg.cholesky`` semantics).
+        positive definite, including singular ones (``ones((5, 5))``; the float64
+        eigenvalue test of SciPy, an eigenvalue below ``1e6 * eps64`` times the largest), or
+        a ``scale_tril`` with a non-positive diagonal. Under tracing no error can be
+        raised: an indefinite matrix gives NaN
+        (``jnp.linalg.cholesky`` semantics) and a singular one is regularised by the
+        eigh fallback (eigenvalues floored at ``eps`` times the largest), so ``log_prob``
+        is finite but meaningless (hugely negative off the support); validate traced
+        covariances yourself where that matters.
 
     Examples:
       >>> import jax
@@ -190,7 +215,7 @@ class MultivariateNormal(Distribution):
             dtype = jnp.result_type(loc, mat)
             batch = _validate.batch_shape([loc.shape[:-1], mat.shape[:-2]], ["loc", name])
             triangular = name == "scale_tril"
-            loc, factor, good, symmetric = _canonical_mvn(
+            loc, factor, good, symmetric, maybe_singular = _canonical_mvn(
                 loc.astype(dtype), mat.astype(dtype), batch, triangular
             )
             if _validate.is_concrete(good):
@@ -206,6 +231,12 @@ class MultivariateNormal(Distribution):
                         else "symmetric positive definite"
                     )
                     raise ValueError(f"{name} must be {what}")
+                if bool(maybe_singular) and _singular_as_scipy(mat):
+                    raise ValueError(
+                        f"{name} must be symmetric positive definite, got a singular matrix "
+                        "(an eigenvalue below 1e6 * eps * the largest in float64, where "
+                        "scipy.stats.multivariate_normal raises 'singular matrix')"
+                    )
         cov_side = name != "precision"
         object.__setattr__(self, "loc", loc)
         object.__setattr__(self, "scale_tril", factor if cov_side else None)
@@ -294,18 +325,36 @@ class MultivariateNormal(Distribution):
 @functools.partial(jax.jit, static_argnums=(2, 3))
 def _canonical_mvn(
     loc: jax.Array, mat: jax.Array, batch: tuple[int, ...], triangular: bool
-) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array, jax.Array]:
     """Broadcast ``loc``, factor the matrix and check it, as one compiled program.
 
     Returns ``loc``, the lower factor, whether the factor is finite with a positive
-    diagonal, and whether ``mat`` is symmetric within ``sqrt(eps)`` of its largest entry.
+    diagonal, whether ``mat`` is symmetric within ``sqrt(eps)`` of its largest entry, and
+    whether some batch member is singular to working precision (see ``_robust_cholesky``).
     """
     loc = jnp.broadcast_to(loc, batch + loc.shape[-1:])
-    factor = jnp.tril(mat) if triangular else robust_cholesky(mat)
+    if triangular:
+        factor, singular = jnp.tril(mat), jnp.bool_(False)
+    else:
+        factor, singular = _robust_cholesky(mat)
     good = jnp.all(jnp.isfinite(factor)) & jnp.all(_diag(factor) > 0)
     tol = jnp.sqrt(jnp.finfo(mat.dtype).eps) * jnp.max(jnp.abs(mat), axis=(-2, -1))
     asym = jnp.max(jnp.abs(mat - _swap(mat)), axis=(-2, -1))
-    return loc, factor, good, ~jnp.any(asym > tol)  # NaN is left to the factor check
+    # NaN is left to the factor check
+    return loc, factor, good, ~jnp.any(asym > tol), jnp.any(singular)
+
+
+def _singular_as_scipy(mat: jax.Array) -> bool:
+    """SciPy's test (``_PSD``): an eigenvalue of the float64 matrix below ``1e6 eps max|w|``.
+
+    Run on the host, and only for a concrete matrix that the compiled check flagged as
+    singular to its own working precision: float32 matrices of condition up to ~1e8 (an RBF
+    kernel) are accepted, as SciPy (which works in float64) accepts them.
+    """
+    m = np.asarray(mat, np.float64)
+    w = np.linalg.eigvalsh(0.5 * (m + np.swapaxes(m, -1, -2)))
+    eps = 1e6 * np.finfo(np.float64).eps * np.max(np.abs(w), axis=-1)
+    return bool(np.any(np.min(w, axis=-1) < eps))
 
 
 @jax.jit

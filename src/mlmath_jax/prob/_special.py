@@ -56,7 +56,8 @@ def betaln(a: jax.Array, b: jax.Array) -> jax.Array:
     ``gammaln(a) + gammaln(b) - gammaln(a + b)`` with the last difference in Stirling form,
     ``-(b - 1/2) log1p(a/b) - a log(a + b) + a + R(b) - R(a + b)``. Both large: the whole
     Stirling form, ``(a - 1/2) log(a/(a+b)) - (b - 1/2) log1p(a/b) - log(a+b)/2 +
-    log(2 pi)/2 + R(a) + R(b) - R(a + b)``. NaN in, NaN out; ``a`` or ``b`` ``<= 0`` gives NaN.
+    log(2 pi)/2 + R(a) + R(b) - R(a + b)``. A subnormal ``a`` (``b`` normal) gives
+    ``-log(a)``. NaN in, NaN out; ``a`` or ``b`` ``<= 0`` gives NaN.
     """
     a, b = jnp.broadcast_arrays(*_promote(a, b))
     lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
@@ -89,7 +90,11 @@ def betaln(a: jax.Array, b: jax.Array) -> jax.Array:
     )
     small = special.gammaln(lo) + special.gammaln(hi) - special.gammaln(s)
     out = jnp.where(big_lo, both_large, jnp.where(big_hi, one_large, small))
-    bad = ~((a > 0) & (b > 0))
+    # A subnormal a (which XLA's CPU reads as 0): log B(a, b) = -log(a) + O(a). Tested on
+    # a and b themselves: min/max would flush the subnormal.
+    sub_a, sub_b = is_subnormal(a), is_subnormal(b)
+    out = jnp.where(sub_a & ~sub_b, -safe_log(a), jnp.where(sub_b & ~sub_a, -safe_log(b), out))
+    bad = ~(positive(a) & positive(b))
     return jnp.where(bad | jnp.isnan(a) | jnp.isnan(b), jnp.nan, out)
 
 
@@ -130,3 +135,66 @@ def beta_entropy(a: jax.Array, b: jax.Array) -> jax.Array:
     digamma(b))``, each digamma difference asymptotic for large arguments.
     """
     return betaln(a, b) + (a - 1) * digamma_difference(a, b) + (b - 1) * digamma_difference(b, a)
+
+
+# --- subnormal-safe helpers ----------------------------------------------------------------
+# XLA on CPU flushes subnormal floats to zero on input and output of arithmetic (FTZ/DAZ):
+# ``1e-310 > 0`` is False and ``exp(-736.0)`` is 0 in float64. The helpers below work on
+# the bit patterns, which are exact: a non-negative float's bits, read as an integer, are
+# ordered like its value and are linear in it across the subnormal range.
+
+
+def _int_type(dtype) -> type:
+    return jnp.int32 if jnp.dtype(dtype) == jnp.float32 else jnp.int64
+
+
+def _bits(x: jax.Array) -> jax.Array:
+    return jax.lax.bitcast_convert_type(x, _int_type(x.dtype))
+
+
+def _log_denorm_min(dtype) -> float:
+    """``log`` of the smallest positive subnormal of ``dtype`` (``2^-149``, ``2^-1074``)."""
+    info = jnp.finfo(dtype)
+    return (info.minexp - info.nmant) * math.log(2)
+
+
+def positive(x: jax.Array) -> jax.Array:
+    """``x > 0`` that also holds for subnormal ``x`` (False for NaN, True for +inf)."""
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.floating) or x.dtype not in (jnp.float32, jnp.float64):
+        return x > 0
+    inf_bits = _bits(jnp.asarray(jnp.inf, x.dtype))
+    b = _bits(x)
+    return (b > 0) & (b <= inf_bits)
+
+
+def is_subnormal(x: jax.Array) -> jax.Array:
+    """``0 < x < tiny`` (a positive subnormal), decided on the bits."""
+    tiny_bits = _bits(jnp.asarray(jnp.finfo(x.dtype).tiny, x.dtype))
+    b = _bits(x)
+    return (b > 0) & (b < tiny_bits)
+
+
+def safe_log(x: jax.Array) -> jax.Array:
+    """``log(x)``, exact also for positive subnormal ``x`` (which XLA's CPU flushes to 0).
+
+    A subnormal is ``m * 2^(minexp - nmant)`` with the integer ``m`` its bit pattern, so its
+    log is ``log(m) + log(2^(minexp - nmant))``; ``float32`` ``1e-40`` gives -92.1, not -inf.
+    """
+    sub = is_subnormal(x)
+    m = jnp.where(sub, _bits(x), 1).astype(x.dtype)
+    return jnp.where(sub, jnp.log(m) + _log_denorm_min(x.dtype), jnp.log(x))
+
+
+def safe_exp(y: jax.Array) -> jax.Array:
+    """``exp(y)``, returning the subnormal result where ``exp`` would be flushed to 0.
+
+    Below ``log(tiny)`` the result ``m * 2^(minexp - nmant)`` is built from its integer
+    ``m = round(exp(y - log(2^(minexp - nmant))))`` by a bit cast; ``exp(-736.278)`` gives
+    ``1.7e-320`` in float64 as NumPy does.
+    """
+    info = jnp.finfo(y.dtype)
+    low = y < math.log(info.tiny)
+    m = jnp.round(jnp.exp(jnp.where(low, y - _log_denorm_min(y.dtype), 0.0)))
+    sub = jax.lax.bitcast_convert_type(m.astype(_int_type(y.dtype)), y.dtype)
+    return jnp.where(low, sub, jnp.exp(y))
