@@ -80,7 +80,7 @@ class Dirichlet(Distribution):
       >>> d.mean()
       Array([0.16666667, 0.33333334, 0.5       ], dtype=float32)
       >>> d.log_prob(jnp.array([0.2, 0.3, 0.5]))
-      Array(1.5040779, dtype=float32)
+      Array(1.504077..., dtype=float32)
     """
 
     concentration: ArrayLike
