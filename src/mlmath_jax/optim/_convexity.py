@@ -172,12 +172,8 @@ def convexity_check(
     if num_segments is not None:
         num_segments = _validate.static_int(num_segments, "num_segments", minimum=0)
     _validate.prng_key(key, "key")
+    # Positional: JAX before 0.9 passes keyword arguments of a jitted function on to an
+    # internal helper whose first parameter is also named ``fun`` (a TypeError).
     return _validate.call(
-        _convexity_check,
-        {"points": points},
-        fun=fun,
-        num_segments=num_segments,
-        points=points,
-        key=key,
-        args=args,
+        _convexity_check, {"points": points}, fun, num_segments, points, key, args
     )
