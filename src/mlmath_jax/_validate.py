@@ -226,15 +226,20 @@ def explain_call_error(arrays: dict[str, Any], statics: dict[str, Any] | None = 
             ) from None
 
 
+def not_an_array(value: Any) -> bool:
+    """True for what cannot become a numeric array: ``None``, strings, arbitrary objects."""
+    return (
+        value is None
+        or isinstance(value, str | bytes)
+        or not (hasattr(value, "dtype") or isinstance(value, numbers.Number | list | tuple))
+    )
+
+
 def matrix_or_matvec(value: Any, name: str = "a_or_matvec") -> None:
     """Reject what is neither a callable nor numeric (``None``, strings, objects), naming it."""
     if callable(value) and not hasattr(value, "shape"):
         return
-    if (
-        value is None
-        or isinstance(value, str | bytes)
-        or not (hasattr(value, "dtype") or isinstance(value, numbers.Number | list | tuple))
-    ):
+    if not_an_array(value):
         raise TypeError(
             f"{name} must be a [..., n, n] matrix or a matvec function, got {type(value).__name__}"
         )

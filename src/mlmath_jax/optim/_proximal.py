@@ -128,6 +128,8 @@ def _prox_group_lasso(x, threshold, groups, num_groups):
 
 def _check_groups(x: Any, groups: Any, num_groups: int | None) -> int:
     """Validate ``groups`` against ``x`` (ids checked when concrete); return ``num_groups``."""
+    if _validate.not_an_array(x):
+        _validate.as_inexact(x, "x")  # a TypeError naming x
     x_shape = np.shape(x)
     dtype = np.dtype(groups.dtype if hasattr(groups, "dtype") else np.asarray(groups).dtype)
     if not np.issubdtype(dtype, np.integer):
