@@ -270,3 +270,160 @@ def log_gammaincc(s: jax.Array, x: jax.Array) -> jax.Array:
     direct = jnp.log(special.gammaincc(s, jnp.where(tail, s, x)))
     out = jnp.where(tail, log_cf, direct)
     return jnp.where(jnp.isnan(s) | jnp.isnan(x), jnp.nan, out)
+
+
+# --- regularised incomplete beta at large parameters -------------------------------------
+
+_E0 = 2 / math.sqrt(math.pi)
+_E1 = 2**-1.5
+_TEMME_TERMS = 20  # even; the expansion's terms fall like (min(a, b))^-n
+
+
+def _temme_coefficients(h, r0, r1):
+    """The ``d_n`` of the uniform expansion (DiDonato & Morris 1992, Temme 1987).
+
+    Built from the Taylor coefficients ``a0`` of the saddle-point map, ``b0`` those of its
+    powers and ``c`` of the series inverse; all recurrences run over the static index
+    ``n <= _TEMME_TERMS``, elementwise in the arrays ``h, r0, r1``.
+    """
+    num = _TEMME_TERMS
+    a0 = [None] * (num + 1)
+    c = [None] * (num + 1)
+    d = [None] * (num + 1)
+    a0[0] = r1 * (2 / 3)
+    c[0] = -0.5 * a0[0]
+    d[0] = -c[0]
+    h2 = h * h
+    hn = jnp.ones_like(h)
+    s = jnp.ones_like(h)
+    for n in range(2, num + 1, 2):
+        hn = hn * h2
+        a0[n - 1] = 2 * r0 * (h * hn + 1) / (n + 2)
+        s = s + hn
+        a0[n] = 2 * r1 * s / (n + 3)
+        for i in (n, n + 1):
+            r = -0.5 * (i + 1)
+            b0 = [r * a0[0]]
+            for m in range(2, i + 1):
+                acc = sum((j * r - (m - j)) * a0[j - 1] * b0[m - j - 1] for j in range(1, m))
+                b0.append(r * a0[m - 1] + acc / m)
+            c[i - 1] = b0[i - 1] / (i + 1)
+            dsum = sum((d[i - j - 1] * c[j - 1] for j in range(1, i)), jnp.zeros_like(h))
+            d[i - 1] = -(dsum + c[i - 1])
+    return d
+
+
+def _betainc_temme(a, b, lam):
+    """``I_x(a, b)`` for ``a, b >= 15`` and ``lam = (a + b) y - b >= 0`` (``y = 1 - x``).
+
+    The uniform asymptotic expansion in ``erfc`` (TOMS 708's ``basym``), written with every
+    ``erfc``-type term scaled by ``exp(-f)``; ``f = a phi(-lam/a) + b phi(lam/b)`` with
+    ``phi(t) = t - log1p(t)``, so no large term cancels. Relative error about
+    ``min(a, b)^-11`` plus rounding.
+    """
+    f = a * log1pmx_neg(-lam / a) + b * log1pmx_neg(lam / b)
+    t = jnp.exp(-f)
+    z0 = jnp.sqrt(f)
+    z = z0 / _E1 * 0.5
+    z2 = f + f
+    a_small = a < b
+    h = jnp.where(a_small, a / b, b / a)
+    r0 = 1 / (h + 1)
+    r1 = jnp.where(a_small, (b - a) / b, (b - a) / a)
+    w0 = 1 / jnp.sqrt(jnp.where(a_small, a, b) * (h + 1))
+    d = _temme_coefficients(h, r0, r1)
+    # j0, j1 scaled by t = exp(-f): t * j0 = erfc(z0) / (2 e0).
+    j0 = 0.5 / _E0 * special.erfc(z0)
+    j1 = _E1 * t
+    total = j0 + d[0] * w0 * j1
+    w = w0
+    znm1 = z * t
+    zn = z2 * t
+    for n in range(2, _TEMME_TERMS + 1, 2):
+        j0 = _E1 * znm1 + (n - 1) * j0
+        j1 = _E1 * zn + n * j1
+        znm1 = z2 * znm1
+        zn = z2 * zn
+        w = w0 * w
+        t0 = d[n - 1] * w * j0
+        w = w0 * w
+        t1 = d[n] * w * j1
+        total = total + t0 + t1
+    corr = stirling_remainder(a) + stirling_remainder(b) - stirling_remainder(a + b)
+    return _E0 * jnp.exp(-corr) * total
+
+
+def betainc_large(a: jax.Array, b: jax.Array, x: jax.Array, y: jax.Array) -> jax.Array:
+    """``I_x(a, b)`` for ``a, b >= 15`` with ``y = 1 - x`` given exactly (no rounding of 1-x).
+
+    Oriented so the expansion's ``lam >= 0`` (else ``1 - I_y(b, a)``). Inputs outside the
+    stated range must be masked by the caller.
+    """
+    lam = (a + b) * y - b
+    flip = lam < 0
+    a2, b2 = jnp.where(flip, b, a), jnp.where(flip, a, b)
+    w = _betainc_temme(a2, b2, jnp.abs(lam))
+    return jnp.where(flip, 1 - w, w)
+
+
+_TEMME_MIN = 30.0  # min(a, b) from which the expansion is used (30^-11 < 1e-16)
+
+
+def betainc(a: jax.Array, b: jax.Array, x: jax.Array, y: jax.Array | None = None) -> jax.Array:
+    """Regularised incomplete beta ``I_x(a, b)`` that stays accurate for large ``a, b``.
+
+    ``jax.scipy.special.betainc`` loses all accuracy for large parameters (``I_{1/2}(5e8,
+    5e8 + 1)`` is -0.58 in float64, true 0.5000126). Branches (``jnp.where`` with safe
+    inputs, so gradients in ``x`` stay finite):
+
+    * ``min(a, b) >= 30`` and ``|lam| <= min(a, b) / 2`` with ``lam = (a + b) y - b``
+      (any ``lam`` once ``min(a, b) >= 1e4``): the uniform asymptotic (Temme) expansion,
+      cancellation-free
+      (:func:`betainc_large`); agrees with SciPy to ~1e-15 relative and is closer to the
+      exact ``I_{1/2}(a, a + 1) = 1/2 + 2^-2a / (a B(a, a))`` than SciPy at ``a = 1e14``.
+    * one parameter small and the other huge (``T^2 > s^3 / eps`` with ``s`` the small one
+      and ``T = big + (s - 1)/2``): the gamma limit ``I_x(a, s) = Q(s, -T log x)`` (or
+      ``P(s, -T log y)`` for a small ``a``), relative error ``O(s^3 / T^2)``; this is the
+      Poisson corner of the binomial (``n = 2.5e22, p = 1e-21``).
+    * otherwise ``jax.scipy.special.betainc``.
+
+    ``y = 1 - x`` may be passed exactly (the binomial's ``p``) so that ``x`` near 1 keeps
+    its information. There is no derivative with respect to ``a`` or ``b`` (JAX's betainc
+    raises for it).
+    """
+    if y is None:
+        a, b, x = jnp.broadcast_arrays(*_promote(a, b), jnp.asarray(x))
+        dtype = jnp.result_type(a, x)
+        a, b, x = a.astype(dtype), b.astype(dtype), x.astype(dtype)
+        y = 1 - x
+    else:
+        dtype = jnp.result_type(a, b, x, y, float)
+        a, b, x, y = (jnp.asarray(v, dtype) for v in jnp.broadcast_arrays(a, b, x, y))
+    eps = jnp.finfo(dtype).eps
+    inside = (x > 0) & (y > 0)
+    xs, ys = jnp.where(inside, x, 0.5), jnp.where(inside, y, 0.5)
+    lo = jnp.minimum(a, b)
+    # The expansion needs |lam| <= lo / 2 at moderate sizes (errors <= 2e-14 there, 6e-10 at
+    # |lam| = 0.8 lo, lo = 100); from lo = 1e4 on, |lam| > lo / 2 means underflow anyway.
+    lam = (a + b) * ys - b
+    large = (lo >= _TEMME_MIN) & ((jnp.abs(lam) <= 0.5 * lo) | (lo >= 1e4))
+    # gamma limit: small b (then Q) or small a (then P)
+    small_b = b <= a
+    s = jnp.where(small_b, b, a)
+    t_ = jnp.where(small_b, a, b) + 0.5 * (s - 1)
+    limit = ~large & (s > 0) & (t_ * t_ * eps > s * s * s)
+    plain = special.betainc(jnp.where(large | limit, 1.0, a), jnp.where(large | limit, 1.0, b), xs)
+
+    def with_asymptotics():
+        al, bl = jnp.where(large, a, _TEMME_MIN), jnp.where(large, b, _TEMME_MIN)
+        temme = betainc_large(al, bl, xs, ys)
+        sg = jnp.where(limit, s, 1.0)
+        u = -jnp.where(limit, t_, 1.0) * jnp.log1p(-jnp.where(small_b, ys, xs))
+        gam = jnp.where(small_b, special.gammaincc(sg, u), special.gammainc(sg, u))
+        return jnp.where(large, temme, jnp.where(limit, gam, plain))
+
+    # Ordinary parameters everywhere: skip the expansions (no cost on the common path).
+    out = jax.lax.cond(jnp.any(large | limit), with_asymptotics, lambda: plain)
+    out = jnp.where(x <= 0, 0.0, jnp.where(y <= 0, 1.0, out)).astype(dtype)
+    bad = jnp.isnan(a) | jnp.isnan(b) | jnp.isnan(x) | jnp.isnan(y)
+    return jnp.where(bad, jnp.nan, out)
