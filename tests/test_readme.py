@@ -27,5 +27,6 @@ def test_readme_starts_with_the_two_commands():
     assert "pytest" in commands[1]
     ci = (README.parent / ".ci" / "run").read_text()
     # CI runs the README's test command (split at its final pytest call).
-    install, _, _ = commands[1].rpartition(" && ")
+    install, _, test = commands[1].rpartition(" && ")
     assert install in ci
+    assert f"run_pytest {test}\n" in ci
