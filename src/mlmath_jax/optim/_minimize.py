@@ -227,7 +227,7 @@ def minimize(
     return _validate.call(
         _minimize,
         {"x0": x0},
-        fun=fun,
+        fun,  # positional: JAX < 0.9 rejects a keyword named fun (an internal clash)
         optimizer=optimizer,
         max_steps=max_steps,
         implicit_max_steps=implicit_max_steps,

@@ -260,7 +260,7 @@ def newton(
     return _validate.call(
         _newton,
         {"x0": x0},
-        fun=fun,
+        fun,  # positional: JAX < 0.9 rejects a keyword named fun (an internal clash)
         max_steps=max_steps,
         solver=solver,
         max_cg_steps=max_cg_steps,

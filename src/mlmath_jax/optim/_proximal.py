@@ -568,7 +568,7 @@ def proximal_gradient(
     return _validate.call(
         _proximal_gradient,
         {"x0": x0},
-        fun=fun,
+        fun,  # positional: JAX < 0.9 rejects a keyword named fun (an internal clash)
         prox=prox,
         accelerate=accelerate,
         max_steps=max_steps,
