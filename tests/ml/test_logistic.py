@@ -109,7 +109,7 @@ def test_bad_input():
         ml.logistic_regression(X, np.array([0, 1, 2, 1.5]))
     with pytest.raises(ValueError, match="C must be > 0"):
         ml.logistic_regression(X, y, C=0.0)
-    with pytest.raises(ValueError, match="C must be >= 0"):
+    with pytest.raises(ValueError, match="C must be > 0"):
         ml.logistic_regression(X, y, C=-1.0)
     with pytest.raises(ValueError, match="C must be a scalar"):
         ml.logistic_regression(X, y, C=np.ones(2))
