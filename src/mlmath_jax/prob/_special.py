@@ -353,13 +353,18 @@ def _betainc_temme(a, b, lam):
     return _E0 * jnp.exp(-corr) * total
 
 
+def _lambda(a, b, x, y):
+    """``(a + b) y - b = a - (a + b) x``, from the smaller of ``x, y`` (less rounding)."""
+    return jnp.where(x < y, a - (a + b) * x, (a + b) * y - b)
+
+
 def betainc_large(a: jax.Array, b: jax.Array, x: jax.Array, y: jax.Array) -> jax.Array:
     """``I_x(a, b)`` for ``a, b >= 15`` with ``y = 1 - x`` given exactly (no rounding of 1-x).
 
     Oriented so the expansion's ``lam >= 0`` (else ``1 - I_y(b, a)``). Inputs outside the
     stated range must be masked by the caller.
     """
-    lam = (a + b) * y - b
+    lam = _lambda(a, b, x, y)
     flip = lam < 0
     a2, b2 = jnp.where(flip, b, a), jnp.where(flip, a, b)
     w = _betainc_temme(a2, b2, jnp.abs(lam))
@@ -405,7 +410,7 @@ def betainc(a: jax.Array, b: jax.Array, x: jax.Array, y: jax.Array | None = None
     lo = jnp.minimum(a, b)
     # The expansion needs |lam| <= lo / 2 at moderate sizes (errors <= 2e-14 there, 6e-10 at
     # |lam| = 0.8 lo, lo = 100); from lo = 1e4 on, |lam| > lo / 2 means underflow anyway.
-    lam = (a + b) * ys - b
+    lam = _lambda(a, b, xs, ys)
     large = (lo >= _TEMME_MIN) & ((jnp.abs(lam) <= 0.5 * lo) | (lo >= 1e4))
     # gamma limit: small b (then Q) or small a (then P)
     small_b = b <= a

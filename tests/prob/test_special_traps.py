@@ -1,0 +1,236 @@
+"""Issue 16: numerical traps of the distributions at extreme parameters, against SciPy.
+
+Ports of SciPy's own tests name the peer test in a comment and keep its inputs and
+tolerances; float64 checks are marked ``x64``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.special as sp
+import scipy.stats as st
+
+from mlmath_jax import prob
+from mlmath_jax.prob import Beta, Binomial, Categorical, Dirichlet, MultivariateNormal, Poisson
+
+# --- the incomplete beta at large parameters (Binomial.cdf, Beta.cdf) ---------------------
+
+
+def _half_plus(a):
+    """Exact ``I_{1/2}(a, a + 1) = 1/2 + Gamma(a + 1/2) / (2 a sqrt(pi) Gamma(a))``.
+
+    ``Gamma(a + 1/2) / Gamma(a) = sqrt(a) (1 - 1/(8a) + 1/(128 a^2) + ...)``; for ``a >=
+    5e7`` the truncation is below 1e-23 relative.
+    """
+    return 0.5 + (1 - 1 / (8 * a) + 1 / (128 * a * a)) / (2 * np.sqrt(np.pi * a))
+
+
+@pytest.mark.x64
+def test_binomial_cdf_at_half_for_huge_n():
+    # Issue 16: 0.417 at n = 1e8, -0.298 at n = 1e9, -1012 at n = 2e14 before. The reference
+    # is the exact identity above; SciPy itself is 6e-14 off at n = 2e14, hence its rtol.
+    n = np.array([1e8, 1e9, 2e14])
+    got = np.asarray(Binomial(jnp.asarray(n), 0.5).cdf(jnp.asarray(n / 2)))
+    np.testing.assert_allclose(got, _half_plus(n / 2), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(got, st.binom.cdf(n / 2, n, 0.5), rtol=2e-13, atol=0)
+
+
+@pytest.mark.x64
+def test_binomial_pmf_cdf_poisson_corner():
+    # Port of scipy TestBinom.test_pmf_cdf (gh-17809): binom.pmf(0) ~ binom.cdf(0).
+    n, p, r = 25.0 * 10**21, 1.0 * 10**-21, 0
+    d = Binomial(n, p)
+    res, ref = float(d.prob(r)), float(d.cdf(r))
+    np.testing.assert_allclose(res, ref, atol=1e-16)
+    # Issue 16: cdf was 1.0; exactly (1 - p)^n.
+    np.testing.assert_allclose(ref, np.exp(n * np.log1p(-p)), rtol=1e-14)
+    np.testing.assert_allclose(ref, st.binom.cdf(r, n, p), rtol=1e-13)
+
+
+@pytest.mark.x64
+def test_binomial_pmf_poisson_limit():
+    # Port of scipy TestBinom.test_pmf_poisson (gh-17146): binom -> poisson.
+    n = 1541096362225563.0
+    p = 1.0477878413173978e-18
+    x = np.arange(3)
+    res = np.asarray(Binomial(n, p).prob(jnp.asarray(x)))
+    ref = st.poisson.pmf(x, n * p)
+    np.testing.assert_allclose(res, ref, atol=1e-16)
+
+
+@pytest.mark.x64
+def test_binomial_float64_accuracy_small_n():
+    # Issue 16: log_prob and cdf reached only 6.5e-7 relative in float64 (betaln(8, 4)).
+    k = np.arange(12.0)
+    d = Binomial(11.0, 0.3)
+    np.testing.assert_allclose(
+        np.asarray(d.log_prob(jnp.asarray(k))), st.binom.logpmf(k, 11, 0.3), rtol=1e-13
+    )
+    np.testing.assert_allclose(
+        np.asarray(d.cdf(jnp.asarray(k))), st.binom.cdf(k, 11, 0.3), rtol=1e-13
+    )
+
+
+# (a, b, x): moderate and huge shapes, centre and tails.
+BETA_CASES = [
+    (30.0, 30.0, 0.3),
+    (50.0, 50.0, 0.3),
+    (200.0, 300.0, 0.38),
+    (1e3, 2e3, 0.31),
+    (1e6, 2e6, 0.3334),
+    (1e9, 1e9, 0.49999),
+    (4e6, 4e6 + 20, 0.5),
+    (35.0, 1e5, 3e-4),
+]
+
+
+@pytest.mark.x64
+def test_beta_cdf_large_shapes_float64():
+    # Issue 16: jax.scipy.special.betainc loses accuracy for large a, b (SciPy: Boost).
+    a, b, x = (np.array(c) for c in zip(*BETA_CASES, strict=True))
+    got = np.asarray(Beta(jnp.asarray(a), jnp.asarray(b)).cdf(jnp.asarray(x)))
+    ref = sp.betainc(a, b, x)
+    # Plus the conditioning in x: 1 - x is rounded (density ~ 3.6e4 at a = b = 1e9).
+    tol = 1e-13 * ref + 4 * np.finfo(np.float64).eps * x * st.beta.pdf(x, a, b)
+    assert np.all(np.abs(got - ref) <= tol), (got - ref) / ref
+
+
+def test_beta_cdf_large_shapes_float32_and_grad_in_x():
+    a, b, x = (np.array(c, np.float32) for c in zip(*BETA_CASES[:5], strict=True))
+    d = Beta(jnp.asarray(a), jnp.asarray(b))
+    got = np.asarray(d.cdf(jnp.asarray(x)))
+    ref = sp.betainc(a.astype(np.float64), b.astype(np.float64), x.astype(np.float64))
+    np.testing.assert_allclose(got, ref, rtol=2e-4, atol=2e-6)
+    # d cdf / dx = density (finite through the branch selection).
+    g = jax.grad(lambda t: Beta(50.0, 60.0).cdf(t))(jnp.float32(0.45))
+    np.testing.assert_allclose(float(g), st.beta.pdf(0.45, 50, 60), rtol=1e-4)
+
+
+def test_beta_cdf_has_no_parameter_gradient():
+    # Documented in Beta's docstring: betainc has no derivative in alpha/beta.
+    with pytest.raises(ValueError, match="a and b"):
+        jax.grad(lambda a: Beta(a, 2.0).cdf(0.3))(jnp.float32(1.5))
+
+
+# --- Poisson, Dirichlet, Categorical ------------------------------------------------------
+
+
+def test_poisson_log_prob_at_large_rate_float32():
+    # Issue 16: Poisson(1e6).log_prob(1e6) was -7.0 in float32 (SciPy -7.8267).
+    got = float(Poisson(1e6).log_prob(1e6))
+    np.testing.assert_allclose(got, st.poisson.logpmf(1e6, 1e6), rtol=1e-6)
+
+
+def test_dirichlet_log_prob_large_concentration_float32():
+    # Issue 16: off by 0.026 (float32 terms of 3e4 cancelling to 10.1). What remains is
+    # float32's rounding of (a_i - 1) log x_i itself, a few a_i eps.
+    a = jnp.full(3, 1e4, jnp.float32)
+    x = jnp.full(3, 1 / 3, jnp.float32)
+    ref = st.dirichlet.logpdf(np.full(3, 1 / 3), np.full(3, 1e4))
+    assert abs(float(Dirichlet(a).log_prob(x)) - ref) < 2e-3
+
+
+@pytest.mark.x64
+def test_dirichlet_log_prob_large_concentration_float64():
+    rng = np.random.default_rng(1)
+    for a in ([1e4] * 3, [30.0, 50.0, 1e6], [1e4, 2.0, 0.5]):
+        a = np.array(a)
+        x = rng.dirichlet(a)
+        got = float(Dirichlet(jnp.asarray(a)).log_prob(jnp.asarray(x)))
+        ref = st.dirichlet.logpdf(x, a)
+        # SciPy's own gammaln sums carry ~eps * sum_i a_i |log x_i| of rounding.
+        scale = np.sum(a * np.abs(np.log(x))) + np.sum(a)
+        assert abs(got - ref) <= 2e-15 * scale, (a, got, ref)
+
+
+def test_categorical_subnormal_probability_float32():
+    # Issue 16: a float32 probability of 1e-40 (subnormal) gave -inf log_prob.
+    p = jnp.array([1e-40, 1.0], jnp.float32)
+    got = np.asarray(Categorical(p).log_prob(jnp.array([0, 1])))
+    np.testing.assert_allclose(got, [np.log(np.float64(np.float32(1e-40))), 0.0], rtol=1e-6)
+
+
+# --- subnormals in float64 ----------------------------------------------------------------
+
+
+@pytest.mark.x64
+def test_beta_subnormal_shape_is_accepted():
+    # Issue 16 (SciPy gh-17444 exercises the same parameters in
+    # TestBeta.test_beta_ppf_with_subnormal_a_b): Beta(1e-310, 12.5) was rejected.
+    # SciPy's logpdf (and betaln) overflow here; the reference is the formula itself with
+    # -log B(a, b) = log a + O(a).
+    a, b = 1e-310, 12.5
+    d = Beta(a, b)
+    x = np.array([0.3, 0.7])
+    ref = sp.xlogy(a - 1, x) + sp.xlog1py(b - 1, -x) + np.log(a)
+    np.testing.assert_allclose(np.asarray(d.log_prob(jnp.asarray(x))), ref, rtol=1e-14)
+    with pytest.raises(ValueError, match="alpha"):
+        Beta(-1e-310, b)
+
+
+@pytest.mark.x64
+def test_beta_logpdf_ticket_1866_and_subnormal_pdf():
+    # Port of scipy TestBeta.test_logpdf_ticket_1866.
+    alpha, beta = 267, 1472
+    x = np.array([0.2, 0.5, 0.6])
+    b = Beta(float(alpha), float(beta))
+    logpdf = np.asarray(b.log_prob(jnp.asarray(x)))
+    np.testing.assert_allclose(logpdf.sum(), -1201.699061824062)
+    np.testing.assert_allclose(np.asarray(b.prob(jnp.asarray(x))), np.exp(logpdf))
+    # Issue 16: prob(0.6) was 0 where exp(log_prob) is the subnormal 1.7e-320.
+    np.testing.assert_allclose(float(b.prob(0.6)), st.beta.pdf(0.6, alpha, beta), rtol=1e-3)
+    assert float(b.prob(0.6)) > 0
+
+
+# --- chi-squared p-values in log space ----------------------------------------------------
+
+
+def test_chi2_log_p_value_below_float32_range():
+    # Issue 16: float32 p-values underflow to 0 (SciPy 5.8e-76 for this table).
+    table = np.array([[200.0, 10.0], [10.0, 200.0]])
+    res = prob.chi2_independence(jnp.asarray(table, jnp.float32))
+    ref = st.chi2_contingency(table)
+    assert float(res.p_value) == 0.0
+    np.testing.assert_allclose(float(res.log_p_value), np.log(ref.pvalue), rtol=1e-5)
+    stat, p, dof = res  # still a 3-tuple
+    assert dof == 1
+
+
+def test_chi2_log_p_value_batch_matches_scipy():
+    rng = np.random.default_rng(0)
+    tables = rng.integers(1, 40, size=(3, 3, 4)).astype(np.float32)
+    tables[0] = [[300, 5, 5, 5], [5, 300, 5, 5], [5, 5, 300, 5]]
+    res = prob.chi2_independence(jnp.asarray(tables), table_ndim=2)
+    assert res.dof == 6
+    # dof = 6: Q(3, x) = exp(-x) (1 + x + x^2 / 2) exactly (x = statistic / 2); SciPy's
+    # chi2.logsf underflows to -inf on the first table (statistic ~1700).
+    x = np.asarray(res.statistic, np.float64) / 2
+    ref = -x + np.log1p(x + x * x / 2)
+    np.testing.assert_allclose(ref[1:], st.chi2.logsf(2 * x[1:], 6), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(res.log_p_value), ref, rtol=1e-5)
+
+
+@pytest.mark.x64
+def test_chi2_log_p_value_float64():
+    table = np.array([[200.0, 10.0], [10.0, 200.0]])
+    res = prob.chi2_independence(jnp.asarray(table), correction=False)
+    ref = st.chi2_contingency(table, correction=False)
+    np.testing.assert_allclose(float(res.log_p_value), np.log(ref.pvalue), rtol=1e-12)
+    np.testing.assert_allclose(float(res.p_value), ref.pvalue, rtol=1e-12)
+
+
+# --- MultivariateNormal: singular covariance ----------------------------------------------
+
+
+def test_mvn_singular_covariance_raises():
+    # Issue 16: ones((5, 5)) was accepted (log_prob -1.18e16); SciPy raises "singular
+    # matrix" (its _PSD test: an eigenvalue below 1e6 eps64 max|w|).
+    with pytest.raises(np.linalg.LinAlgError):
+        st.multivariate_normal(np.zeros(5), np.ones((5, 5)))
+    with pytest.raises(ValueError, match="covariance.*singular"):
+        MultivariateNormal(jnp.zeros(5), jnp.ones((5, 5)))
+    with pytest.raises(ValueError, match="covariance"):
+        MultivariateNormal(jnp.zeros(2), jnp.array([[2.0, 1.0], [0.0, 2.0]]))
