@@ -2,30 +2,28 @@
 
 For a slice of ``n >= 2**16`` values and a few wanted ranks, the radix selection of
 ``_select_radix`` reads the data 16 (float32) or 32 (float64) times. This path reads it
-three times (four from ``2**24`` values), each a fused multi-output reduction, and falls
-back to the radix selection when its guess misses, so the result is always exact:
+twice, each a fused multi-output reduction, plus a small sort and a selection among a
+``2 / _BLOCK`` fraction of the data, and falls back to the radix selection when its guess
+misses, so the result is always exact:
 
 1. **Sample.** A strided subset of ``s`` values (about ``n / 512``, deterministic, no
    gather) is sorted by key; for each wanted rank, pivots are read off the sorted sample
    around the rank's expected sample position, spread over four standard deviations of it
    on each side.
-2. **Pass 1** counts, for every pivot, the keys below it, and finds the row's minimum and
-   maximum keys and whether it holds a NaN. The interval between two adjacent pivots (or
-   the row's minimum and maximum) that holds the wanted rank(s) is then known exactly,
-   with the count of keys below it.
-3. **Pass 2** counts below pivots spaced evenly in value inside that interval, which
-   narrows it again (about 16 times for smooth data); from ``2**24`` values a second such
-   pass narrows it once more.
-4. **Pass 3** reduces blocks of ``_BLOCK`` consecutive values to the count, minimum and
-   maximum key of those inside the final interval: a block holding at most two of them
-   gives both exactly. The candidates (at most two a block, the rest sentinels) are a
-   ``2 / _BLOCK`` fraction of the data, and the radix selection finds the wanted ranks
-   among them.
+2. **Pass 1** counts, for every pivot, the keys below it, and finds whether the row holds
+   a NaN. The interval between two adjacent pivots (or no bound below or above) that holds
+   the wanted rank(s) is then known exactly, with the count of keys below it: about
+   ``0.3 n / sqrt(s)`` values for smooth data.
+3. **Pass 2** reduces blocks of ``_BLOCK`` consecutive values to the count, minimum and
+   maximum key of those inside the interval: a block holding at most two of them gives
+   both exactly. The few blocks holding three or more (for smooth data a Poisson tail,
+   tens of blocks) are found by index and read again whole, up to ``_CROWDED`` of them.
+   The radix selection then finds the wanted ranks among the candidates.
 
-The guess misses when a block holds three or more candidates (heavy ties, an
-unrepresentative sample, or a sub-interval that did not narrow); then :func:`bracket_select`
-reports ``ok`` False and the caller runs the exact radix selection under ``lax.cond``, so
-only a miss pays for it. A slice holding a NaN gives NaN whatever the guess did.
+The guess misses when more than ``_CROWDED`` blocks are crowded (heavy ties, an
+unrepresentative sample); then :func:`bracket_select` reports ``ok`` False and the caller
+runs the exact radix selection under ``lax.cond``, so only a miss pays for it. A slice
+holding a NaN gives NaN whatever the guess did.
 """
 
 from __future__ import annotations
@@ -42,6 +40,7 @@ MIN_N = 1 << 16  # smaller slices keep the radix selection (its passes are cheap
 MAX_QUERIES = 4  # more wanted ranks a slice: the radix selection (one operand each)
 _BLOCK = 64  # values a block in pass 3; at most two candidates each are kept
 _Z = 4.0  # half-width of the sample window, in standard deviations of the sample rank
+_CROWDED = 512  # blocks with three or more candidates read again whole, a row and query
 
 
 def sample_size(n: int) -> int:
@@ -52,15 +51,6 @@ def sample_size(n: int) -> int:
 def _pivots(n: int, q: int) -> int:
     """Pivots a pass per wanted rank: fewer with more ranks (one compare each per value)."""
     return 15 if q == 1 else 11
-
-
-def _narrowing_passes(n: int) -> int:
-    """Counting passes inside the sample's bracket: one, two from ``2**24`` values.
-
-    Each narrows the bracket about 16 times; pass 3 needs few enough candidates that a
-    block rarely holds three (``~ c**3 * _BLOCK**2 / (6 n**2)`` misses for ``c`` of them).
-    """
-    return 1 if n < (1 << 24) else 2
 
 
 def _sample_keys(flat: jax.Array) -> jax.Array:
@@ -88,8 +78,8 @@ def _sample_pivots(sorted_keys: jax.Array, k: jax.Array, k_next: jax.Array, n: i
     return _from_key(keys, dtype)
 
 
-def _count_pass(flat: jax.Array, pivots: jax.Array, extremes: bool):
-    """Values below each pivot ``[B, Q, m]``; with ``extremes`` also min, max and NaN.
+def _count_pass(flat: jax.Array, pivots: jax.Array):
+    """Values below each pivot ``[B, Q, m]``, and whether each row holds a NaN ``[B]``.
 
     Compares values, not keys (cheaper; ``-0.0`` and ``+0.0`` tie, as in NumPy); the later
     steps compare values the same way, so ranks stay consistent.
@@ -104,18 +94,12 @@ def _count_pass(flat: jax.Array, pivots: jax.Array, extremes: bool):
             ops.append((xr < pivots[:, q, j][:, None, None]).astype(jnp.int32))
             inits.append(jnp.int32(0))
             fns.append(lax.add)
-    if extremes:
-        big = jnp.asarray(jnp.inf, flat.dtype)
-        ops += [xr, xr, jnp.isnan(xr).astype(jnp.int32)]
-        inits += [big, -big, jnp.int32(0)]
-        fns += [lax.min, lax.max, lax.add]
+    ops.append(jnp.isnan(xr).astype(jnp.int32))
+    inits.append(jnp.int32(0))
+    fns.append(lax.add)
     out = _reduce(tuple(ops), tuple(inits), tuple(fns))
     counts = jnp.stack([jnp.sum(c, axis=-1) for c in out[: nq * m]], axis=-1)
-    counts = counts.reshape(b, nq, m)
-    if not extremes:
-        return counts
-    lo, hi, nan = out[nq * m :]
-    return counts, jnp.min(lo, axis=-1), jnp.max(hi, axis=-1), jnp.sum(nan, axis=-1) > 0
+    return counts.reshape(b, nq, m), jnp.sum(out[-1], axis=-1) > 0
 
 
 def _interval(pivots, counts, lo, lo_count, hi, hi_count, k, k_next):
@@ -133,18 +117,14 @@ def _interval(pivots, counts, lo, lo_count, hi, hi_count, k, k_next):
     return pick(bounds, j), pick(bounds, jn), pick(below, j), pick(below, jn)
 
 
-def _value_pivots(lo: jax.Array, hi: jax.Array, top: jax.Array, m: int) -> jax.Array:
-    """``m`` values spread evenly in ``[lo, hi)`` (``top`` where ``hi`` is NaN), ascending."""
-    hi = jnp.where(jnp.isnan(hi), top, hi)
-    t = (jnp.arange(1, m + 1, dtype=lo.dtype) / (m + 1))[None, None, :]
-    values = lo[..., None] * (1 - t) + hi[..., None] * t
-    values = jnp.where(jnp.isnan(values), lo[..., None], values)  # inf - inf: no split
-    values = jnp.clip(values, lo[..., None], hi[..., None])
-    return lax.cummax(values, axis=values.ndim - 1)
-
-
 def _gather_pass(flat: jax.Array, lo: jax.Array, hi: jax.Array):
-    """Candidates ``[B, Q, c]`` (keys of values in ``[L, H)``, sentinels elsewhere), ``ok``."""
+    """Candidates ``[B, Q, c]`` (keys of values in ``[L, H)``, sentinels elsewhere), ``ok``.
+
+    A block of ``_BLOCK`` values gives its count, minimum and maximum key inside the
+    interval: exact for blocks holding at most two candidates. The few blocks holding more
+    (up to ``_CROWDED`` a row and query) are read again whole, from their index; only
+    more crowded blocks than that make ``ok`` False.
+    """
     b, n = flat.shape
     _, utype, _ = key_types(flat.dtype)
     top = jnp.asarray(jnp.iinfo(utype).max, utype)
@@ -162,11 +142,20 @@ def _gather_pass(flat: jax.Array, lo: jax.Array, hi: jax.Array):
     tail = lax.slice(flat, (0, nb * _BLOCK), (b, n))[:, None, :]
     inside = (tail >= lo[..., None]) & ~(tail >= hi[..., None])
     tail = jnp.where(inside, _to_key(tail), top)
-    count = jnp.stack(out[0::3], axis=1)
-    lows = jnp.stack(out[1::3], axis=1)
-    highs = jnp.where(count >= 2, jnp.stack(out[2::3], axis=1), top)
-    ok = jnp.max(count, axis=-1) <= 2
-    return jnp.concatenate([lows, highs, tail], axis=-1), ok
+    count = jnp.stack(out[0::3], axis=1)  # [B, Q, nb]
+    crowded = count > 2
+    lows = jnp.where(crowded, top, jnp.stack(out[1::3], axis=1))
+    highs = jnp.where((count >= 2) & ~crowded, jnp.stack(out[2::3], axis=1), top)
+    # The crowded blocks, read again whole: [B, Q, K, _BLOCK] keys (sentinels outside).
+    k_max = min(_CROWDED, nb)
+    num = jnp.sum(crowded, axis=-1)  # [B, Q]
+    (idx,) = jax.vmap(jax.vmap(lambda c: jnp.nonzero(c, size=k_max, fill_value=0)))(crowded)
+    blocks = jax.vmap(lambda rows, i: rows[i])(xr, idx)  # [B, Q, K, _BLOCK]
+    real = (jnp.arange(k_max) < num[..., None])[..., None]
+    inside = real & (blocks >= lo[..., None, None]) & ~(blocks >= hi[..., None, None])
+    again = jnp.where(inside, _to_key(blocks), top).reshape(b, nq, k_max * _BLOCK)
+    ok = num <= k_max
+    return jnp.concatenate([lows, highs, tail, again], axis=-1), ok
 
 
 def bracket_select(flat: jax.Array, k: jax.Array, k_next: jax.Array, interpolate: bool):
@@ -182,23 +171,18 @@ def bracket_select(flat: jax.Array, k: jax.Array, k_next: jax.Array, interpolate
         k_next = k
     m = _pivots(n, nq)
     pivots = _sample_pivots(_sample_keys(flat), k, k_next, n, m, flat.dtype)
-    counts, vmin, vmax, has_nan = _count_pass(flat, pivots, extremes=True)
+    counts, has_nan = _count_pass(flat, pivots)
     zero = jnp.zeros(k.shape, jnp.int32)
     lo, hi, lo_c, hi_c = _interval(
         pivots,
         counts,
-        jnp.broadcast_to(vmin[:, None], k.shape),
+        jnp.full(k.shape, -jnp.inf, flat.dtype),  # every non-NaN value is >= -inf
         zero,
         jnp.full(k.shape, jnp.nan, flat.dtype),  # no upper bound: every value is below
         zero + n,
         k,
         k_next,
     )
-    top = jnp.broadcast_to(vmax[:, None], k.shape)
-    for _ in range(_narrowing_passes(n)):
-        sub = _value_pivots(lo, hi, top, m)
-        sub_counts = _count_pass(flat, sub, extremes=False)
-        lo, hi, lo_c, hi_c = _interval(sub, sub_counts, lo, lo_c, hi, hi_c, k, k_next)
     cand, ok = _gather_pass(flat, lo, hi)
     width = cand.shape[-1]
     ranks = jnp.stack([k - lo_c, k_next - lo_c], axis=-1) if interpolate else (k - lo_c)[..., None]
