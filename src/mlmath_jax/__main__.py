@@ -17,7 +17,9 @@ import mlmath_jax
 def report() -> str:
     """The environment report as text (what ``python -m mlmath_jax`` prints)."""
     lines = [f"mlmath_jax: {mlmath_jax.__version__}"]
-    lines.append(jax.print_environment_info(return_string=True).rstrip())
+    info = jax.print_environment_info(return_string=True)
+    assert info is not None  # a str with return_string=True (the stub says str | None)
+    lines.append(info.rstrip())
     lines.append(f"default backend: {jax.default_backend()}")
     for backend in ("cpu", "gpu", "tpu"):
         try:
@@ -26,7 +28,8 @@ def report() -> str:
             continue
         kinds = ", ".join(f"{d.id}: {d.device_kind}" for d in devices)
         lines.append(f"{backend}: {len(devices)} device(s) [{kinds}]")
-    lines.append(f"float64 (jax_enable_x64): {'on' if jax.config.jax_enable_x64 else 'off'}")
+    x64 = jax.config.read("jax_enable_x64")
+    lines.append(f"float64 (jax_enable_x64): {'on' if x64 else 'off'}")
     return "\n".join(lines)
 
 
