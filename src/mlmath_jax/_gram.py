@@ -25,7 +25,6 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 from jax import lax
-from jax.typing import ArrayLike
 
 from . import _sharding
 
@@ -52,7 +51,7 @@ def _symmetric(c: jax.Array) -> jax.Array:
 
 
 def gram(
-    x: ArrayLike, y: ArrayLike | None = None, *, blocks: int | None = None, precision=HIGHEST
+    x: jax.Array, y: jax.Array | None = None, *, blocks: int | None = None, precision=HIGHEST
 ) -> jax.Array:
     """``xᵀ x`` (exactly symmetric, about half the flops for wide ``x``) or ``xᵀ y``.
 

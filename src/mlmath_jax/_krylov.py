@@ -40,6 +40,7 @@ def default_start(n: int, dtype: Any) -> jax.Array:
 def start_vector(v0: Any, n: int | None, dtype: Any) -> jax.Array:
     """``v0`` as a real ``[n]`` vector (checked), or :func:`default_start` when it is None."""
     if v0 is None:
+        assert n is not None, "callers require n when v0 is None"
         return default_start(n, dtype)
     v0 = _validate.as_real(v0, "v0")
     if v0.ndim != 1:

@@ -37,7 +37,7 @@ class LineSearchResult(NamedTuple):
 def backtrack(
     phi: Callable[[jax.Array], jax.Array],
     value: jax.Array,
-    slope: jax.Array,
+    slope: jax.Array | float,
     *,
     initial: jax.Array | float = 1.0,
     c: float = ARMIJO_C,

@@ -26,7 +26,8 @@ T = TypeVar("T")
 def register(cls: type[T], meta_fields: Sequence[str] = ()) -> type[T]:
     """Register a dataclass: ``meta_fields`` static, every other field a child."""
     meta = tuple(meta_fields)
-    names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in meta)
+    fields = dataclasses.fields(cls)  # pyright: ignore[reportArgumentType]  # cls: a dataclass
+    names = tuple(f.name for f in fields if f.name not in meta)
     keys = tuple(jax.tree_util.GetAttrKey(n) for n in names)
 
     def flatten_with_keys(obj):

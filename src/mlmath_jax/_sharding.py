@@ -27,7 +27,7 @@ def replicated_if_explicit(*operands: Any) -> NamedSharding | None:
     single-device arrays.
     """
     for x in operands:
-        sharding = getattr(jax.typeof(x), "sharding", None)
+        sharding: Any = getattr(jax.typeof(x), "sharding", None)
         mesh = getattr(sharding, "mesh", None)
         if mesh is None or mesh.empty:
             continue
@@ -54,7 +54,7 @@ def contract(subscripts: str, *operands: Any, precision: Any = HIGHEST) -> jax.A
 
 def _explicit_spec(x: Any) -> tuple[Any, tuple[Any, ...]] | None:
     """``(mesh, spec padded to x.ndim)`` when ``x`` is sharded on an explicit mesh axis."""
-    sharding = getattr(jax.typeof(x), "sharding", None)
+    sharding: Any = getattr(jax.typeof(x), "sharding", None)
     mesh = getattr(sharding, "mesh", None)
     if mesh is None or mesh.empty:
         return None
@@ -85,7 +85,9 @@ def product_out_sharding(a: Any, b: Any, *, vector: bool = False) -> NamedShardi
     k_b = -1 if vector else -2
     if not ((sa and sa[1][-1] is not None) or (sb and sb[1][k_b] is not None)):
         return None
-    mesh = (sa or sb)[0]
+    explicit = sa or sb
+    assert explicit is not None  # one of them is sharded (checked above)
+    mesh = explicit[0]
     spec_a = sa[1] if sa else (None,) * jnp.ndim(a)
     spec_b = sb[1] if sb else (None,) * jnp.ndim(b)
     core_b = 1 if vector else 2

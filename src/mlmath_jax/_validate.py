@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
@@ -212,7 +213,7 @@ def explain_call_error(arrays: dict[str, Any], statics: dict[str, Any] | None = 
         if value is None or isinstance(value, jax.Array):
             continue
         if isinstance(value, str | bytes):
-            as_inexact(value, name)
+            as_inexact(value, name)  # pyright: ignore[reportArgumentType]  # raises, naming it
         for leaf in jax.tree.leaves(value):  # pytrees (calculus and optim points)
             if not isinstance(leaf, jax.Array):
                 as_inexact(leaf, name)
@@ -314,12 +315,14 @@ def tolerance(
         seen = f"complex {value}" if isinstance(value, numbers.Complex) else type(value).__name__
         raise TypeError(f"{name} must be {what}, got {seen}")
     if dtype is not None:
-        prng = jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+        prng = jnp.issubdtype(dtype, jax.dtypes.prng_key)
         kind = "V" if prng else np.dtype(dtype).kind
         if kind not in "iuf":
             raise TypeError(f"{name} must be {what}, got dtype {dtype}")
         if scalar and getattr(value, "ndim", 0) != 0:
-            raise ValueError(f"{name} must be a scalar, got shape {tuple(value.shape)}")
+            # value has a dtype, so it is an array (pyright keeps None and Real in its type).
+            shape = value.shape  # pyright: ignore[reportAttributeAccessIssue, reportOptionalMemberAccess]
+            raise ValueError(f"{name} must be a scalar, got shape {tuple(shape)}")
     (positive if strict else nonnegative)(value, name)
     return value
 
@@ -332,7 +335,9 @@ def bool_option(value: Any, name: str) -> bool:
 
 
 def _raw_key_shape() -> tuple[int, ...]:
-    impl = jax.config.jax_default_prng_impl
+    # A flag with a context manager: read as an attribute (config.read refuses it), which
+    # jax's stubs do not declare.
+    impl = jax.config.jax_default_prng_impl  # pyright: ignore[reportAttributeAccessIssue]
     shape = _RAW_KEY_SHAPES.get(impl)
     if shape is None:
         shape = _RAW_KEY_SHAPES[impl] = tuple(jax.eval_shape(jax.random.PRNGKey, 0).shape)
@@ -358,7 +363,7 @@ def prng_key(key: Any, name: str = "key", *, allow_none: bool = False) -> Any:
     shape = getattr(key, "shape", None)
     if dtype is not None and shape is not None:
         shape = tuple(shape)
-        if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        if jnp.issubdtype(dtype, jax.dtypes.prng_key):
             if shape == ():
                 return key
         elif dtype == np.uint32 and shape == _raw_key_shape():

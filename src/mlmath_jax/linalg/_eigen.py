@@ -501,7 +501,9 @@ def _power_matvec(matvec, args, v0, tol, *, max_steps, n) -> PowerIterationResul
     return _differentiable_power(_power_iteration(op, v0, max_steps, tol), matvec, args)
 
 
-def _differentiable_power(result: PowerIterationResult, matvec, args, valid=True):
+def _differentiable_power(
+    result: PowerIterationResult, matvec, args, valid: bool | jax.Array = True
+):
     lam, vec = _krylov.implicit_eigenpairs(
         matvec,
         args,

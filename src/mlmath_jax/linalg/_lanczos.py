@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -400,7 +400,7 @@ def eigsh(
         return _eigsh_matvec(a_or_matvec, args, v0, tol, **static)
     if args:
         raise ValueError("args are passed to a matvec function; a matrix takes none")
-    a = a_or_matvec
+    a = cast(ArrayLike, a_or_matvec)  # not a matvec function (checked above)
     if not isinstance(a, jax.Array):
         a = _validate.as_real(a, "a")
     return _eigsh_matrix(a, v0, tol, **static)

@@ -208,7 +208,7 @@ def pinv(a: ArrayLike, *, rtol: ArrayLike | None = None) -> jax.Array:
 
 
 @jax.jit
-def _pinv(a: jax.Array, rtol: jax.Array | None) -> jax.Array:
+def _pinv(a: jax.Array, rtol: ArrayLike | None) -> jax.Array:
     a = _validate.matrix(a, "a")
     m, n = a.shape[-2:]
     finite = finite_matrices(a)

@@ -7,7 +7,10 @@ replaced by zeros before the factorisation and their singular values come back N
 
 from __future__ import annotations
 
+from typing import cast
+
 import jax
+import jax.core
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
@@ -23,7 +26,8 @@ def singular_value_tolerance(s: jax.Array, m: int, n: int, rtol: ArrayLike | Non
     """``rtol * max(s)``, with :func:`default_rtol` when ``rtol`` is None."""
     if rtol is None:
         rtol = default_rtol(m, n, s.dtype)
-    return rtol * jnp.max(s, axis=-1, initial=0.0)
+    # A NumPy rtol defers to the jax.Array (__array_priority__): the product is a jax.Array.
+    return cast(jax.Array, rtol * jnp.max(s, axis=-1, initial=0.0))
 
 
 def finite_matrices(a: jax.Array) -> jax.Array:

@@ -248,10 +248,10 @@ def lasso(
     X, y = _data.xy_targets(X, y, multi=False)
     alpha = _data.penalty(alpha, "alpha", X.dtype)
     max_iter = _validate.static_int(max_iter, "max_iter", minimum=1)
-    tol = _data.tolerance(tol, "tol", X.dtype)
+    tol_arr = _data.tolerance(tol, "tol", X.dtype)
     sw = _data.sample_weights(sample_weight, X.shape[0], X.dtype)
     return _lasso(
-        X, y, alpha, tol, sw, fit_intercept=fit_intercept, positive=positive, max_iter=max_iter
+        X, y, alpha, tol_arr, sw, fit_intercept=fit_intercept, positive=positive, max_iter=max_iter
     )
 
 

@@ -624,8 +624,8 @@ def logistic_regression(
     k = _classes(y, n_classes)
     C = _check_C(C, X.dtype)
     max_iter = _validate.static_int(max_iter, "max_iter", minimum=1)
-    tol = _data.tolerance(tol, "tol", X.dtype)
+    tol_arr = _data.tolerance(tol, "tol", X.dtype)
     sw = _sample_weight(sample_weight, X.shape[0], X.dtype)
     return _logistic(
-        X, y, sw, C, tol, fit_intercept=bool(fit_intercept), max_iter=max_iter, n_classes=k
+        X, y, sw, C, tol_arr, fit_intercept=bool(fit_intercept), max_iter=max_iter, n_classes=k
     )

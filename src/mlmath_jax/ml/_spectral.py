@@ -119,7 +119,7 @@ def _top_eigenvectors(m: jax.Array, start: jax.Array, k: int) -> jax.Array:
 
 
 @functools.partial(jax.jit, static_argnames=("n_clusters", "n_init"))
-def _spectral(X, key, gamma, *, n_clusters: int, n_init: int) -> jax.Array:
+def _spectral(X, key, gamma, *, n_clusters: int, n_init: int) -> tuple[jax.Array, jax.Array]:
     n = X.shape[0]
     affinity = jnp.exp(-gamma * _sq_distances(X, X))
     affinity = affinity * (1 - jnp.eye(n, dtype=X.dtype))  # no self-loops

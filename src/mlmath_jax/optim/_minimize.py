@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -35,7 +35,9 @@ def _with_extra_args(optimizer: optax.GradientTransformation) -> Any:
     return optax.with_extra_args_support(optimizer)
 
 
-def _value_and_grad(fun: Callable[..., jax.Array], optimizer: Any, x: Any, args: tuple):
+def _value_and_grad(
+    fun: Callable[..., jax.Array], optimizer: Any, x: Any, args: tuple
+) -> Callable[[Any, Any], tuple[jax.Array, Any]]:
     """``(x, opt_state) -> (value, grad)`` of ``fun(x, *args)``.
 
     Line-search optimisers (``optax.lbfgs``) store the value and gradient at the iterate
@@ -47,7 +49,8 @@ def _value_and_grad(fun: Callable[..., jax.Array], optimizer: Any, x: Any, args:
         return fun(z, *args)
 
     plain = jax.value_and_grad(value_fn)
-    stored = optax.value_and_grad_from_state(value_fn)
+    # optax types the value as ArrayLike; it is value_fn's jax.Array.
+    stored = cast(Callable[..., tuple[jax.Array, Any]], optax.value_and_grad_from_state(value_fn))
     state_shape = jax.eval_shape(optimizer.init, x)
     try:
         jax.eval_shape(lambda z, s: stored(z, state=s), x, state_shape)

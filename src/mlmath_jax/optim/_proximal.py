@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -324,7 +324,7 @@ def proximal_init(fun: Callable, x0: Any, args: tuple, step_size: Any) -> Proxim
     if step_size is None:
         grad0 = jax.grad(fun)(x0, *args)
         hg = jax.jvp(lambda z: jax.grad(fun)(z, *args), (x0,), (grad0,))[1]
-        g2 = optax.tree.vdot(grad0, grad0)
+        g2 = cast(jax.Array, optax.tree.vdot(grad0, grad0))  # optax's stubs say ArrayLike
         tiny = jnp.finfo(dtype).tiny
         lip0 = jnp.where(g2 > 0, optax.tree.norm(hg) / jnp.sqrt(jnp.maximum(g2, tiny)), 1.0)
         lip0 = jnp.where(jnp.isfinite(lip0) & (lip0 > 0), lip0, 1.0).astype(dtype)
@@ -359,7 +359,7 @@ def proximal_step(
     grad_map_norm = lip * optax.tree.norm(diff)
     if accelerate:
         move = optax.tree.sub(x_new, x)
-        t = jnp.where(optax.tree.vdot(diff, move) > 0, 1.0, t)
+        t = jnp.where(cast(jax.Array, optax.tree.vdot(diff, move)) > 0, 1.0, t)
         t_new = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * t * t))
         y_new = optax.tree.cast_like(optax.tree.add_scale(x_new, (t - 1.0) / t_new, move), x_new)
     else:
