@@ -14,6 +14,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 from jax.scipy import special
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
@@ -282,35 +283,49 @@ _TEMME_TERMS = 20  # even; the expansion's terms fall like (min(a, b))^-n
 def _temme_coefficients(h, r0, r1):
     """The ``d_n`` of the uniform expansion (DiDonato & Morris 1992, Temme 1987).
 
-    Built from the Taylor coefficients ``a0`` of the saddle-point map, ``b0`` those of its
-    powers and ``c`` of the series inverse; all recurrences run over the static index
-    ``n <= _TEMME_TERMS``, elementwise in the arrays ``h, r0, r1``.
+    Built from the Taylor coefficients ``a0`` of the saddle-point map (closed form in
+    ``h``), ``b0`` those of its powers ``(1 + A)^r`` with ``r = -(i + 1)/2`` (Miller's
+    recurrence, all ``i`` at once) and ``d`` those of ``1 / (1 + C) - 1``. The recurrences
+    run as ``lax.fori_loop`` over the coefficient index on arrays with trailing axes of
+    length ``_TEMME_TERMS + 1``, so the traced program stays small. Returns ``d`` with the
+    coefficient index last (``d[..., n]`` is TOMS 708's ``d(n + 1)``).
     """
-    num = _TEMME_TERMS
-    a0 = [None] * (num + 1)
-    c = [None] * (num + 1)
-    d = [None] * (num + 1)
-    a0[0] = r1 * (2 / 3)
-    c[0] = -0.5 * a0[0]
-    d[0] = -c[0]
-    h2 = h * h
-    hn = jnp.ones_like(h)
-    s = jnp.ones_like(h)
-    for n in range(2, num + 1, 2):
-        hn = hn * h2
-        a0[n - 1] = 2 * r0 * (h * hn + 1) / (n + 2)
-        s = s + hn
-        a0[n] = 2 * r1 * s / (n + 3)
-        for i in (n, n + 1):
-            r = -0.5 * (i + 1)
-            b0 = [r * a0[0]]
-            for m in range(2, i + 1):
-                acc = sum((j * r - (m - j)) * a0[j - 1] * b0[m - j - 1] for j in range(1, m))
-                b0.append(r * a0[m - 1] + acc / m)
-            c[i - 1] = b0[i - 1] / (i + 1)
-            dsum = sum((d[i - j - 1] * c[j - 1] for j in range(1, i)), jnp.zeros_like(h))
-            d[i - 1] = -(dsum + c[i - 1])
-    return d
+    num = _TEMME_TERMS + 1  # coefficients a0(1..num), d(1..num)
+    dtype = h.dtype
+    k = jnp.arange(num)  # 0-based index: a0(k + 1)
+    # a0(n) = 2 r0 (1 + h^(n+1)) / (n + 2) for even n; a0(n + 1) = 2 r1 s_n / (n + 3) with
+    # s_n = sum_{j <= n/2} h^(2j); a0(1) = 2 r1 / 3. Stored 0-based: a0[..., k] = a0(k + 1).
+    hh = h[..., None]
+    odd = k % 2 == 1  # a0(k + 1) with k + 1 even: 2 r0 (1 + h^(k+2)) / (k + 3)
+    s = jnp.cumsum((hh * hh) ** k.astype(dtype), axis=-1)  # s[..., j] = sum_{i <= j} h^(2i)
+    s_k = jnp.take(s, k // 2, axis=-1)  # for even k: 2 r1 s_k / (k + 3)
+    a0 = 2 * jnp.where(odd, r0[..., None] * (1 + hh ** (k + 2).astype(dtype)), r1[..., None] * s_k)
+    a0 = a0 / (k + 3)
+    # b0[..., i, m] = coefficient m + 1 of (1 + A)^r_i, r_i = -(i + 2)/2; needed at m = i.
+    r = -0.5 * (k + 2).astype(dtype)[:, None]  # (num, 1): rows i
+    j = jnp.arange(1, num + 1)  # the j of the recurrence, 1-based
+    a0_j = a0[..., None, :]  # (..., 1, num): a0(j)
+
+    def power_step(m, b0):  # fills b0(m + 1), 0-based column m
+        mm = m + 1
+        idx = jnp.clip(mm - j - 1, 0, num - 1)  # b0(mm - j), 0-based
+        prev = jnp.take(b0, idx, axis=-1)
+        weight = jnp.where(j < mm, j * r - (mm - j), 0).astype(dtype)
+        acc = jnp.sum(weight * a0_j * prev, axis=-1)
+        new = r[:, 0] * jnp.take(a0, m, axis=-1)[..., None] + acc / mm
+        return lax.dynamic_update_index_in_dim(b0, new, m, axis=-1)
+
+    b0 = jnp.zeros((*a0.shape[:-1], num, num), dtype)
+    b0 = lax.fori_loop(0, num, power_step, b0)
+    c = jnp.diagonal(b0, axis1=-2, axis2=-1) / (k + 2)
+
+    def inverse_step(i, d):  # d(i + 1) = -(c(i + 1) + sum_{j <= i} d(i + 1 - j) c(j))
+        idx = jnp.clip(i - j, 0, num - 1)
+        prev = jnp.where(j <= i, jnp.take(d, idx, axis=-1), 0)
+        new = -(jnp.take(c, i, axis=-1) + jnp.sum(prev * c, axis=-1))
+        return lax.dynamic_update_index_in_dim(d, new, i, axis=-1)
+
+    return lax.fori_loop(0, num, inverse_step, jnp.zeros_like(c))
 
 
 def _betainc_temme(a, b, lam):
@@ -335,7 +350,7 @@ def _betainc_temme(a, b, lam):
     # j0, j1 scaled by t = exp(-f): t * j0 = erfc(z0) / (2 e0).
     j0 = 0.5 / _E0 * special.erfc(z0)
     j1 = _E1 * t
-    total = j0 + d[0] * w0 * j1
+    total = j0 + d[..., 0] * w0 * j1
     w = w0
     znm1 = z * t
     zn = z2 * t
@@ -345,9 +360,9 @@ def _betainc_temme(a, b, lam):
         znm1 = z2 * znm1
         zn = z2 * zn
         w = w0 * w
-        t0 = d[n - 1] * w * j0
+        t0 = d[..., n - 1] * w * j0
         w = w0 * w
-        t1 = d[n] * w * j1
+        t1 = d[..., n] * w * j1
         total = total + t0 + t1
     corr = stirling_remainder(a) + stirling_remainder(b) - stirling_remainder(a + b)
     return _E0 * jnp.exp(-corr) * total
