@@ -301,31 +301,31 @@ def _temme_coefficients(h, r0, r1):
     s_k = jnp.take(s, k // 2, axis=-1)  # for even k: 2 r1 s_k / (k + 3)
     a0 = 2 * jnp.where(odd, r0[..., None] * (1 + hh ** (k + 2).astype(dtype)), r1[..., None] * s_k)
     a0 = a0 / (k + 3)
-    # b0[..., i, m] = coefficient m + 1 of (1 + A)^r_i, r_i = -(i + 2)/2; needed at m = i.
-    r = -0.5 * (k + 2).astype(dtype)[:, None]  # (num, 1): rows i
-    j = jnp.arange(1, num + 1)  # the j of the recurrence, 1-based
-    a0_j = a0[..., None, :]  # (..., 1, num): a0(j)
+    # b0(m) for every row i (r_i = -(i + 2)/2; c(i + 1) = b0(i + 1) / (i + 2) is read off
+    # row i at step m = i). The carry holds b0 newest first, rev[..., p] = b0(m - p) (zeros
+    # past b0(1)), so the convolution sum_j (j r - (m - j)) a0(j) b0(m - j) is a plain
+    # product with a0 and no gather.
+    r = -0.5 * (k + 2).astype(dtype)  # rows i
+    j = jnp.arange(1, num + 1).astype(dtype)  # the j of the recurrences, 1-based
+    rj = r[:, None] * j  # (num, num)
 
-    def power_step(m, b0):  # fills b0(m + 1), 0-based column m
-        mm = m + 1
-        idx = jnp.clip(mm - j - 1, 0, num - 1)  # b0(mm - j), 0-based
-        prev = jnp.take(b0, idx, axis=-1)
-        weight = jnp.where(j < mm, j * r - (mm - j), 0).astype(dtype)
-        acc = jnp.sum(weight * a0_j * prev, axis=-1)
-        new = r[:, 0] * jnp.take(a0, m, axis=-1)[..., None] + acc / mm
-        return lax.dynamic_update_index_in_dim(b0, new, m, axis=-1)
+    def power_step(m, carry):  # b0(m + 1), 0-based step m
+        rev, c = carry
+        mm = (m + 1).astype(dtype)
+        acc = jnp.sum((rj - (mm - j)) * a0[..., None, :] * rev, axis=-1)
+        new = r * lax.dynamic_index_in_dim(a0, m, -1, keepdims=True) + acc / mm
+        rev = jnp.concatenate([new[..., None], rev[..., :-1]], axis=-1)
+        c_m = lax.dynamic_index_in_dim(new, m, -1, keepdims=False) / (mm + 1)
+        return rev, lax.dynamic_update_index_in_dim(c, c_m, m, -1)
 
-    b0 = jnp.zeros((*a0.shape[:-1], num, num), dtype)
-    b0 = lax.fori_loop(0, num, power_step, b0)
-    c = jnp.diagonal(b0, axis1=-2, axis2=-1) / (k + 2)
+    rev = jnp.zeros((*a0.shape[:-1], num, num), dtype)
+    _, c = lax.fori_loop(0, num, power_step, (rev, jnp.zeros_like(a0)))
 
-    def inverse_step(i, d):  # d(i + 1) = -(c(i + 1) + sum_{j <= i} d(i + 1 - j) c(j))
-        idx = jnp.clip(i - j, 0, num - 1)
-        prev = jnp.where(j <= i, jnp.take(d, idx, axis=-1), 0)
-        new = -(jnp.take(c, i, axis=-1) + jnp.sum(prev * c, axis=-1))
-        return lax.dynamic_update_index_in_dim(d, new, i, axis=-1)
+    def inverse_step(i, rev):  # d(i + 1) = -(c(i + 1) + sum_{j <= i} d(i + 1 - j) c(j))
+        new = -(lax.dynamic_index_in_dim(c, i, -1) + jnp.sum(rev * c, axis=-1, keepdims=True))
+        return jnp.concatenate([new, rev[..., :-1]], axis=-1)  # rev[..., p] = d(i + 1 - p)
 
-    return lax.fori_loop(0, num, inverse_step, jnp.zeros_like(c))
+    return jnp.flip(lax.fori_loop(0, num, inverse_step, jnp.zeros_like(c)), axis=-1)
 
 
 def _betainc_temme(a, b, lam):
