@@ -6,6 +6,8 @@ tolerances; float64 checks are marked ``x64``.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -28,12 +30,38 @@ def _half_plus(a):
     return 0.5 + (1 - 1 / (8 * a) + 1 / (128 * a * a)) / (2 * np.sqrt(np.pi * a))
 
 
+# Every Binomial case of the float64 tests below, (n, p, k) each: they are evaluated in one
+# batch, so each method compiles once (the incomplete beta's Temme expansion and gamma limit
+# dominate this file's run time) instead of once per test and shape.
+_HUGE_N = np.array([1e8, 1e9, 2e14])
+_BINOMIAL_CASES = {
+    "half": (_HUGE_N, np.full(3, 0.5), _HUGE_N / 2),
+    "corner": (np.array([25.0 * 10**21]), np.array([1.0 * 10**-21]), np.array([0.0])),
+    "poisson": (np.full(3, 1541096362225563.0), np.full(3, 1.0477878413173978e-18), np.arange(3.0)),
+    "small": (np.full(12, 11.0), np.full(12, 0.3), np.arange(12.0)),
+}
+
+
+@functools.cache
+def _binomial_batch() -> dict[str, dict[str, np.ndarray]]:
+    """``cdf``, ``prob`` and ``log_prob`` of every case above, split back by case."""
+    n, p, k = (np.concatenate(v) for v in zip(*_BINOMIAL_CASES.values(), strict=True))
+    d = Binomial(jnp.asarray(n), jnp.asarray(p))
+    k = jnp.asarray(k)
+    values = {"cdf": d.cdf(k), "prob": d.prob(k), "log_prob": d.log_prob(k)}
+    ends = np.cumsum([len(c[0]) for c in _BINOMIAL_CASES.values()])
+    return {
+        name: {m: np.asarray(v[end - len(case[0]) : end]) for m, v in values.items()}
+        for (name, case), end in zip(_BINOMIAL_CASES.items(), ends, strict=True)
+    }
+
+
 @pytest.mark.x64
 def test_binomial_cdf_at_half_for_huge_n():
     # Issue 16: 0.417 at n = 1e8, -0.298 at n = 1e9, -1012 at n = 2e14 before. The reference
     # is the exact identity above; SciPy itself is 6e-14 off at n = 2e14, hence its rtol.
-    n = np.array([1e8, 1e9, 2e14])
-    got = np.asarray(Binomial(jnp.asarray(n), 0.5).cdf(jnp.asarray(n / 2)))
+    n = _HUGE_N
+    got = _binomial_batch()["half"]["cdf"]
     np.testing.assert_allclose(got, _half_plus(n / 2), rtol=1e-15, atol=0)
     np.testing.assert_allclose(got, st.binom.cdf(n / 2, n, 0.5), rtol=2e-13, atol=0)
 
@@ -42,8 +70,8 @@ def test_binomial_cdf_at_half_for_huge_n():
 def test_binomial_pmf_cdf_poisson_corner():
     # Port of scipy TestBinom.test_pmf_cdf (gh-17809): binom.pmf(0) ~ binom.cdf(0).
     n, p, r = 25.0 * 10**21, 1.0 * 10**-21, 0
-    d = Binomial(n, p)
-    res, ref = float(d.prob(r)), float(d.cdf(r))
+    got = _binomial_batch()["corner"]
+    res, ref = float(got["prob"][0]), float(got["cdf"][0])
     np.testing.assert_allclose(res, ref, atol=1e-16)
     # Issue 16: cdf was 1.0; exactly (1 - p)^n.
     np.testing.assert_allclose(ref, np.exp(n * np.log1p(-p)), rtol=1e-14)
@@ -56,7 +84,7 @@ def test_binomial_pmf_poisson_limit():
     n = 1541096362225563.0
     p = 1.0477878413173978e-18
     x = np.arange(3)
-    res = np.asarray(Binomial(n, p).prob(jnp.asarray(x)))
+    res = _binomial_batch()["poisson"]["prob"]
     ref = st.poisson.pmf(x, n * p)
     np.testing.assert_allclose(res, ref, atol=1e-16)
 
@@ -65,13 +93,9 @@ def test_binomial_pmf_poisson_limit():
 def test_binomial_float64_accuracy_small_n():
     # Issue 16: log_prob and cdf reached only 6.5e-7 relative in float64 (betaln(8, 4)).
     k = np.arange(12.0)
-    d = Binomial(11.0, 0.3)
-    np.testing.assert_allclose(
-        np.asarray(d.log_prob(jnp.asarray(k))), st.binom.logpmf(k, 11, 0.3), rtol=1e-13
-    )
-    np.testing.assert_allclose(
-        np.asarray(d.cdf(jnp.asarray(k))), st.binom.cdf(k, 11, 0.3), rtol=1e-13
-    )
+    got = _binomial_batch()["small"]
+    np.testing.assert_allclose(got["log_prob"], st.binom.logpmf(k, 11, 0.3), rtol=1e-13)
+    np.testing.assert_allclose(got["cdf"], st.binom.cdf(k, 11, 0.3), rtol=1e-13)
 
 
 # (a, b, x): moderate and huge shapes, centre and tails.
@@ -99,14 +123,20 @@ def test_beta_cdf_large_shapes_float64():
 
 
 def test_beta_cdf_large_shapes_float32_and_grad_in_x():
-    a, b, x = (np.array(c, np.float32) for c in zip(*BETA_CASES[:5], strict=True))
+    # Values and d cdf / dx in one compiled call; the last case is ordinary (a, b) = (50, 60).
+    cases = [*BETA_CASES[:5], (50.0, 60.0, 0.45)]
+    a, b, x = (np.array(c, np.float32) for c in zip(*cases, strict=True))
     d = Beta(jnp.asarray(a), jnp.asarray(b))
-    got = np.asarray(d.cdf(jnp.asarray(x)))
-    ref = sp.betainc(a.astype(np.float64), b.astype(np.float64), x.astype(np.float64))
-    np.testing.assert_allclose(got, ref, rtol=2e-4, atol=2e-6)
+
+    def total(t):
+        cdf = d.cdf(t)
+        return jnp.sum(cdf), cdf
+
+    grad, got = jax.jit(jax.grad(total, has_aux=True))(jnp.asarray(x))
+    a64, b64, x64 = (v.astype(np.float64) for v in (a, b, x))
+    np.testing.assert_allclose(np.asarray(got), sp.betainc(a64, b64, x64), rtol=2e-4, atol=2e-6)
     # d cdf / dx = density (finite through the branch selection).
-    g = jax.grad(lambda t: Beta(50.0, 60.0).cdf(t))(jnp.float32(0.45))
-    np.testing.assert_allclose(float(g), st.beta.pdf(0.45, 50, 60), rtol=1e-4)
+    np.testing.assert_allclose(np.asarray(grad), st.beta.pdf(x64, a64, b64), rtol=1e-4)
 
 
 def test_beta_cdf_has_no_parameter_gradient():
@@ -164,7 +194,7 @@ def test_beta_subnormal_shape_is_accepted():
     # -log B(a, b) = log a + O(a).
     a, b = 1e-310, 12.5
     d = Beta(a, b)
-    x = np.array([0.3, 0.7])
+    x = np.array([0.3, 0.5, 0.7])  # the shape of the next test's points: one compilation
     ref = sp.xlogy(a - 1, x) + sp.xlog1py(b - 1, -x) + np.log(a)
     np.testing.assert_allclose(np.asarray(d.log_prob(jnp.asarray(x))), ref, rtol=1e-14)
     with pytest.raises(ValueError, match="alpha"):
@@ -179,10 +209,11 @@ def test_beta_logpdf_ticket_1866_and_subnormal_pdf():
     b = Beta(float(alpha), float(beta))
     logpdf = np.asarray(b.log_prob(jnp.asarray(x)))
     np.testing.assert_allclose(logpdf.sum(), -1201.699061824062)
-    np.testing.assert_allclose(np.asarray(b.prob(jnp.asarray(x))), np.exp(logpdf))
+    pdf = np.asarray(b.prob(jnp.asarray(x)))
+    np.testing.assert_allclose(pdf, np.exp(logpdf))
     # Issue 16: prob(0.6) was 0 where exp(log_prob) is the subnormal 1.7e-320.
-    np.testing.assert_allclose(float(b.prob(0.6)), st.beta.pdf(0.6, alpha, beta), rtol=1e-3)
-    assert float(b.prob(0.6)) > 0
+    np.testing.assert_allclose(pdf[2], st.beta.pdf(0.6, alpha, beta), rtol=1e-3)
+    assert pdf[2] > 0
 
 
 # --- chi-squared p-values in log space ----------------------------------------------------
@@ -232,5 +263,7 @@ def test_mvn_singular_covariance_raises():
         st.multivariate_normal(np.zeros(5), np.ones((5, 5)))
     with pytest.raises(ValueError, match="covariance.*singular"):
         MultivariateNormal(jnp.zeros(5), jnp.ones((5, 5)))
-    with pytest.raises(ValueError, match="covariance"):
-        MultivariateNormal(jnp.zeros(2), jnp.array([[2.0, 1.0], [0.0, 2.0]]))
+    # Not symmetric; the same shape as above, so the validation compiles once.
+    asymmetric = 2 * jnp.eye(5).at[0, 1].set(0.5)
+    with pytest.raises(ValueError, match="covariance must be symmetric"):
+        MultivariateNormal(jnp.zeros(5), asymmetric)

@@ -14,6 +14,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jax.scipy import special
 
@@ -297,8 +298,10 @@ def _temme_coefficients(h, r0, r1):
     # s_n = sum_{j <= n/2} h^(2j); a0(1) = 2 r1 / 3. Stored 0-based: a0[..., k] = a0(k + 1).
     hh = h[..., None]
     odd = k % 2 == 1  # a0(k + 1) with k + 1 even: 2 r0 (1 + h^(k+2)) / (k + 3)
-    s = jnp.cumsum((hh * hh) ** k.astype(dtype), axis=-1)  # s[..., j] = sum_{i <= j} h^(2i)
-    s_k = jnp.take(s, k // 2, axis=-1)  # for even k: 2 r1 s_k / (k + 3)
+    # s_(k/2) = sum_{i <= k/2} h^(2i) for even k (2 r1 s / (k + 3)), as a product with a
+    # constant 0/1 matrix (a cumsum costs more to compile than the rest of this function).
+    partial = (np.arange(num)[:, None] <= np.arange(num)[None, :] // 2).astype(dtype)
+    s_k = jnp.matmul((hh * hh) ** k.astype(dtype), partial, precision=lax.Precision.HIGHEST)
     a0 = 2 * jnp.where(odd, r0[..., None] * (1 + hh ** (k + 2).astype(dtype)), r1[..., None] * s_k)
     a0 = a0 / (k + 3)
     # b0(m) for every row i (r_i = -(i + 2)/2; c(i + 1) = b0(i + 1) / (i + 2) is read off
