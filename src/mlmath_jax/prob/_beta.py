@@ -75,9 +75,12 @@ class Beta(Continuous):
       Array(0.3857274, dtype=float32)
     """
 
-    alpha: ArrayLike
-    beta: ArrayLike
+    alpha: jax.Array
+    beta: jax.Array
     _params = ("alpha", "beta")
+
+    def __init__(self, alpha: ArrayLike, beta: ArrayLike) -> None:
+        self._init_params(alpha=alpha, beta=beta)
 
     def _canonical(self, values):
         values = float_params(values)

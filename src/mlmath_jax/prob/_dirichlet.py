@@ -83,9 +83,12 @@ class Dirichlet(Distribution):
       Array(1.504077..., dtype=float32)
     """
 
-    concentration: ArrayLike
+    concentration: jax.Array
     _params = ("concentration",)
     _event_rank = 1
+
+    def __init__(self, concentration: ArrayLike) -> None:
+        self._init_params(concentration=concentration)
 
     def _canonical(self, values):
         a = _validate.vector(as_param(values["concentration"], "concentration"), "concentration")

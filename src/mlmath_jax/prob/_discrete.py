@@ -84,8 +84,11 @@ class Bernoulli(Univariate):
       Array([-1.609438  , -0.35667497], dtype=float32)
     """
 
-    probs: ArrayLike
+    probs: jax.Array
     _params = ("probs",)
+
+    def __init__(self, probs: ArrayLike) -> None:
+        self._init_params(probs=probs)
 
     def _canonical(self, values):
         values = float_params(values)
@@ -163,10 +166,13 @@ class Binomial(Univariate):
       Array(0.64961..., dtype=float32)
     """
 
-    total_count: ArrayLike
-    probs: ArrayLike
+    total_count: jax.Array
+    probs: jax.Array
     _params = ("total_count", "probs")
     _sample_range = ("total_count", float(2**31 - 1))
+
+    def __init__(self, total_count: ArrayLike, probs: ArrayLike) -> None:
+        self._init_params(total_count=total_count, probs=probs)
 
     def _canonical(self, values):
         values = float_params(values)
@@ -349,9 +355,12 @@ class Poisson(Univariate):
       (Array(-1.4959228, dtype=float32), Array(3., dtype=float32))
     """
 
-    rate: ArrayLike
+    rate: jax.Array
     _params = ("rate",)
     _sample_range = ("rate", 2e9)  # draws stay below rate + 20 sqrt(rate) < 2**31
+
+    def __init__(self, rate: ArrayLike) -> None:
+        self._init_params(rate=rate)
 
     def _canonical(self, values):
         values = float_params(values)
@@ -427,8 +436,11 @@ class Categorical(Univariate):
       (Array(1.1, dtype=float32), Array(1., dtype=float32), Array(0.7, dtype=float32))
     """
 
-    probs: ArrayLike
+    probs: jax.Array
     _params = ("probs",)
+
+    def __init__(self, probs: ArrayLike) -> None:
+        self._init_params(probs=probs)
 
     def _canonical(self, values):
         probs = _validate.at_least_rank(

@@ -31,7 +31,7 @@ import dataclasses
 import functools
 import numbers
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -204,6 +204,16 @@ class Distribution:
         for name, value in values.items():
             object.__setattr__(self, name, value)
 
+    def _init_params(self, **params: ArrayLike) -> None:
+        """The body of a family's ``__init__``: what a dataclass ``__init__`` does.
+
+        Families write ``__init__`` themselves so that it takes ``ArrayLike`` while the
+        fields are annotated with what ``__post_init__`` stores there, ``jax.Array``.
+        """
+        for name, value in params.items():
+            object.__setattr__(self, name, value)
+        self.__post_init__()
+
     # --- hooks -----------------------------------------------------------------------
     def _canonical(self, values: dict[str, Any]) -> dict[str, jax.Array]:
         raise NotImplementedError
@@ -213,6 +223,13 @@ class Distribution:
 
     def _sample(self, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
         raise NotImplementedError
+
+    if TYPE_CHECKING:  # hooks every family defines (no default at run time)
+
+        def _log_prob(self, x: jax.Array) -> jax.Array: ...
+        def _mean(self) -> jax.Array: ...
+        def _variance(self) -> jax.Array: ...
+        def _entropy(self) -> jax.Array: ...
 
     # --- shapes ----------------------------------------------------------------------
     @property
@@ -386,6 +403,11 @@ class Distribution:
 class Univariate(Distribution):
     """Scalar-valued families: adds ``cdf`` and ``median``."""
 
+    if TYPE_CHECKING:  # hooks every family defines (no default at run time)
+
+        def _cdf(self, x: jax.Array) -> jax.Array: ...
+        def _median(self) -> jax.Array: ...
+
     def cdf(self, x: ArrayLike) -> jax.Array:
         """Cumulative distribution function ``P(X <= x)`` (``scipy.stats`` ``cdf``).
 
@@ -415,6 +437,10 @@ class Univariate(Distribution):
 
 class Continuous(Univariate):
     """Continuous scalar families: adds ``icdf``."""
+
+    if TYPE_CHECKING:  # the hook every continuous family defines (no default at run time)
+
+        def _icdf(self, q: jax.Array) -> jax.Array: ...
 
     def icdf(self, q: ArrayLike) -> jax.Array:
         """Quantile function, the inverse of ``cdf`` (``scipy.stats`` ``ppf``).
@@ -463,6 +489,7 @@ def _jit_sample(dist: Distribution, key: jax.Array, shape: tuple[int, ...]) -> j
 def _jit_sample_in_range(
     dist: Distribution, key: jax.Array, shape: tuple[int, ...]
 ) -> tuple[jax.Array, jax.Array]:
+    assert dist._sample_range is not None  # sample() calls this only then
     name, bound = dist._sample_range
     in_range = getattr(dist, name) <= bound  # NaN and inf are out of range
     out = jnp.where(in_range, _jit_sample(dist, key, shape), -1)

@@ -35,8 +35,11 @@ class Exponential(Continuous):
       Array([0.6931472, 0.3465736], dtype=float32)
     """
 
-    rate: ArrayLike
+    rate: jax.Array
     _params = ("rate",)
+
+    def __init__(self, rate: ArrayLike) -> None:
+        self._init_params(rate=rate)
 
     def _canonical(self, values):
         values = float_params(values)

@@ -85,7 +85,8 @@ def _standard_gamma_jvp(primals, tangents):
     key, a = primals
     _, a_dot = tangents
     x = standard_gamma(key, a)
-    return x, lax.random_gamma_grad(a, x) * a_dot
+    # jax's decorator supplies the keyword-only dtype that its annotations require.
+    return x, lax.random_gamma_grad(a, x) * a_dot  # pyright: ignore[reportCallIssue]
 
 
 def _standard_quantile(params, q):
@@ -153,9 +154,12 @@ class Gamma(Continuous):
       Array(0.4195868, dtype=float32)
     """
 
-    concentration: ArrayLike
-    rate: ArrayLike
+    concentration: jax.Array
+    rate: jax.Array
     _params = ("concentration", "rate")
+
+    def __init__(self, concentration: ArrayLike, rate: ArrayLike) -> None:
+        self._init_params(concentration=concentration, rate=rate)
 
     def _canonical(self, values):
         values = float_params(values)

@@ -39,9 +39,12 @@ class Normal(Continuous):
       Array([3.919928, 4.919928], dtype=float32)
     """
 
-    loc: ArrayLike
-    scale: ArrayLike
+    loc: jax.Array
+    scale: jax.Array
     _params = ("loc", "scale")
+
+    def __init__(self, loc: ArrayLike, scale: ArrayLike) -> None:
+        self._init_params(loc=loc, scale=scale)
 
     def _canonical(self, values):
         values = float_params(values)

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
@@ -169,7 +170,7 @@ def quantile(
 # --- cheap host-side helpers (static facts only) -------------------------------------------
 
 
-def _array(x: Any, name: str) -> Any:
+def _array(x: Any, name: str) -> jax.Array | np.ndarray:
     """``x`` unchanged when it is already an array (no copy, no dispatch), else converted."""
     if isinstance(x, jax.Array) or (isinstance(x, np.ndarray) and x.dtype.kind in "biuf"):
         return x

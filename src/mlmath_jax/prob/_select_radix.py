@@ -109,7 +109,7 @@ def _select(
     q: jax.Array | None = None,
     *,
     is_key: bool = False,
-) -> tuple[jax.Array, jax.Array]:
+) -> tuple[jax.Array, jax.Array | None]:
     """Keys of the order statistics of ``x`` ``[B, n]`` at ranks ``k`` ``[B, Q]``.
 
     Unweighted: the ``k``-th smallest key (0-based). Weighted (``weights`` ``[B, n]``, their
@@ -157,6 +157,7 @@ def _select(
         if wr is None:
             above = [s <= k for s in sums]
         else:  # NumPy: the first index with cdf >= q, leading zeros of the cdf skipped
+            assert total is not None and q is not None  # given with weights
             above = [~((s / total >= q) & (s / total > 0)) for s in sums]
         digit = sum(a.astype(utype) for a in above)
         prefix = prefix | (digit << shift)
@@ -220,6 +221,7 @@ def order_stats(flat, k, k_next, interpolate):
 def _radix_order_stats(flat, k, k_next, interpolate):
     """Order statistics by radix selection alone: ``(lo, hi, has_nan [B, 1])``."""
     t, has_nan = _select(flat, k)
+    assert has_nan is not None  # None only for is_key
     lo = _from_key(t, flat.dtype)
     hi = _from_key(_next(flat, t, k_next), flat.dtype) if interpolate else lo
     return lo, hi, has_nan
@@ -252,4 +254,5 @@ def weighted_order_stats(flat: jax.Array, w: jax.Array, q: jax.Array) -> jax.Arr
     bad_w = ~(jnp.isfinite(total) & (total > 0)) | jnp.any(w < 0, axis=-1, keepdims=True)
     k = jnp.zeros(q.shape, jnp.int32)
     t, has_nan = _select(flat, k, w, total, q)
+    assert has_nan is not None  # None only for is_key
     return jnp.where(has_nan | bad_w, jnp.nan, _from_key(t, flat.dtype))

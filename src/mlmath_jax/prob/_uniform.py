@@ -35,9 +35,12 @@ class Uniform(Continuous):
       Array(-inf, dtype=float32)
     """
 
-    low: ArrayLike
-    high: ArrayLike
+    low: jax.Array
+    high: jax.Array
     _params = ("low", "high")
+
+    def __init__(self, low: ArrayLike, high: ArrayLike) -> None:
+        self._init_params(low=low, high=high)
 
     def _canonical(self, values):
         values = float_params(values)
