@@ -264,7 +264,7 @@ def test_backtrack_lipschitz_grows_until_the_model_bounds_f(rng):
 def test_proximal_gradient_args_must_be_a_tuple():
     with pytest.raises(TypeError, match="args must be a tuple"):
         optim.proximal_gradient(_lasso_smooth, jnp.zeros(2), jnp.ones(2), prox=_prox_alpha_one)
-    with pytest.raises(TypeError, match="accelerate must be a Python bool"):
+    with pytest.raises(TypeError, match="accelerate must be a bool"):
         optim.proximal_gradient(
             lambda x: jnp.sum(x**2), jnp.zeros(2), prox=_prox_alpha_one, accelerate=1
         )
