@@ -18,7 +18,7 @@ from ._distribution import (
     implicit_inverse,
     register,
 )
-from ._special import gamma_entropy
+from ._special import gamma_entropy, gammaincc, lgamma1p
 
 
 def _propose(key, a, dtype):
@@ -91,14 +91,16 @@ def _standard_gamma_jvp(primals, tangents):
 
 def _standard_quantile(params, q):
     # Quantile of Gamma(a, 1) by bit bisection; the upper tail uses gammaincc so that
-    # quantiles near q = 1 keep their accuracy.
+    # quantiles near q = 1 keep their accuracy, ours (the small-shape series: JAX's 1 - P
+    # cancels there) with log Gamma(1 + a) computed once outside the loop.
     (a,) = params
     upper_half = q > 0.5
     tail = jnp.where(upper_half, 1 - q, q)
+    lg = lgamma1p(jnp.where((a > 0) & (a < 1), a, 0.5))
 
     def predicate(y):
         return jnp.where(
-            upper_half, special.gammaincc(a, y) <= tail, special.gammainc(a, y) >= tail
+            upper_half, gammaincc(a, y, lgamma1p_a=lg) <= tail, special.gammainc(a, y) >= tail
         )
 
     zero = jnp.zeros_like(q)

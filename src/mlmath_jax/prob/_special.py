@@ -274,6 +274,89 @@ def log_gammaincc(s: jax.Array, x: jax.Array) -> jax.Array:
     return jnp.where(jnp.isnan(s) | jnp.isnan(x), jnp.nan, out)
 
 
+# --- upper incomplete gamma at small shapes ---------------------------------------------
+
+_EULER = 0.57721566490153286
+
+
+def _zeta_tails(count: int) -> tuple[float, ...]:
+    """``zeta(k) - 1 - 2^-k = sum_{n >= 3} n^-k`` for ``k = 2 .. count + 1``.
+
+    Direct sum to ``n = 63`` plus Euler-Maclaurin for the rest (four terms: the next one
+    is below 1e-18), in float64 at import.
+    """
+    big = 64
+    out = []
+    for k in range(2, count + 2):
+        head = math.fsum(float(n) ** -k for n in range(3, big))
+        rising = [math.prod(range(k, k + i)) for i in (1, 3, 5)]  # k, k(k+1)(k+2), ...
+        tail = (
+            big ** (1 - k) / (k - 1)
+            + 0.5 * big**-k
+            + rising[0] * big ** (-k - 1) / 12
+            - rising[1] * big ** (-k - 3) / 720
+            + rising[2] * big ** (-k - 5) / 30240
+        )
+        out.append(head + tail)
+    return tuple(out)
+
+
+# (-1)^k (zeta(k) - 1 - 2^-k) / k, k = 2, 3, ...: terms fall like 3^-k.
+_LGAMMA1P = tuple((-1) ** k * z / k for k, z in enumerate(_zeta_tails(32), start=2))
+
+
+def lgamma1p(a: jax.Array) -> jax.Array:
+    """``log Gamma(1 + a)``, accurate relative to ``a`` also for small ``|a|``.
+
+    JAX's ``gammaln(1 + a)`` is off by ~1e-6 absolute in float32 near ``a = 0`` (the whole
+    value at ``a = 1e-6``), 7e-9 relative to ``a`` in float64. For ``|a| < 1``: the Taylor
+    series ``-euler a + sum_k (-1)^k zeta(k) a^k / k`` with the ``1^-k`` and
+    ``2^-k`` parts of ``zeta(k)`` summed in closed form (``a - log1p(a)``, ``a/2 -
+    log1p(a/2)``); the rest falls like ``(a/3)^k``: 16 terms in float32, 32 in float64.
+    Elsewhere ``gammaln(1 + a)``.
+    """
+    near = jnp.abs(a) < 1
+    s = jnp.where(near, a, 0.0)
+    count = 16 if s.dtype == jnp.float32 else 32
+    acc = jnp.zeros_like(s)
+    for c in reversed(_LGAMMA1P[:count]):
+        acc = acc * s + c
+    series = -_EULER * s + log1pmx_neg(s) + log1pmx_neg(0.5 * s) + s * s * acc
+    return jnp.where(near, series, special.gammaln(1 + a))
+
+
+def gammaincc(a: jax.Array, x: jax.Array, lgamma1p_a: jax.Array | None = None) -> jax.Array:
+    """Regularised upper incomplete gamma ``Q(a, x)``, relatively accurate for small ``a``.
+
+    ``jax.scipy.special.gammaincc`` takes ``1 - P`` for ``x < 1``, which cancels where
+    ``Q`` is small (``Q(1e-3, 0.26) = 1e-3`` comes out 0.1% low in float32). For ``0 < a <
+    1`` and ``0 < x < 1`` this is the series of SciPy's ``igamc`` (Cephes ``igamc_series``;
+    Gil, Segura & Temme 2012): with ``t = a log x - lgamma1p(a)``,
+    ``Q = -expm1(t) - exp(t) a sum_{n >= 1} (-x)^n / (n! (a + n))``; both parts are
+    positive where ``x < exp(-euler)``, and above it they cancel by at most a factor 4 (at
+    ``x = 1``). Elsewhere JAX's ``gammaincc`` (its continued fraction for ``x >= 1``).
+    ``lgamma1p_a`` may pass :func:`lgamma1p` of ``a`` precomputed (loops over ``x``).
+    """
+    a, x = jnp.broadcast_arrays(*_promote(a, x))
+    small = (a > 0) & (a < 1) & (x > 0) & (x < 1)
+    sa = jnp.where(small, a, 0.5)
+    sx = jnp.where(small, x, 0.5)
+    lg = lgamma1p(sa) if lgamma1p_a is None else jnp.where(small, lgamma1p_a, lgamma1p(0.5))
+    count = 12 if sa.dtype == jnp.float32 else 20  # x^n / n! below rounding for x < 1
+    term = jnp.ones_like(sx)
+    total = jnp.zeros_like(sx)
+    for n in range(1, count + 1):
+        term = term * (-sx / n)
+        total = total + term / (sa + n)
+    t = sa * jnp.log(sx) - lg
+    e = jnp.exp(t)
+    # -expm1(t), but 1 - e^t below t = -1/2: JAX's derivative of expm1 is expm1(t) + 1,
+    # which cancels for very negative t (2.6e-3 off at t = -10 in float32).
+    u = jnp.where(t < -0.5, 1 - e, -jnp.expm1(t))
+    series = u - e * sa * total
+    return jnp.where(small, series, special.gammaincc(a, jnp.where(small, 1.0, x)))
+
+
 # --- regularised incomplete beta at large parameters -------------------------------------
 
 _E0 = 2 / math.sqrt(math.pi)
