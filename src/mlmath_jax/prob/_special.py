@@ -341,7 +341,10 @@ def gammaincc(a: jax.Array, x: jax.Array, lgamma1p_a: jax.Array | None = None) -
     small = (a > 0) & (a < 1) & (x > 0) & (x < 1)
     sa = jnp.where(small, a, 0.5)
     sx = jnp.where(small, x, 0.5)
-    lg = lgamma1p(sa) if lgamma1p_a is None else jnp.where(small, lgamma1p_a, lgamma1p(0.5))
+    if lgamma1p_a is None:
+        lg = lgamma1p(sa)
+    else:
+        lg = jnp.where(small, lgamma1p_a, lgamma1p(jnp.asarray(0.5, sa.dtype)))
     count = 12 if sa.dtype == jnp.float32 else 20  # x^n / n! below rounding for x < 1
     term = jnp.ones_like(sx)
     total = jnp.zeros_like(sx)
