@@ -198,3 +198,13 @@ def test_fit_mle_grad_in_the_data_x64(family):
         e[idx] = h
         fd = (float(f(data + e)) - float(f(data - e))) / (2 * h)
         assert abs(g[idx] - fd) <= 1e-5 * max(1.0, abs(fd)), (idx, g[idx], fd)
+
+
+def test_uniform_rejects_infinite_or_nan_data():
+    # issue 16: fit_mle(Uniform, data with inf) returned Uniform(..., inf).
+    for bad in (np.inf, -np.inf, np.nan):
+        with pytest.raises(ValueError, match="finite real numbers for Uniform"):
+            ml.fit_mle(prob.Uniform, jnp.array([0.0, 1.0, bad]))
+    high = jax.jit(lambda d: ml.fit_mle(prob.Uniform, d).high)
+    assert np.isnan(high(jnp.array([0.0, 1.0, jnp.inf])))
+    assert float(high(jnp.array([0.0, 1.0, 3.0]))) == 3.0

@@ -171,7 +171,11 @@ def _normal(data):
 
 @jax.jit
 def _uniform(data):
-    return (jnp.min(data, axis=0), jnp.max(data, axis=0)), _true()
+    # An infinite (or NaN) sample has no MLE: NaN bounds under jit, a host call raises.
+    finite = jnp.all(jnp.isfinite(data), axis=0)
+    low = jnp.where(finite, jnp.min(data, axis=0), jnp.nan)
+    high = jnp.where(finite, jnp.max(data, axis=0), jnp.nan)
+    return (low, high), jnp.all(finite)
 
 
 @jax.jit
@@ -240,7 +244,7 @@ class _Fit(NamedTuple):
 
 _FITS: dict[type, _Fit] = {
     prob.Normal: _Fit(_normal, 0, "real"),
-    prob.Uniform: _Fit(_uniform, 0, "real"),
+    prob.Uniform: _Fit(_uniform, 0, "finite real numbers"),
     prob.Exponential: _Fit(_exponential, 0, ">= 0"),
     prob.Poisson: _Fit(_poisson, 0, "integers >= 0"),
     prob.Bernoulli: _Fit(_bernoulli, 0, "0 or 1"),
