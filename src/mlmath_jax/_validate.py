@@ -212,9 +212,7 @@ def explain_call_error(arrays: dict[str, Any], statics: dict[str, Any] | None = 
     for name, value in arrays.items():
         if value is None or isinstance(value, jax.Array):
             continue
-        if isinstance(value, str | bytes):
-            as_inexact(value, name)  # pyright: ignore[reportArgumentType]  # raises, naming it
-        for leaf in jax.tree.leaves(value):  # pytrees (calculus and optim points)
+        for leaf in jax.tree.leaves(value):  # pytrees (calculus and optim points); str is a leaf
             if not isinstance(leaf, jax.Array):
                 as_inexact(leaf, name)
     for name, value in (statics or {}).items():
