@@ -92,7 +92,7 @@ def _bar_chart(labels, values, peers, title, xlabel, path: Path) -> None:
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=10)
     ax.grid(axis="x", which="both", alpha=0.3)
-    if len(palette) > 1 or peers:
+    if palette:
         handles = [Patch(color=c, label=p) for p, c in palette.items()]
         ax.legend(
             handles=handles,
