@@ -15,11 +15,13 @@ it is one product.
 
 Centring. :func:`centred_gram` takes the one-pass route ``XᵀX - n m mᵀ`` (one read for the
 sums, one product) when it is as accurate as centring first, and the corrected two-pass
-route otherwise; see its docstring.
+route otherwise, centring cache-sized strided chunks of rows in a scan when the data are
+large; see its docstring.
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import jax
@@ -36,6 +38,15 @@ _BLOCKED_FROM = 1024
 # mean² <= (ratio - 1) · variance: its rounding error is then at most ``ratio`` times that
 # of centring first.
 ONE_PASS_RATIO = 4.0
+# Rows are centred in chunks of about this many bytes (they stay in cache between the
+# subtraction and the product). Measured on a 2-core AMD EPYC, float32, data with mean 3 std,
+# medians of 9 calls: 100,000 x 256 in 10 chunks 64-74 ms (centring the whole array first
+# 66-186 ms; one uncentred product 56 ms); 1,000,000 x 100 in 40 chunks 120 ms (whole-array
+# centring 305 ms, one product 132 ms). 4-32 MB chunks were within the noise of each other.
+CHUNK_BYTES = 12 << 20
+# A chunk's rows (n / chunks) stay a multiple of this, so that a row-sharded X (any device
+# count dividing it) splits into whole chunks per device under an auto mesh.
+_CHUNK_ROW_MULTIPLE = 8
 
 
 def default_blocks(d: int) -> int:
@@ -97,6 +108,38 @@ def gram(
     return jnp.concatenate([jnp.concatenate(r, axis=-1) for r in rows], axis=-2)
 
 
+def centring_chunks(n: int, d: int, itemsize: int, *, chunk_bytes: int = CHUNK_BYTES) -> int:
+    """How many strided row chunks :func:`centred_gram` centres ``[n, d]`` data in (1: none).
+
+    The count ``b`` divides ``n`` with ``n / b`` a multiple of 8 and is the one closest (in
+    ratio) to ``n d itemsize / chunk_bytes``, searched within a factor 2 of it; 1 when the
+    data fit in one chunk or no such divisor exists.
+
+    Examples:
+      >>> from mlmath_jax import _gram
+      >>> _gram.centring_chunks(100_000, 256, 4), _gram.centring_chunks(1000, 4, 4)
+      (10, 1)
+    """
+    target = n * d * itemsize / chunk_bytes
+    if target < 1.5:
+        return 1
+    best, best_gap = 1, math.inf
+    for b in range(max(2, int(target / 2)), int(2 * target) + 2):
+        if n % b == 0 and (n // b) % _CHUNK_ROW_MULTIPLE == 0:
+            gap = abs(math.log(b / target))
+            if gap < best_gap:
+                best, best_gap = b, gap
+    return best
+
+
+def _under_a_mesh(x: jax.Array) -> bool:
+    """True when ``x`` is sharded on an explicit mesh or a mesh is set (``jax.set_mesh``)."""
+    if _sharding.replicated_if_explicit(x) is not None:
+        return True
+    abstract = jax.sharding.get_abstract_mesh()
+    return not abstract.empty
+
+
 class CentredGram(NamedTuple):
     """``mean`` ``[..., d]`` of the rows and ``gram`` ``[..., d, d]`` = Σ (x - mean)(x - mean)ᵀ."""
 
@@ -104,7 +147,9 @@ class CentredGram(NamedTuple):
     gram: jax.Array
 
 
-def centred_gram(x: jax.Array, *, ratio: float = ONE_PASS_RATIO) -> CentredGram:
+def centred_gram(
+    x: jax.Array, *, ratio: float = ONE_PASS_RATIO, chunk_bytes: int = CHUNK_BYTES
+) -> CentredGram:
     """Mean and centred Gram (scatter matrix) of the rows of ``x``, accurate in float32.
 
     Two routes, chosen on device by one ``lax.cond`` (both branches under ``vmap``):
@@ -113,17 +158,25 @@ def centred_gram(x: jax.Array, *, ratio: float = ONE_PASS_RATIO) -> CentredGram:
       ``√(ratio - 1)`` standard deviations): ``XᵀX - n m mᵀ``, one read for the sums and
       one product, as scikit-learn's ``PCA(svd_solver="covariance_eigh")``; its rounding
       error is at most ``ratio`` times the centred route's;
-    - otherwise the corrected two-pass algorithm (Chan, Golub and LeVeque): centre on a
-      first mean ``m₁``, then ``DᵀD - n r rᵀ`` with ``r`` the mean of ``D = X - m₁``, so
-      no cancellation remains when ``|mean| >> std``. NaN or inf in ``x`` takes this route
-      and comes out as NaN.
+    - otherwise the corrected two-pass algorithm (Chan, Golub and LeVeque): centre on the
+      mean ``m₁`` of the sums, then ``DᵀD - n r rᵀ`` with ``r`` the mean of
+      ``D = X - m₁``, so no cancellation remains when ``|mean| >> std``. NaN or inf in
+      ``x`` takes this route and comes out as NaN. For data larger than ``chunk_bytes``
+      whose row count has a suitable divisor (:func:`centring_chunks`), ``D`` is never
+      stored: a ``lax.scan`` over ``b`` strided chunks (rows ``j, j + b, j + 2b, ...``)
+      accumulates ``Σ DⱼᵀDⱼ`` and ``Σ Dⱼ`` chunk by chunk, at about the cost of the
+      uncentred product instead of one more write and read of the whole array.
+
+    On a mesh (explicit sharding, or inside ``jax.set_mesh``) the chunks are not used:
+    they would all-reduce one ``d x d`` partial product per chunk instead of one in all.
 
     To get ``X_cᵀ y_c`` as well (regression), pass ``concatenate([X, y], axis=-1)``.
 
     Args:
       x: ``[..., n, d]`` with ``n >= 1``; ``n`` may be sharded.
-      ratio: the one-pass threshold above (``1`` forces the two-pass route for data that
+      ratio: the one-pass threshold above (``1`` forces a two-pass route for data that
         are not exactly centred).
+      chunk_bytes: the chunk size of the chunked route (``0`` or less turns it off).
 
     Returns:
       :class:`CentredGram` ``(mean [..., d], gram [..., d, d])``, ``gram`` exactly symmetric.
@@ -135,24 +188,54 @@ def centred_gram(x: jax.Array, *, ratio: float = ONE_PASS_RATIO) -> CentredGram:
       [[2. 4.]
        [4. 8.]]
     """
-    n = x.shape[-2]
+    n, d = x.shape[-2:]
     s1 = jnp.sum(x, axis=-2)
     s2 = jnp.sum(x * x, axis=-2)
     one_pass_ok = jnp.all(s2 <= ratio * (s2 - s1 * (s1 / n)))  # False on NaN
+    m1 = lax.stop_gradient(s1 / n)  # the two-pass centre: any works, r repairs it
+    chunks = 1
+    if chunk_bytes > 0 and not _under_a_mesh(x):
+        chunks = centring_chunks(n, d, x.dtype.itemsize, chunk_bytes=chunk_bytes)
 
     def one_pass(x):
         m = s1 / n
         return m, gram(x) - n * (m[..., :, None] * m[..., None, :])
 
     def two_pass(x):
-        m1 = lax.stop_gradient(jnp.mean(x, axis=-2))  # any centre works; r repairs it
+        if chunks > 1:
+            return _chunked_two_pass(x, m1, chunks)
         dev = x - m1[..., None, :]
         r = jnp.mean(dev, axis=-2)
-        g = gram(dev) - n * (r[..., :, None] * r[..., None, :])
-        return m1 + r, g
+        return m1 + r, gram(dev) - n * (r[..., :, None] * r[..., None, :])
 
     mean, g = lax.cond(one_pass_ok, one_pass, two_pass, x)
     return CentredGram(mean, g)
 
 
-__all__ = ["CentredGram", "ONE_PASS_RATIO", "centred_gram", "default_blocks", "gram"]
+def _chunked_two_pass(x: jax.Array, m1: jax.Array, chunks: int) -> tuple[jax.Array, jax.Array]:
+    """The chunked two-pass route: ``(mean, gram)`` from ``chunks`` strided row chunks."""
+    n, d = x.shape[-2:]
+    strided = x.reshape(*x.shape[:-2], n // chunks, chunks, d)
+
+    def step(carry, j):
+        g, s = carry
+        dev = lax.dynamic_index_in_dim(strided, j, axis=-2, keepdims=False) - m1[..., None, :]
+        g = g + jnp.einsum("...nd,...ne->...de", dev, dev, precision=HIGHEST)
+        return (g, s + jnp.sum(dev, axis=-2)), None
+
+    batch = x.shape[:-2]
+    zeros = (jnp.zeros((*batch, d, d), x.dtype), jnp.zeros((*batch, d), x.dtype))
+    (g, s), _ = lax.scan(step, zeros, jnp.arange(chunks))
+    r = s / n
+    return m1 + r, _symmetric(g) - n * (r[..., :, None] * r[..., None, :])
+
+
+__all__ = [
+    "CHUNK_BYTES",
+    "CentredGram",
+    "ONE_PASS_RATIO",
+    "centred_gram",
+    "centring_chunks",
+    "default_blocks",
+    "gram",
+]

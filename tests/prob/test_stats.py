@@ -1,3 +1,5 @@
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -189,3 +191,45 @@ def test_covariance_nan_inf_vmap_grad_on_each_route(rng):
             atol=1e-2,
             rtol=1e-2,
         )
+
+
+@pytest.mark.parametrize("loc", [0.0, 1e4])
+def test_centred_gram_chunked_route_matches_numpy(rng, loc):
+    # 4 KiB chunks force the strided scan on small data (the two-pass branch: ratio=1)
+    x = (loc + rng.standard_normal((2000, 5))).astype(np.float32)
+    chunks = _gram.centring_chunks(2000, 5, 4, chunk_bytes=4096)
+    assert chunks > 1 and 2000 % chunks == 0 and (2000 // chunks) % 8 == 0
+    res = jax.jit(lambda a: _gram.centred_gram(a, ratio=1.0, chunk_bytes=4096))(x)
+    x64 = x.astype(np.float64)
+    assert_close(res.mean, x64.mean(0), rtol=1e-6, atol=1e-6 * max(loc, 1.0), name="mean")
+    want = np.cov(x64, rowvar=False, ddof=0) * x.shape[0]
+    # the chunked route is the corrected two-pass one: as accurate at loc 1e4 as at 0
+    assert_close(res.gram, want, rtol=1e-5, name="gram")
+    assert np.array_equal(np.asarray(res.gram), np.asarray(res.gram).T)
+
+
+def test_centred_gram_chunked_route_nan_batch_grad(rng):
+    chunked = functools.partial(_gram.centred_gram, chunk_bytes=128)
+    x = (10.0 + rng.standard_normal((64, 3))).astype(np.float32)
+    assert _gram.centring_chunks(64, 3, 4, chunk_bytes=128) > 1
+    bad = x.copy()
+    bad[5, 2] = np.nan
+    g = np.asarray(jax.jit(chunked)(bad).gram)
+    assert np.isnan(g[2]).all() and np.isnan(g[:, 2]).all() and np.isfinite(g[:2, :2]).all()
+    batch = np.stack([x, 3.0 * x - 50.0])
+    got = jax.jit(chunked)(batch).gram
+    for i in range(2):
+        want = np.cov(batch[i].astype(np.float64), rowvar=False, ddof=0) * 64
+        assert_close(got[i], want, rtol=1e-5, name=f"batch {i}")
+    check_grads(
+        jax.jit(lambda a: chunked(a).gram[0, 1]), (x,), order=1, modes=["rev"], atol=1e-2, rtol=1e-2
+    )
+
+
+def test_centring_chunks_divide_the_rows_or_stay_one():
+    assert _gram.centring_chunks(100_000, 256, 4) > 1
+    for n in (100_000, 1_000_000, 123_456):
+        b = _gram.centring_chunks(n, 100, 4)
+        assert n % b == 0 and (n // b) % 8 == 0
+    assert _gram.centring_chunks(99_991, 256, 4) == 1  # a prime: no whole chunks
+    assert _gram.centring_chunks(4096, 6, 4) == 1  # fits in one chunk

@@ -126,6 +126,11 @@ CASES = {
     "linalg.matvec.rows": (lambda X: linalg.matvec(X, jnp.ones(D)), ("X",)),
     "prob.covariance.offset": (lambda X: prob.covariance(X + 1e3), ("X",)),  # two-pass route
     "_gram.gram.blocks": (lambda X: _gram.gram(X, blocks=3), ("X",)),  # triangular blocks
+    # 1 KiB chunks would take the chunked centring off a mesh; on one it is skipped
+    "_gram.centred_gram.chunk": (
+        lambda X: _gram.centred_gram(X + 1e3, chunk_bytes=1024).gram,
+        ("X",),
+    ),
 }
 TOL = {
     "ml.lasso": 1e-3,
@@ -228,6 +233,7 @@ def test_the_collective_parser_sees_a_gather():
         "prob.covariance.offset",
         "linalg.matmul",
         "_gram.gram.blocks",
+        "_gram.centred_gram.chunk",
     ],
 )
 def test_covariance_all_reduces_move_order_d_squared_values(name, kind, data):
