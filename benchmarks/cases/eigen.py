@@ -231,7 +231,9 @@ def _pca_cases(quick: bool) -> list[Case]:
     k = 10
     sizes = [("digits", 1797, 64, _digits())]
     if not quick:
-        sizes.append(("random, decaying spectrum", 100000, 256, _decaying(100000, 256)))
+        # the sizes of issue 13's symmetric-Gram item
+        for n, d in [(100_000, 256), (1_000_000, 100)]:
+            sizes.append(("random, decaying spectrum", n, d, _decaying(n, d)))
     out = []
     for data, n, d, setup in sizes:
         out.append(
