@@ -227,3 +227,17 @@ def test_multinomial_lbfgs_path_reaches_sklearns_objective(monkeypatch, fit_inte
     assert (value(m.coef, m.intercept) - best) / best < 1e-5
     assert_close(m.coef, ref.coef_, rtol=2e-2, atol=2e-3, name="coef")
     assert np.abs(np.sum(np.asarray(m.coef), axis=0)).max() < 1e-4  # the symmetric solution
+
+
+def test_traced_labels_beyond_n_classes_give_nan():
+    """Under jit K cannot be read off the labels (it is 2): labels 0..2 then give NaN."""
+    X, y = classification("breast_cancer")
+    X, y = X[:60, :3].astype(np.float32), y[:60].astype(np.float32)
+    y3 = (np.arange(60) % 3).astype(np.int32)
+    coef = jax.jit(lambda a, b: ml.logistic_regression(a, b).coef)(X, y3)
+    assert np.isnan(np.asarray(coef)).all()
+    good = jax.jit(lambda a, b: ml.logistic_regression(a, b, n_classes=3).coef)(X, y3)
+    assert np.isfinite(np.asarray(good)).all()
+    assert np.isfinite(
+        np.asarray(jax.jit(lambda a, b: ml.logistic_regression(a, b).coef)(X, y))
+    ).all()

@@ -462,6 +462,9 @@ def _logistic(X, y, sw, C, tol, *, fit_intercept: bool, max_iter: int, n_classes
         _implicit.ImplicitOptions(symmetric=True, dense=p <= _DENSE_BACKWARD),
     )
     finite = jnp.all(jnp.isfinite(theta)) & jnp.isfinite(objective(theta, problem, fit_intercept))
+    # Labels outside 0..K-1 (only traced labels get here: concrete ones raise) give NaN too,
+    # e.g. labels 0..9 under jit without n_classes, which is then 2.
+    finite = finite & _labels_ok(y, n_classes=n_classes)
     # NaN/inf in the data: no fit (the loop stalls at its start), so NaN coefficients.
     theta = jnp.where(finite, theta, jnp.nan)
     coef, intercept = _split(theta, d, fit_intercept)
