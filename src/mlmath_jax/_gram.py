@@ -220,14 +220,14 @@ def _chunked_two_pass(x: jax.Array, m1: jax.Array, chunks: int) -> tuple[jax.Arr
     def step(carry, j):
         g, s = carry
         dev = lax.dynamic_index_in_dim(strided, j, axis=-2, keepdims=False) - m1[..., None, :]
-        g = g + jnp.einsum("...nd,...ne->...de", dev, dev, precision=HIGHEST)
-        return (g, s + jnp.sum(dev, axis=-2)), None
+        # gram: exactly symmetric, and the triangular blocks for wide data, chunk by chunk
+        return (g + gram(dev), s + jnp.sum(dev, axis=-2)), None
 
     batch = x.shape[:-2]
     zeros = (jnp.zeros((*batch, d, d), x.dtype), jnp.zeros((*batch, d), x.dtype))
     (g, s), _ = lax.scan(step, zeros, jnp.arange(chunks))
     r = s / n
-    return m1 + r, _symmetric(g) - n * (r[..., :, None] * r[..., None, :])
+    return m1 + r, g - n * (r[..., :, None] * r[..., None, :])
 
 
 __all__ = [
