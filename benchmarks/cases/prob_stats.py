@@ -1,11 +1,12 @@
 """prob statistics cases: median and quantile by bracket selection, accurate variance.
 
 Bytes moved (for the memory-bound fraction of peak): for ``n >= 2**16`` our median/quantile
-reads the input twice (pass 1 counts below pivots from a sorted sample, pass 2 gathers at most
-two candidates a block of 64 and re-reads the few crowded blocks), then runs the radix
-selection (16 passes of 2 bits for float32, plus one for the next order statistic) over the
-candidate keys, ``2 / 64`` of the data: ``bytes = (2 + 17 * 2 / 64) * 4 * n`` (float64:
-``(2 + 33 * 2 / 64) * 8 * n``); the strided sample and the crowded blocks are not counted.
+reads the input twice (pass 1 counts below pivots from a sorted strided sample, pass 2 reduces
+blocks of 64 to their count, minimum and maximum inside the bracket and re-reads the few
+crowded blocks), then runs the radix selection (16 passes of 2 bits for float32, plus one for
+the next order statistic) over the per-block arrays, ``3 / 64`` of the data:
+``bytes = (2 + 17 * 3 / 64) * 4 * n`` (float64: ``(2 + 33 * 3 / 64) * 8 * n``); the strided
+sample and the crowded blocks are not counted.
 A miss of the bracket (heavy ties, a sample unrepresentative of the data) adds
 the exact radix selection's 17 passes. The median cases
 also time ``jnp.sum`` of the same array (one read; not a median, so it is exempt from the
@@ -67,9 +68,9 @@ _BLOCK = 64  # the bracket path's gather block (prob/_select_bracket.py)
 
 
 def _passes(n: int, dtype: str, interpolate: bool = True) -> float:
-    """Passes over the data a call: two full ones, and the radix selection over candidates."""
+    """Passes over the data a call: two full ones, then the radix selection over blocks."""
     radix = (32 if dtype == "float32" else 64) // 2 + interpolate
-    return round(2 + radix * 2 / _BLOCK, 2)
+    return round(2 + radix * 3 / _BLOCK, 2)
 
 
 def _sum_baseline(x):

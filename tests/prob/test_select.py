@@ -465,3 +465,104 @@ def test_large_adversarial_rows_float64(rng, method):
     _same(prob.median(x), np.median(x))
     lo, _, _, ok = _bracket(xs[:1], [BIG_N // 2])
     assert ok.all() and lo[0, 0] == np.sort(x)[BIG_N // 2]
+
+
+# --- the bracket path's pieces: crowded-block search and selection over candidate parts ---
+
+
+def _crowded(counts):
+    from mlmath_jax.prob import _select_bracket as sb
+
+    # A fresh function each call: the caps are module constants read at trace time, and
+    # a test may patch them (a cached trace of sb._crowded_blocks would keep the old ones).
+    idx, num, ok = jax.jit(lambda c: sb._crowded_blocks(c))(jnp.asarray(counts, jnp.int32)[None])
+    return np.asarray(idx[0]), int(num[0]), bool(ok[0])
+
+
+def test_crowded_blocks_found_exactly_in_two_levels(rng):
+    nb = 64 * 40  # 40 groups of 64 blocks
+    counts = rng.integers(0, 3, nb)  # none crowded yet (three or more)
+    where = np.sort(rng.choice(nb, 100, replace=False))
+    counts[where] = rng.integers(3, 64, where.size)
+    idx, num, ok = _crowded(counts)
+    assert ok and num == 100
+    np.testing.assert_array_equal(idx[:num], where)
+    _, num, ok = _crowded(np.zeros(nb))
+    assert ok and num == 0
+    k_max = nb // 8  # the cap for so few blocks
+    counts[:] = 0
+    counts[: k_max + 1] = 3
+    assert _crowded(counts)[1:] == (k_max + 1, False)  # one over the cap: a miss
+    counts[k_max] = 0
+    idx, num, ok = _crowded(counts)
+    assert ok and num == k_max
+    np.testing.assert_array_equal(idx, np.arange(k_max))
+
+
+def test_crowded_blocks_miss_when_too_many_groups_hold_them(monkeypatch):
+    from mlmath_jax.prob import _select_bracket as sb
+
+    monkeypatch.setattr(sb, "_GROUPS", 4)
+    counts = np.zeros(64 * 40, np.int32)
+    counts[[5, 64 * 7 + 1, 64 * 9, 64 * 39 + 63]] = 3  # four groups: found
+    idx, num, ok = _crowded(counts)
+    assert ok and num == 4
+    np.testing.assert_array_equal(idx[:4], [5, 64 * 7 + 1, 64 * 9, 64 * 39 + 63])
+    counts[64 * 20 + 2] = 5  # a fifth group: more than the cap, reported as a miss
+    assert not _crowded(counts)[2]
+
+
+def test_crowded_cap_grows_with_the_row_for_sorted_data():
+    # A sorted row's interval is consecutive: n / s values in a run of crowded blocks,
+    # more than the fixed cap of 2048 for n above ~3e7. The cap is one block a 2**14 values.
+    nb = 64 * 9000  # 36.9M values' blocks: cap 2250
+    counts = np.zeros(nb, np.int32)
+    counts[100_000 : 100_000 + 2200] = 64
+    idx, num, ok = _crowded(counts)
+    assert ok and num == 2200
+    np.testing.assert_array_equal(idx[:num], np.arange(100_000, 102_200))
+
+
+def _candidate_parts(rng, nb, extra, ties=False):
+    """Per-block (count, low, high) and a key array with sentinels, and their candidates."""
+    top = np.uint32(0xFFFFFFFF)
+    hi = 50 if ties else 2**31
+    count = rng.integers(0, 4, nb).astype(np.int32)
+    a = rng.integers(0, hi, nb).astype(np.uint32)
+    b = rng.integers(0, hi, nb).astype(np.uint32)
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    high = np.where(count == 1, low, high)  # a block holding one: its minimum is its maximum
+    keys = rng.integers(0, hi, extra).astype(np.uint32)
+    keys[rng.random(extra) < 0.7] = top  # sentinels: no candidate there
+    cands = np.concatenate([low[(count >= 1) & (count <= 2)], high[count == 2], keys[keys != top]])
+    parts = [(jnp.asarray(count)[None], jnp.asarray(low)[None], jnp.asarray(high)[None])]
+    return parts + [jnp.asarray(keys)[None]], np.sort(cands)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_selection_over_candidate_parts_equals_sorting(rng, ties):
+    from mlmath_jax.prob import _select_bracket as sb
+
+    parts, cands = _candidate_parts(rng, 64 * 8, 1000, ties)
+    ranks = np.array([0, 1, len(cands) // 2, len(cands) - 2], np.int32)
+    queries = [parts] * len(ranks)  # one query a rank, the same candidates
+    key = jax.jit(sb._select_keys)(queries, jnp.asarray(ranks)[None])
+    np.testing.assert_array_equal(np.asarray(key[0]), cands[ranks])
+    nxt = jax.jit(sb._next_key)(queries, key, jnp.asarray(ranks + 1)[None])
+    np.testing.assert_array_equal(np.asarray(nxt[0]), cands[ranks + 1])
+    same = jax.jit(sb._next_key)(queries, key, jnp.asarray(ranks)[None])  # rank_next == rank
+    np.testing.assert_array_equal(np.asarray(same[0]), cands[ranks])
+
+
+@pytest.mark.parametrize("n", [2**16, 2**16 + 4097, 300_007])
+def test_bracket_rows_of_awkward_lengths(rng, n):
+    # Lengths not a multiple of 8 (the count pass splits off the last few values) nor of a
+    # group of blocks (the gather pass takes the rest whole).
+    x = rng.standard_normal((2, n)).astype(np.float32)
+    x[1] = np.sort(x[1])
+    _same(prob.median(x, axis=1), np.median(x, axis=1))
+    _same(
+        prob.quantile(x, [0.01, 0.5, 0.99], axis=1), _numpy_quantile(x, [0.01, 0.5, 0.99], axis=1)
+    )
+    _, _, _, ok = _bracket(x, [n // 2])
+    assert ok.all()

@@ -39,11 +39,11 @@ def median(x: ArrayLike, axis: Axis = None, *, keepdims: bool = False) -> jax.Ar
     """Median over ``axis`` by selection (as ``numpy.median``, without sorting).
 
     For an even count, the mean ``(a + b) / 2`` of the two middle values in ``x``'s dtype,
-    exactly as NumPy computes it. A slice of ``2**16`` values or more takes three linear
-    passes over the data (pivots from a strided sample, counts below them, a gather of the
+    exactly as NumPy computes it. A slice of ``2**16`` values or more takes two linear
+    passes over the data (counts below pivots from a strided sample, then a gather of the
     few candidates left; see ``_select_bracket``), falling back to the exact radix
     selection's ``32 / 2 + 1`` (float32) or ``64 / 2 + 1`` (float64) passes when its guess
-    misses (heavy ties, sorted or adversarial data); smaller slices take the radix passes.
+    misses (heavy ties, adversarial data); smaller slices take the radix passes.
 
     Args:
       x: real array (float32 or float64; integers and bools become the default float).
