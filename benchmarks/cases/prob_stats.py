@@ -18,13 +18,15 @@ call, so that contender is kept at 1e8 only when a GPU is present.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from mlmath_jax import prob
 
-from ..harness import Case, Contender, relative_error
+from ..harness import Case, Contender, interleaved, relative_error
 
 _Q = (0.1, 0.5, 0.9)
 
@@ -51,9 +53,9 @@ def _partition_median(x: np.ndarray) -> np.float32:
     return (part[n // 2 - 1] + part[n // 2]) / np.float32(2)
 
 
-def _partition_quantile(x: np.ndarray) -> np.ndarray:
+def _partition_quantile(x: np.ndarray, qs=_Q) -> np.ndarray:
     n = x.size
-    idx = [(n - 1) * q for q in _Q]
+    idx = [(n - 1) * q for q in qs]
     lo = [int(np.floor(v)) for v in idx]
     hi = [min(i + 1, n - 1) for i in lo]
     part = np.partition(x, sorted(set(lo + hi)))
@@ -67,14 +69,41 @@ def _partition_quantile(x: np.ndarray) -> np.ndarray:
 _BLOCK = 64  # the bracket path's gather block (prob/_select_bracket.py)
 
 
-def _passes(n: int, dtype: str, interpolate: bool = True) -> float:
-    """Passes over the data a call: two full ones, then the radix selection over blocks."""
+def _passes(n: int, dtype: str, interpolate: bool = True, queries: int = 1) -> float:
+    """Passes over the data a call: two full ones, then a radix selection over blocks a query."""
     radix = (32 if dtype == "float32" else 64) // 2 + interpolate
-    return round(2 + radix * 3 / _BLOCK, 2)
+    return round(2 + queries * radix * 3 / _BLOCK, 2)
 
 
 def _sum_baseline(x):
     return {"baseline_sum": jnp.sum(x)}
+
+
+def _paired(setup, params: dict, ours):
+    """``setup`` that also times ``ours`` and ``jnp.sum`` of the same array, interleaved.
+
+    Both jitted, on the default device; the medians and their ratio go into ``params``.
+
+    The machine's memory speed drifts between runs (a ``jnp.sum`` of 1e8 floats took 7.7 to
+    14.8 ms on the same idle 2-core host within minutes), so the ratio of two separately
+    timed medians moves with it; alternating the calls pairs them in time.
+    """
+
+    def paired_setup(rng):
+        args = setup(rng)
+        n = args[0].size
+        x = jnp.asarray(args[0])
+        calls = 15 if n >= 10**8 else 30 if n >= 10**7 else 60
+        t_ours, t_sum = interleaved(jax.jit(ours), jax.jit(jnp.sum), (x,), calls)
+        params.update(
+            paired_ms=round(t_ours * 1e3, 3),
+            paired_sum_ms=round(t_sum * 1e3, 3),
+            sum_ratio=round(t_ours / t_sum, 2),
+        )
+        del x
+        return args
+
+    return paired_setup
 
 
 def _median_error(out, ref) -> float:
@@ -107,11 +136,12 @@ def _median_cases(quick: bool) -> list[Case]:
                 Contender("np.partition", _partition_median, kind="host"),
             ]
             passes = _passes(n, dtype, interpolate=n % 2 == 0)
+            params = {"n": n, "dtype": dtype, "passes": passes}
             out.append(
                 Case(
                     name="prob.median",
-                    params={"n": n, "dtype": dtype, "passes": passes},
-                    setup=_data(n, dtype=dtype),
+                    params=params,
+                    setup=_paired(_data(n, dtype=dtype), params, prob.median),
                     contenders=contenders,
                     reference=np.median,
                     error=_median_error,
@@ -124,26 +154,39 @@ def _median_cases(quick: bool) -> list[Case]:
 
 def _quantile_cases(quick: bool) -> list[Case]:
     out = []
-    for n in _sizes(quick)[:1] if quick else _sizes(quick):  # quick: the sort peer is slow
-        contenders = [Contender("mlmath_jax", lambda x: prob.quantile(x, _Q))]
-        if n < 10**8 or _has_gpu():
-            contenders.append(Contender("jnp.quantile", lambda x: jnp.quantile(x, jnp.array(_Q))))
-        contenders += [
-            Contender("np.quantile", lambda x: np.quantile(x, _Q).astype(np.float32), "host"),
-            Contender("np.partition", _partition_quantile, kind="host"),
-        ]
-        out.append(
-            Case(
-                name="prob.quantile",
-                params={"n": n, "q": list(_Q), "dtype": "float32", "passes": _passes(n, "float32")},
-                setup=_data(n),
-                contenders=contenders,
-                reference=lambda x: np.array([np.quantile(x, q) for q in _Q], np.float32),
-                tol=1e-6,
-                bytes=_passes(n, "float32") * 4.0 * n,
+    sizes = _sizes(quick)[:1] if quick else _sizes(quick)  # quick: the sort peer is slow
+    for qs in [_Q, (0.9,)]:  # three quantiles (three brackets a pass), and one
+        for n in sizes:
+            ours = functools.partial(prob.quantile, q=qs)
+            contenders = [Contender("mlmath_jax", ours)]
+            if n < 10**8 or _has_gpu():
+                contenders.append(Contender("jnp.quantile", _jnp_quantile(qs)))
+            contenders += [
+                Contender("np.quantile", _np_quantile(qs), "host"),
+                Contender("np.partition", functools.partial(_partition_quantile, qs=qs), "host"),
+            ]
+            passes = _passes(n, "float32", queries=len(qs))
+            params = {"n": n, "q": list(qs), "dtype": "float32", "passes": passes}
+            out.append(
+                Case(
+                    name="prob.quantile",
+                    params=params,
+                    setup=_paired(_data(n), params, ours),
+                    contenders=contenders,
+                    reference=_np_quantile(qs),
+                    tol=1e-6,
+                    bytes=passes * 4.0 * n,
+                )
             )
-        )
     return out
+
+
+def _jnp_quantile(qs):
+    return lambda x: jnp.quantile(x, jnp.array(qs))
+
+
+def _np_quantile(qs):
+    return lambda x: np.array([np.quantile(x, q) for q in qs], np.float32)
 
 
 def _var_cases(quick: bool) -> list[Case]:
