@@ -20,6 +20,7 @@ README_CASES = [
     "linalg.matmul",
     "linalg.eigsh.top10",
     "prob.median",
+    "prob.quantile",
     "ml.ridge_path",
     "ml.lasso",
     "ml.logistic",

@@ -146,13 +146,26 @@ def earlier_records(meta: dict[str, Any], out_dir: Path) -> list[Record]:
     return kept
 
 
+# Params that a case's setup measures and records (interleaved timings), not sizes: a rerun
+# of the case has other values, so they are no part of what makes two records the same case.
+MEASURED_PARAMS = frozenset(
+    {"paired_ms", "paired_sum_ms", "sum_ratio", "ours_us", "jnp_us", "ratio"}
+)
+
+
+def _identity(r: Record) -> tuple[str, str]:
+    sizes = {k: v for k, v in r.params.items() if k not in MEASURED_PARAMS}
+    return r.case, json.dumps(sizes, sort_keys=True, default=str)
+
+
 def merged(earlier: Sequence[Record], records: Sequence[Record]) -> list[Record]:
-    """``records`` plus the earlier records of (case, params) pairs this run did not measure."""
-    ran = {(r.case, json.dumps(r.params, sort_keys=True, default=str)) for r in records}
-    kept = [
-        r for r in earlier if (r.case, json.dumps(r.params, sort_keys=True, default=str)) not in ran
-    ]
-    return kept + list(records)
+    """``records`` plus the earlier records of (case, params) pairs this run did not measure.
+
+    Params in :data:`MEASURED_PARAMS` are left out of the comparison (a rerun measures them
+    anew), so a rerun replaces the earlier records instead of adding to them.
+    """
+    ran = {_identity(r) for r in records}
+    return [r for r in earlier if _identity(r) not in ran] + list(records)
 
 
 def write(records: Sequence[Record], meta: dict[str, Any], out_dir: Path) -> dict[str, Path]:

@@ -224,6 +224,11 @@ def test_a_subset_run_keeps_the_other_cases_of_the_report(tmp_path):
     assert kept and all(r.extra["from_run"] == "2026-01-01" for r in kept)
     rerun = report.merged(report.earlier_records(meta, tmp_path), records)
     assert len(rerun) == len(records)  # a case run again replaces its earlier records
+    # ... also when its setup recorded measured params (interleaved timings) that differ.
+    timed = [dataclasses.replace(r, params={**r.params, "sum_ratio": 4.2}) for r in records]
+    assert len(report.merged(records, timed)) == len(records)
+    resized = [dataclasses.replace(r, params={**r.params, "n": -1}) for r in records]
+    assert len(report.merged(records, resized)) == 2 * len(records)  # sizes still count
     md = report.markdown(merged, meta)
     assert "(from 2026-01-01)" in md and "`% of limit`" in md
 
