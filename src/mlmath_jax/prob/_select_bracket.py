@@ -56,6 +56,15 @@ _GROUP = 64  # blocks a group when finding the crowded ones (two-level search)
 _GROUPS = 1024  # groups holding crowded blocks, at most
 
 
+def _tally_type(dtype) -> type:
+    """The integer type to count in beside data of ``dtype``: as wide as its values.
+
+    XLA's CPU code vectorises a count best in lanes of the data's width: counting float64
+    compares in int32 took 5.3 ms for 1e7 values, in int64 2.9 ms (a sum: 2.3 ms).
+    """
+    return jnp.int64 if jnp.dtype(dtype).itemsize == 8 else jnp.int32
+
+
 def sample_size(n: int) -> int:
     """The sample's size for a slice of ``n``: a power of two near ``n / 512``, at most 2**16."""
     return int(min(1 << 16, max(1 << 12, 1 << max(0, round(math.log2(n / 512))))))
@@ -104,16 +113,16 @@ def _count_pass(flat: jax.Array, pivots: jax.Array):
     parts = [lax.slice(flat, (0, 0), (b, main)).reshape(b, r, main // r)]
     if main < n:
         parts.append(lax.slice(flat, (0, main), (b, n))[:, None, :])
+    ct = _tally_type(flat.dtype)
     counts = jnp.zeros((b, nq * m), jnp.int32)
     nans = jnp.zeros((b,), jnp.int32)
     for xr in parts:
         ops = [
-            (xr < pivots[:, q, j][:, None, None]).astype(jnp.int32)
-            for q in range(nq)
-            for j in range(m)
+            (xr < pivots[:, q, j][:, None, None]).astype(ct) for q in range(nq) for j in range(m)
         ]
-        ops.append(jnp.isnan(xr).astype(jnp.int32))
-        out = _reduce(tuple(ops), (jnp.int32(0),) * len(ops), (lax.add,) * len(ops))
+        ops.append(jnp.isnan(xr).astype(ct))
+        out = _reduce(tuple(ops), (jnp.zeros((), ct),) * len(ops), (lax.add,) * len(ops))
+        out = [o.astype(jnp.int32) for o in out]  # counts below n < 2**31
         counts = counts + jnp.stack([jnp.sum(c, axis=-1) for c in out[:-1]], axis=-1)
         nans = nans + jnp.sum(out[-1], axis=-1)
     return counts.reshape(b, nq, m), nans > 0
@@ -153,6 +162,7 @@ def _gather_pass(flat: jax.Array, lo: jax.Array, hi: jax.Array):
     b, n = flat.shape
     _, utype, _ = key_types(flat.dtype)
     top = jnp.asarray(jnp.iinfo(utype).max, utype)
+    ct = _tally_type(flat.dtype)
     nb = n // (_BLOCK * _GROUP) * _GROUP
     xr = lax.slice(flat, (0, 0), (b, nb * _BLOCK)).reshape(b, nb, _BLOCK)
     key = _to_key(xr)
@@ -160,8 +170,8 @@ def _gather_pass(flat: jax.Array, lo: jax.Array, hi: jax.Array):
     ops, inits, fns = [], [], []
     for q in range(nq):
         inside = (xr >= lo[:, q, None, None]) & ~(xr >= hi[:, q, None, None])
-        ops += [inside.astype(jnp.int32), jnp.where(inside, key, top), jnp.where(inside, key, 0)]
-        inits += [jnp.int32(0), top, jnp.asarray(0, utype)]
+        ops += [inside.astype(ct), jnp.where(inside, key, top), jnp.where(inside, key, 0)]
+        inits += [jnp.zeros((), ct), top, jnp.asarray(0, utype)]
         fns += [lax.add, lax.min, lax.max]
     out = _reduce(tuple(ops), tuple(inits), tuple(fns))
     tail = lax.slice(flat, (0, nb * _BLOCK), (b, n))
@@ -202,7 +212,9 @@ def _crowded_blocks(count: jax.Array):
     # flags are recomputed from ``count`` where needed, never stored: a stored flag array
     # of nb values cost more than the reduction.
     per_group, most = _reduce(
-        ((groups > 2).astype(jnp.int32), groups), (jnp.int32(0), jnp.int32(0)), (lax.add, lax.max)
+        ((groups > 2).astype(groups.dtype), groups),
+        (jnp.zeros((), groups.dtype),) * 2,
+        (lax.add, lax.max),
     )
     busy = most > 2  # [B, ng]: the group holds a crowded block (both outputs used: kept)
     nonzero = lambda c, size: jnp.nonzero(c, size=size, fill_value=0)[0]  # noqa: E731
@@ -276,14 +288,16 @@ def _candidates(part) -> list:
 def _count_below(parts: list, thresholds: list) -> list:
     """For each threshold ``[R]``, the candidates of all ``parts`` below it, ``[R]``."""
     totals = [jnp.zeros(thresholds[0].shape, jnp.int32) for _ in thresholds]
+    ct = _tally_type(thresholds[0].dtype)
     for part in parts:
         terms = _candidates(part)
         ops = []
         for t in thresholds:
             tt = t[:, None, None]
             hits = [(keys < tt) if kept is None else (keys < tt) & kept for keys, kept in terms]
-            ops.append(sum(h.astype(jnp.int32) for h in hits))
-        sums = _reduce(tuple(ops), (jnp.int32(0),) * len(ops), (lax.add,) * len(ops))
+            ops.append(sum(h.astype(ct) for h in hits))
+        sums = _reduce(tuple(ops), (jnp.zeros((), ct),) * len(ops), (lax.add,) * len(ops))
+        sums = [v.astype(jnp.int32) for v in sums]
         totals = [a + jnp.sum(s, axis=-1) for a, s in zip(totals, sums, strict=True)]
     return totals
 
@@ -320,6 +334,7 @@ def _next_key(queries: list, key: jax.Array, rank_next: jax.Array) -> jax.Array:
     ``<=`` it (ties), else the smallest candidate above it.
     """
     top = jnp.asarray(jnp.iinfo(key.dtype).max, key.dtype)
+    ct = _tally_type(key.dtype)
     out = []
     for q, parts in enumerate(queries):
         kk = key[:, q, None, None]
@@ -329,13 +344,13 @@ def _next_key(queries: list, key: jax.Array, rank_next: jax.Array) -> jax.Array:
             ops, inits, fns = [], [], []
             for keys, kept in _candidates(part):
                 valid = True if kept is None else kept
-                ops += [((keys <= kk) & valid).astype(jnp.int32)]
+                ops += [((keys <= kk) & valid).astype(ct)]
                 ops += [jnp.where((keys > kk) & valid, keys, top)]
-                inits += [jnp.int32(0), top]
+                inits += [jnp.zeros((), ct), top]
                 fns += [lax.add, lax.min]
             red = _reduce(tuple(ops), tuple(inits), tuple(fns))
             for c, a in zip(red[0::2], red[1::2], strict=True):
-                count = count + jnp.sum(c, axis=-1)
+                count = count + jnp.sum(c, axis=-1).astype(jnp.int32)
                 above = jnp.minimum(above, jnp.min(a, axis=-1))
         out.append(jnp.where(count >= rank_next[:, q] + 1, key[:, q], above))
     return jnp.stack(out, axis=1)
