@@ -59,6 +59,23 @@ def test_many_features_do_not_underflow(rng):
     assert_close(proba, ref.predict_proba(Xt), rtol=0, atol=1e-3, name="proba")
 
 
+@pytest.mark.parametrize("name", list(LOADERS))
+def test_points_off_a_constant_feature_float32(name):
+    # A constant feature gets variance epsilon alone, the same in every class. A point off
+    # it (x = c + 4) has a term -(4**2) / (2 epsilon) ~ -1e9 to -1e13 in every class: it must
+    # cancel exactly, leaving the other features to decide, as in float64 scikit-learn.
+    X, y = LOADERS[name](return_X_y=True)
+    X = np.hstack([X, np.full((len(X), 1), 3.0)])
+    nb, ref = _fit_both(X, y, int(y.max()) + 1, np.float32)
+    np.testing.assert_array_equal(np.asarray(nb.theta[:, -1]), 3.0)  # exact class means
+    assert np.unique(np.asarray(nb.var[:, -1])).size == 1
+    off = X[::7].copy()
+    off[:, -1] += 4.0
+    proba = nb.predict_proba(off.astype(np.float32))
+    assert_close(proba, ref.predict_proba(off), rtol=0, atol=1e-4, name="proba off")
+    assert np.array_equal(np.asarray(nb.predict(off.astype(np.float32))), ref.predict(off))
+
+
 def test_empty_class_is_never_predicted():
     X = np.array([[0.0], [0.1], [2.0], [2.1]], np.float32)
     nb = ml.GaussianNB.fit(X, np.array([0, 0, 2, 2]), 3)

@@ -169,6 +169,15 @@ def _fit(X: jax.Array, y: jax.Array, *, n_classes: int) -> GaussianNB:
     safe = jnp.where(count > 0, count, 1.0)
     # Class sums contract the (possibly sharded) rows: one all-reduce of K d values.
     theta = _sharding.contract("nk,nd->kd", onehot, X) / safe[:, None]
+    # One correction from the residuals: XLA computes ``/ count`` as ``* (1 / count)``, so a
+    # constant feature's class mean could be off by an ulp (0.99999994 for 1.0), a different
+    # one for each class; its zero variance then differs between classes by 1e-15, which
+    # against ``epsilon`` moves a prediction far off that feature. Corrected: exact.
+    theta = (
+        theta
+        + _sharding.contract("nk,nd->kd", onehot, X - jnp.matmul(onehot, theta, precision=HI))
+        / safe[:, None]
+    )
     # Two-pass variance: deviations from the class mean, no E[x^2] - E[x]^2 cancellation.
     dev = X - jnp.matmul(onehot, theta, precision=HI)
     var = _sharding.contract("nk,nd->kd", onehot, dev * dev) / safe[:, None]
@@ -183,9 +192,26 @@ def _joint_log_likelihood(model: GaussianNB, X: jax.Array) -> jax.Array:
     return jnp.log(model.class_prior) + log_norm - 0.5 * sq
 
 
+def _relative_log_likelihood(model: GaussianNB, X: jax.Array) -> jax.Array:
+    """The joint log-likelihood less a constant a sample, ``[n, K]``, for predictions.
+
+    Each feature's term is taken relative to its largest over the classes before the sum
+    over features. The constant cancels in the class probabilities, and a feature whose
+    term is huge and the same for every class (a point far off a zero-variance feature:
+    ``-(x - mu)**2 / (2 epsilon)`` ~ -1e10, whose float32 rounding error alone is 1e3) no
+    longer drowns the other features' differences: the absolute sum would give one class
+    probability 1 where float64 gives 0.49 and 0.51.
+    """
+    terms = -0.5 * (
+        (X[:, None, :] - model.theta) ** 2 / model.var + jnp.log(2.0 * math.pi * model.var)
+    )
+    terms = terms - jax.lax.stop_gradient(jnp.max(terms, axis=1, keepdims=True))
+    return jnp.log(model.class_prior) + jnp.sum(terms, axis=-1)
+
+
 @jax.jit
 def _predict_log_proba(model: GaussianNB, X: jax.Array) -> jax.Array:
-    jll = _joint_log_likelihood(model, X)
+    jll = _relative_log_likelihood(model, X)
     # Shift by the row maximum before normalising: far from every class the jll are huge
     # (|jll| ~ 1e32 at a point 1e15 away) and ``jll - logsumexp(jll)`` would round to 0 for
     # several classes (probabilities [1, 1]); the shifted values keep their differences.
@@ -200,6 +226,6 @@ def _predict_proba(model: GaussianNB, X: jax.Array) -> jax.Array:
 
 @jax.jit
 def _predict(model: GaussianNB, X: jax.Array) -> jax.Array:
-    jll = _joint_log_likelihood(model, X)
+    jll = _relative_log_likelihood(model, X)
     labels = jnp.argmax(jll, axis=-1).astype(jnp.int32)
     return jnp.where(jnp.any(jnp.isnan(jll), axis=-1), -1, labels)  # NaN row: no label
