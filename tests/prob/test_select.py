@@ -566,3 +566,30 @@ def test_bracket_rows_of_awkward_lengths(rng, n):
     )
     _, _, _, ok = _bracket(x, [n // 2])
     assert ok.all()
+
+
+@pytest.mark.parametrize("n", [2**16 + 3, 300_007])
+def test_radix_selection_of_awkward_lengths(rng, n):
+    # The exact radix path (the bracket's fallback, and the weighted quantile) splits a row
+    # whose length is not a multiple of 8 into parallel rows and a short tail.
+    from mlmath_jax.prob import _select_radix as sr
+
+    parts = sr.row_parts(jnp.zeros((2, n)))
+    assert [p.shape for p in parts] == [(2, 8, n // 8), (2, 1, n % 8)]
+    x = rng.standard_normal((2, n)).astype(np.float32)
+    x[1, -3:] = [-1e9, 1e9, 0.0]  # the extremes sit in the tail
+    ranks = np.array([[0, n // 2, n - 1]] * 2, np.int32)
+    lo, hi, nan = jax.jit(sr._radix_order_stats, static_argnums=3)(
+        jnp.asarray(x), jnp.asarray(ranks), jnp.asarray(np.minimum(ranks + 1, n - 1)), True
+    )
+    s = np.sort(x, axis=1)
+    np.testing.assert_array_equal(np.asarray(lo), np.take_along_axis(s, ranks, axis=1))
+    np.testing.assert_array_equal(
+        np.asarray(hi), np.take_along_axis(s, np.minimum(ranks + 1, n - 1), axis=1)
+    )
+    assert not np.asarray(nan).any()
+    w = rng.integers(1, 4, size=n).astype(np.float32)
+    _same(
+        prob.quantile(x[1], [0.0, 0.3, 1.0], weights=w, method="inverted_cdf"),
+        np.quantile(x[1], [0.0, 0.3, 1.0], weights=w, method="inverted_cdf"),
+    )

@@ -44,7 +44,19 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ._select_radix import _BITS, _from_key, _reduce, _split, _to_key, key_types
+from ._select_radix import (
+    _BITS,
+    _from_key,
+    _reduce,
+    _split,
+    _to_key,
+    advance,
+    digit_thresholds,
+    key_types,
+    next_of,
+    next_ops,
+    row_parts,
+)
 
 MIN_N = 1 << 16  # smaller slices keep the radix selection (its passes are cheap there)
 MAX_QUERIES = 4  # more wanted ranks a slice: the radix selection (one operand each)
@@ -106,17 +118,12 @@ def _count_pass(flat: jax.Array, pivots: jax.Array):
     Compares values, not keys (cheaper; ``-0.0`` and ``+0.0`` tie, as in NumPy); the later
     steps compare values the same way, so ranks stay consistent.
     """
-    b, n = flat.shape
+    b, _ = flat.shape
     _, nq, m = pivots.shape
-    r = _split(n - n % 8, b)
-    main = n - n % r  # split into r rows for a parallel reduction; the few left over apart
-    parts = [lax.slice(flat, (0, 0), (b, main)).reshape(b, r, main // r)]
-    if main < n:
-        parts.append(lax.slice(flat, (0, main), (b, n))[:, None, :])
     ct = _tally_type(flat.dtype)
     counts = jnp.zeros((b, nq * m), jnp.int32)
     nans = jnp.zeros((b,), jnp.int32)
-    for xr in parts:
+    for xr in row_parts(flat):
         ops = [
             (xr < pivots[:, q, j][:, None, None]).astype(ct) for q in range(nq) for j in range(m)
         ]
@@ -175,11 +182,12 @@ def _gather_pass(flat: jax.Array, lo: jax.Array, hi: jax.Array):
         fns += [lax.add, lax.min, lax.max]
     out = _reduce(tuple(ops), tuple(inits), tuple(fns))
     tail = lax.slice(flat, (0, nb * _BLOCK), (b, n))
+    tail_key = _to_key(tail)
     queries, oks = [], []
     for q in range(nq):
         count, low, high = out[3 * q : 3 * q + 3]  # [B, nb] each
         inside = (tail >= lo[:, q, None]) & ~(tail >= hi[:, q, None])
-        rest = [jnp.where(inside, _to_key(tail), top)]
+        rest = [jnp.where(inside, tail_key, top)]
         # The crowded blocks, read again whole: [B, K, _BLOCK] keys (sentinels outside).
         idx, num, ok = _crowded_blocks(count)
         k_max = idx.shape[-1]
@@ -312,18 +320,16 @@ def _select_keys(queries: list, rank: jax.Array) -> jax.Array:
     passes without a loop's overhead.
     """
     utype = queries[0][-1].dtype  # the key array part
-    bits = jnp.iinfo(utype).bits
 
     def one_pass(i, prefix):
-        shift = (bits - _BITS * (i + 1)).astype(utype)
-        digits = []
-        for q, parts in enumerate(queries):
-            p = prefix[:, q]
-            thresholds = [p | (jnp.asarray(d, utype) << shift) for d in range(1, 1 << _BITS)]
-            below = _count_below(parts, thresholds)
-            digits.append(sum((c <= rank[:, q]).astype(utype) for c in below))
-        return prefix | (jnp.stack(digits, axis=1) << shift)
+        thresholds, shift = digit_thresholds(prefix, i)  # [B, Q] each
+        below = [
+            _count_below(parts, [t[:, q] for t in thresholds]) for q, parts in enumerate(queries)
+        ]
+        kept = [jnp.stack([c[d] for c in below], axis=1) <= rank for d in range(len(thresholds))]
+        return advance(prefix, shift, kept)
 
+    bits = jnp.iinfo(utype).bits
     return lax.fori_loop(0, bits // _BITS, one_pass, jnp.zeros(rank.shape, utype), unroll=True)
 
 
@@ -333,27 +339,24 @@ def _next_key(queries: list, key: jax.Array, rank_next: jax.Array) -> jax.Array:
     One pass over each query's candidates: ``key`` itself when enough candidates are
     ``<=`` it (ties), else the smallest candidate above it.
     """
-    top = jnp.asarray(jnp.iinfo(key.dtype).max, key.dtype)
     ct = _tally_type(key.dtype)
-    out = []
+    counts, mins = [], []
     for q, parts in enumerate(queries):
         kk = key[:, q, None, None]
         count = jnp.zeros(key.shape[:1], jnp.int32)
-        above = jnp.full(key.shape[:1], top)
+        above = jnp.full(key.shape[:1], jnp.iinfo(key.dtype).max, key.dtype)
         for part in parts:
             ops, inits, fns = [], [], []
             for keys, kept in _candidates(part):
-                valid = True if kept is None else kept
-                ops += [((keys <= kk) & valid).astype(ct)]
-                ops += [jnp.where((keys > kk) & valid, keys, top)]
-                inits += [jnp.zeros((), ct), top]
-                fns += [lax.add, lax.min]
+                o, i, f = next_ops(keys, kk, True if kept is None else kept, ct)
+                ops, inits, fns = ops + o, inits + i, fns + f
             red = _reduce(tuple(ops), tuple(inits), tuple(fns))
             for c, a in zip(red[0::2], red[1::2], strict=True):
                 count = count + jnp.sum(c, axis=-1).astype(jnp.int32)
                 above = jnp.minimum(above, jnp.min(a, axis=-1))
-        out.append(jnp.where(count >= rank_next[:, q] + 1, key[:, q], above))
-    return jnp.stack(out, axis=1)
+        counts.append(count)
+        mins.append(above)
+    return next_of(key, jnp.stack(counts, axis=1), jnp.stack(mins, axis=1), rank_next)
 
 
 def use_bracket(n: int, num_queries: int) -> bool:

@@ -74,6 +74,60 @@ def _split(n: int, rows: int) -> int:
     return 1
 
 
+def row_parts(x: jax.Array) -> list[jax.Array]:
+    """``x`` ``[B, n]`` as parts ``[B, r, m]`` whose reductions run in parallel on CPU.
+
+    A long row splits into ``r = 8`` rows (:func:`_split`); a length that is not a multiple
+    of 8 keeps that split for the longest such prefix, and the few values left over form
+    a second part ``[B, 1, n % 8]``. Reducing every part and adding the results gives the
+    row's reduction.
+    """
+    b, n = x.shape
+    r = _split(n - n % 8, b)
+    main = n - n % r
+    parts = [lax.slice(x, (0, 0), (b, main)).reshape(b, r, main // r)]
+    if main < n:
+        parts.append(lax.slice(x, (0, main), (b, n))[:, None, :])
+    return parts
+
+
+def digit_thresholds(prefix: jax.Array, i: jax.Array) -> tuple[list[jax.Array], jax.Array]:
+    """Pass ``i`` of a radix selection: the thresholds ``prefix | d << shift`` and ``shift``.
+
+    ``d`` runs over the nonzero digits of ``_BITS`` bits; the digit kept is the number of
+    thresholds whose count below is still at most the wanted rank (:func:`advance`).
+    """
+    utype = prefix.dtype
+    shift = (jnp.iinfo(utype).bits - _BITS * (i + 1)).astype(utype)
+    return [prefix | (jnp.asarray(d, utype) << shift) for d in range(1, 1 << _BITS)], shift
+
+
+def advance(prefix: jax.Array, shift: jax.Array, kept: list[jax.Array]) -> jax.Array:
+    """The prefix after a pass: the digit is the number of thresholds ``kept`` (bool each)."""
+    digit = sum(a.astype(prefix.dtype) for a in kept)
+    return prefix | (digit << shift)
+
+
+def next_of(t: jax.Array, count_le: jax.Array, min_gt: jax.Array, k_next: jax.Array) -> jax.Array:
+    """The key at rank ``k_next`` (``k`` or ``k + 1``) given the key ``t`` at rank ``k``.
+
+    ``t`` itself when more than ``k_next`` values are ``<= t`` (``count_le``: ties), else
+    ``min_gt``, the smallest key above ``t``.
+    """
+    return jnp.where(count_le >= k_next + 1, t, min_gt)
+
+
+def next_ops(key: jax.Array, t: jax.Array, valid: Any, ct: Any) -> tuple[list, list, list]:
+    """Reduction operands, initial values and functions for :func:`next_of`.
+
+    They give ``count(key <= t)`` (in integers ``ct``) and ``min(key > t)`` over the
+    ``valid`` keys (``True``: all).
+    """
+    big = jnp.asarray(jnp.iinfo(key.dtype).max, key.dtype)
+    ops = [((key <= t) & valid).astype(ct), jnp.where((key > t) & valid, key, big)]
+    return ops, [jnp.zeros((), ct), big], [lax.add, lax.min]
+
+
 def _reduce(operands: tuple[jax.Array, ...], inits: tuple[Any, ...], fns) -> tuple:
     """One multi-output reduction over the last axis (XLA fuses the producers into it)."""
     out = lax.reduce(
@@ -107,88 +161,85 @@ def _select(
     weights: jax.Array | None = None,
     total: jax.Array | None = None,
     q: jax.Array | None = None,
-    *,
-    is_key: bool = False,
-) -> tuple[jax.Array, jax.Array | None]:
+) -> tuple[jax.Array, jax.Array]:
     """Keys of the order statistics of ``x`` ``[B, n]`` at ranks ``k`` ``[B, Q]``.
 
     Unweighted: the ``k``-th smallest key (0-based). Weighted (``weights`` ``[B, n]``, their
     row sums ``total`` ``[B, 1]``, ``q`` ``[B, Q]``): the smallest key ``t`` whose weighted
     CDF ``W(key <= t) / W`` is ``>= q`` and ``> 0``, the division and comparison made as
     ``numpy.quantile(..., method="inverted_cdf", weights=...)`` makes them. Also returns
-    whether each row has a NaN, ``[B, 1]``. With ``is_key``, ``x`` holds keys (unsigned
-    integers, as :func:`_to_key` makes them) and the NaN flag is None.
+    whether each row has a NaN, ``[B, 1]``.
     """
-    if is_key:
-        utype, bits = x.dtype, jnp.iinfo(x.dtype).bits
-    else:
-        _, utype, bits = key_types(x.dtype)
-    b, n = x.shape
-    r = _split(n, b)
-    xr = x.reshape(b, 1, r, n // r)
-    wr = None if weights is None else weights.reshape(b, 1, r, n // r)
-    step = _BITS
+    _, utype, bits = key_types(x.dtype)
+    xparts = [p[:, None] for p in row_parts(x)]  # [B, 1, r, m]: broadcast over the queries
+    wparts = None if weights is None else [p[:, None] for p in row_parts(weights)]
     cols = _columns(k.shape[1])
 
+    def counts_below(thresholds, with_nan):
+        """For each threshold [B, Q], the (weighted) count of keys below it; NaN count."""
+        totals, nan = None, None
+        for j, xr in enumerate(xparts):
+            key = _to_key(xr)
+            ops, inits = [], []
+            for thr in thresholds:
+                for c in cols:
+                    less = key < _rows(thr, c)
+                    if wparts is None:
+                        ops.append(less.astype(jnp.int32))
+                        inits.append(jnp.int32(0))
+                    else:
+                        ops.append(jnp.where(less, wparts[j], 0))
+                        inits.append(jnp.zeros((), wparts[j].dtype))
+            if with_nan:  # the first pass also looks for NaN, saving a pass
+                ops.append(jnp.broadcast_to(jnp.isnan(xr), ops[0].shape).astype(jnp.int32))
+                inits.append(jnp.int32(0))
+            sums = [
+                jnp.sum(s, axis=-1)
+                for s in _reduce(tuple(ops), tuple(inits), (lax.add,) * len(ops))
+            ]
+            if with_nan:
+                part_nan = sums.pop()[:, :1] > 0
+                nan = part_nan if nan is None else nan | part_nan
+            nc = len(cols)
+            sums = [
+                jnp.concatenate(sums[i * nc : (i + 1) * nc], axis=1) for i in range(len(thresholds))
+            ]
+            totals = sums if totals is None else [a + s for a, s in zip(totals, sums, strict=True)]
+        return totals, nan
+
     def one_pass(i, prefix, with_nan=False):
-        key = xr if is_key else _to_key(xr)
-        shift = (bits - step * (i + 1)).astype(utype)
-        ops, inits = [], []
-        for d in range(1, 1 << step):
-            thr = prefix | (jnp.asarray(d, utype) << shift)
-            for c in cols:
-                less = key < _rows(thr, c)
-                if wr is None:
-                    ops.append(less.astype(jnp.int32))
-                    inits.append(jnp.int32(0))
-                else:
-                    ops.append(jnp.where(less, wr, 0))
-                    inits.append(jnp.zeros((), wr.dtype))
-        if with_nan:  # the first pass also looks for NaN, saving a pass
-            ops.append(jnp.broadcast_to(jnp.isnan(xr), ops[0].shape).astype(jnp.int32))
-            inits.append(jnp.int32(0))
-        sums = _reduce(tuple(ops), tuple(inits), (lax.add,) * len(ops))
-        sums = [jnp.sum(s, axis=-1) for s in sums]
-        has_nan = sums.pop()[:, :1] > 0 if with_nan else None
-        nc = len(cols)
-        sums = [
-            jnp.concatenate(sums[j * nc : (j + 1) * nc], axis=1) for j in range(len(sums) // nc)
-        ]
-        if wr is None:
-            above = [s <= k for s in sums]
+        thresholds, shift = digit_thresholds(prefix, i)
+        sums, has_nan = counts_below(thresholds, with_nan)
+        if wparts is None:
+            kept = [s <= k for s in sums]
         else:  # NumPy: the first index with cdf >= q, leading zeros of the cdf skipped
             assert total is not None and q is not None  # given with weights
-            above = [~((s / total >= q) & (s / total > 0)) for s in sums]
-        digit = sum(a.astype(utype) for a in above)
-        prefix = prefix | (digit << shift)
+            kept = [~((s / total >= q) & (s / total > 0)) for s in sums]
+        prefix = advance(prefix, shift, kept)
         return (prefix, has_nan) if with_nan else prefix
 
-    if is_key:
-        prefix, has_nan = jnp.zeros(k.shape, utype), None
-        return lax.fori_loop(0, bits // step, one_pass, prefix), has_nan
     prefix, has_nan = one_pass(jnp.int32(0), jnp.zeros(k.shape, utype), with_nan=True)
-    prefix = lax.fori_loop(1, bits // step, one_pass, prefix)
+    prefix = lax.fori_loop(1, bits // _BITS, one_pass, prefix)
     return prefix, has_nan
 
 
 def _next(x: jax.Array, t: jax.Array, k_next: jax.Array) -> jax.Array:
     """Key of the order statistic at rank ``k_next`` (``k`` or ``k + 1``) given ``t``."""
-    _, utype, _ = key_types(x.dtype)
-    b, n = x.shape
-    r = _split(n, b)
-    key = _to_key(x.reshape(b, 1, r, n // r))
-    big = jnp.asarray(jnp.iinfo(utype).max, utype)
     cols = _columns(t.shape[1])
-    ops, inits, fns = [], [], []
-    for c in cols:
-        tt = _rows(t, c)
-        ops += [(key <= tt).astype(jnp.int32), jnp.where(key > tt, key, big)]
-        inits += [jnp.int32(0), big]
-        fns += [lax.add, lax.min]
-    out = _reduce(tuple(ops), tuple(inits), tuple(fns))
-    count_le = jnp.concatenate([jnp.sum(c, axis=-1) for c in out[0::2]], axis=1)
-    min_gt = jnp.concatenate([jnp.min(c, axis=-1) for c in out[1::2]], axis=1)
-    return jnp.where(count_le >= k_next + 1, t, min_gt)
+    count_le = jnp.zeros(t.shape, jnp.int32)
+    min_gt = jnp.full(t.shape, jnp.iinfo(t.dtype).max, t.dtype)
+    for xr in row_parts(x):
+        key = _to_key(xr[:, None])
+        ops, inits, fns = [], [], []
+        for c in cols:
+            o, i, f = next_ops(key, _rows(t, c), True, jnp.int32)
+            ops, inits, fns = ops + o, inits + i, fns + f
+        out = _reduce(tuple(ops), tuple(inits), tuple(fns))
+        count_le = count_le + jnp.concatenate([jnp.sum(c, axis=-1) for c in out[0::2]], axis=1)
+        min_gt = jnp.minimum(
+            min_gt, jnp.concatenate([jnp.min(c, axis=-1) for c in out[1::2]], axis=1)
+        )
+    return next_of(t, count_le, min_gt, k_next)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
@@ -221,7 +272,6 @@ def order_stats(flat, k, k_next, interpolate):
 def _radix_order_stats(flat, k, k_next, interpolate):
     """Order statistics by radix selection alone: ``(lo, hi, has_nan [B, 1])``."""
     t, has_nan = _select(flat, k)
-    assert has_nan is not None  # None only for is_key
     lo = _from_key(t, flat.dtype)
     hi = _from_key(_next(flat, t, k_next), flat.dtype) if interpolate else lo
     return lo, hi, has_nan
@@ -254,5 +304,4 @@ def weighted_order_stats(flat: jax.Array, w: jax.Array, q: jax.Array) -> jax.Arr
     bad_w = ~(jnp.isfinite(total) & (total > 0)) | jnp.any(w < 0, axis=-1, keepdims=True)
     k = jnp.zeros(q.shape, jnp.int32)
     t, has_nan = _select(flat, k, w, total, q)
-    assert has_nan is not None  # None only for is_key
     return jnp.where(has_nan | bad_w, jnp.nan, _from_key(t, flat.dtype))
