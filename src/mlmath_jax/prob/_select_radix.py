@@ -177,7 +177,7 @@ def _select(
 
     def counts_below(thresholds, with_nan):
         """For each threshold [B, Q], the (weighted) count of keys below it; NaN count."""
-        totals, nan = None, None
+        per_part, nan = [], jnp.zeros((k.shape[0], 1), bool)
         for j, xr in enumerate(xparts):
             key = _to_key(xr)
             ops, inits = [], []
@@ -198,14 +198,13 @@ def _select(
                 for s in _reduce(tuple(ops), tuple(inits), (lax.add,) * len(ops))
             ]
             if with_nan:
-                part_nan = sums.pop()[:, :1] > 0
-                nan = part_nan if nan is None else nan | part_nan
+                nan = nan | (sums.pop()[:, :1] > 0)
             nc = len(cols)
             sums = [
                 jnp.concatenate(sums[i * nc : (i + 1) * nc], axis=1) for i in range(len(thresholds))
             ]
-            totals = sums if totals is None else [a + s for a, s in zip(totals, sums, strict=True)]
-        return totals, nan
+            per_part.append(sums)
+        return [functools.reduce(jnp.add, ps) for ps in zip(*per_part, strict=True)], nan
 
     def one_pass(i, prefix, with_nan=False):
         thresholds, shift = digit_thresholds(prefix, i)
