@@ -171,3 +171,40 @@ def test_pieces_alone_one_cycle_on_the_whole_space(rng):
     assert_close(kept[:, :p], x, rtol=0, atol=0, name="kept Ritz vectors")
     assert_close(image2[:, :p], ax, rtol=0, atol=0, name="kept images")
     assert np.all(np.asarray(kept[:, p + b :]) == 0)
+
+
+def test_deficient_block_keeps_the_span_of_its_other_columns(rng):
+    # A block whose first column lies in the basis (an exact eigenvector's image): the new
+    # block must still span the other columns' new parts exactly, with the deficient one
+    # replaced by a fresh direction (it once lost their component along the noise left of
+    # the first column, and the Krylov space stopped growing in that direction).
+    n, b = 200, _block_krylov.BLOCK
+    basis = np.linalg.qr(rng.standard_normal((n, 8)))[0].astype(np.float32)
+    w = rng.standard_normal((n, b)).astype(np.float32)
+    w[:, 0] = basis[:, 3]  # already in span(basis): deficient
+    full = jnp.zeros((n, 16), jnp.float32).at[:, :8].set(basis)
+    q = np.asarray(_block_krylov._next_block(full, jnp.asarray(w), jax.random.key(3)), np.float64)
+    assert_close(q.T @ q, np.eye(b), rtol=0, atol=1e-5, name="QᵀQ")
+    assert_close(basis.T @ q, np.zeros((8, b)), rtol=0, atol=1e-5, name="Vᵀ Q")
+    basis64 = basis.astype(np.float64)
+    new = w[:, 1:] - basis64 @ (basis64.T @ w[:, 1:])  # the other columns' new parts
+    left = new - q @ (q.T @ new)
+    assert_close(
+        np.linalg.norm(left, axis=0) / np.linalg.norm(new, axis=0),
+        np.zeros(b - 1),
+        rtol=0,
+        atol=1e-5,
+        name="part of the good columns outside span(Q)",
+    )
+
+
+def test_start_vector_that_is_an_exact_eigenvector(rng):
+    # Spectral clustering starts from D^(1/2) 1, the exact top eigenvector of its matrix:
+    # the next pair (a small gap above the rest) must still converge, in a few cycles (it
+    # once stagnated at a residual of 4e-4 for all 1000 cycles and came back NaN).
+    q, _ = np.linalg.qr(rng.standard_normal((N, N)))
+    w_true = np.r_[np.linspace(-1, 0.99, N - 2), 1.0 - 1e-5, 1.0]
+    a = ((q * w_true) @ q.T).astype(np.float32)
+    w, v, converged, steps = linalg.eigsh(a, 2, v0=q[:, -1].astype(np.float32), which="LA")
+    assert bool(np.all(converged)) and int(steps) <= 20, (converged, steps)
+    _check(a, w, v, np.sort(w_true)[-2:])

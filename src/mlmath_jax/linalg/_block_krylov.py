@@ -92,6 +92,10 @@ def _next_block(basis: jax.Array, w: jax.Array, key: jax.Array) -> jax.Array:
     (an invariant subspace was reached, or ``w`` has zero columns) or Cholesky QR was not
     accurate, Householder QR finds the deficient columns and they are replaced by
     pseudo-random directions orthogonal to everything before, so the basis keeps growing.
+    The replacement is made in the block itself, not in its Q factor: a Q column of a
+    deficient one points along rounding noise, and dropping it would also drop the other
+    columns' components along that noise (a lost part of ``A V``: the Krylov space stops
+    growing there, and the Ritz pairs stagnate).
     """
     n, b = w.shape
     dtype = w.dtype
@@ -117,7 +121,7 @@ def _next_block(basis: jax.Array, w: jax.Array, key: jax.Array) -> jax.Array:
         q, rr = jnp.linalg.qr(r)
         deficient = ~(jnp.abs(jnp.diagonal(rr)) > thresh)
         fresh = jax.random.normal(key, (n, b), dtype)
-        filled = _orthogonalise(basis, jnp.where(deficient[None, :], fresh, q))
+        filled = _orthogonalise(basis, jnp.where(deficient[None, :], fresh, r))
         q = jnp.linalg.qr(_replicated_on_auto_mesh(filled))[0]
         return jnp.linalg.qr(_replicated_on_auto_mesh(_orthogonalise(basis, q)))[0]
 
