@@ -1,4 +1,5 @@
 import functools
+import re
 
 import jax
 import jax.numpy as jnp
@@ -233,3 +234,37 @@ def test_centring_chunks_divide_the_rows_or_stay_one():
         assert n % b == 0 and (n // b) % 8 == 0
     assert _gram.centring_chunks(99_991, 256, 4) == 1  # a prime: no whole chunks
     assert _gram.centring_chunks(4096, 6, 4) == 1  # fits in one chunk
+
+
+@pytest.mark.parametrize("fn", ["var", "std", "mean", "moments"])
+def test_one_dimensional_reductions_write_nothing_of_the_data_size(fn):
+    # The corrected two-pass sums read x three times and write nothing of its size: a shared
+    # x - m feeding two sums made XLA's CPU code write the broadcast mean (or d) out first,
+    # which cost 3x the sums. Read off the compiled HLO's entry computation.
+    n = 1 << 20
+    f = {
+        "var": prob.var,
+        "std": prob.std,
+        "mean": prob.mean,
+        "moments": lambda a: prob.Moments.from_data(a).m2,
+    }[fn]
+    hlo = jax.jit(f).lower(jax.ShapeDtypeStruct((n,), jnp.float32)).compile().as_text()
+    entry = hlo[hlo.index("ENTRY") :]
+    produces_full = re.compile(rf"^\s*(ROOT\s+)?%\S+ = f32\[{n}\]")
+    full = [
+        line.strip()[:120]
+        for line in entry.splitlines()
+        if produces_full.match(line) and "parameter(" not in line
+    ]
+    assert not full, full
+
+
+@pytest.mark.parametrize("axis", [0, (0, 2), 2])
+def test_var_over_leading_axes_of_large_mean_data(rng, axis):
+    # Reduced in place (no move of the axes to the end), still the corrected two-pass sums.
+    x = (1e4 + rng.standard_normal((300, 7, 40))).astype(np.float32)
+    x64 = x.astype(np.float64)
+    assert_close(prob.var(x, axis), np.var(x64, axis), rtol=1e-4, name="var")
+    assert_close(prob.mean(x, axis), np.mean(x64, axis), rtol=1e-7, name="mean")
+    m = prob.Moments.from_data(x, axis=axis)
+    assert_close(m.variance(), np.var(x64, axis), rtol=1e-4, name="Moments")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import Sequence
 
 import jax
@@ -16,7 +17,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from .. import _validate
-from ._stats import _axes, _centred, _to_last
+from ._stats import _axes, centred_sums
 
 
 @jax.tree_util.register_dataclass
@@ -137,14 +138,12 @@ class Moments:
 @functools.partial(jax.jit, static_argnames=("axes",))
 def _from_data(arr: jax.Array, axes: tuple[int, ...]) -> Moments:
     out_shape = tuple(s for i, s in enumerate(arr.shape) if i not in axes)
-    flat = _to_last(arr, axes)
-    n = flat.shape[-1]
+    n = math.prod(arr.shape[a] for a in axes)
     count = jnp.full(out_shape, n, arr.dtype)
     if n == 0:
         zero = jnp.zeros(out_shape, arr.dtype)
         return Moments(count, zero, zero)
-    m, d, resid, _ = _centred(flat)
-    m2 = jnp.sum(d * d, axis=-1) - resid * resid / n
+    m, m2 = centred_sums(arr, axes)
     return Moments(count, m.reshape(out_shape), m2.reshape(out_shape))
 
 
