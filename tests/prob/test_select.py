@@ -523,30 +523,37 @@ def test_crowded_cap_grows_with_the_row_for_sorted_data():
     np.testing.assert_array_equal(idx[:num], np.arange(100_000, 102_200))
 
 
-def _candidate_parts(rng, nb, extra, ties=False):
+def _candidate_parts(rng, nb, extra, ties=False, lo=0, hi=2**31):
     """Per-block (count, low, high) and a key array with sentinels, and their candidates."""
     top = np.uint32(0xFFFFFFFF)
-    hi = 50 if ties else 2**31
+    hi = lo + 50 if ties else hi
     count = rng.integers(0, 4, nb).astype(np.int32)
-    a = rng.integers(0, hi, nb).astype(np.uint32)
-    b = rng.integers(0, hi, nb).astype(np.uint32)
+    a = rng.integers(lo, hi, nb).astype(np.uint32)
+    b = rng.integers(lo, hi, nb).astype(np.uint32)
     low, high = np.minimum(a, b), np.maximum(a, b)
     high = np.where(count == 1, low, high)  # a block holding one: its minimum is its maximum
-    keys = rng.integers(0, hi, extra).astype(np.uint32)
+    keys = rng.integers(lo, hi, extra).astype(np.uint32)
     keys[rng.random(extra) < 0.7] = top  # sentinels: no candidate there
     cands = np.concatenate([low[(count >= 1) & (count <= 2)], high[count == 2], keys[keys != top]])
     parts = [(jnp.asarray(count)[None], jnp.asarray(low)[None], jnp.asarray(high)[None])]
     return parts + [jnp.asarray(keys)[None]], np.sort(cands)
 
 
-@pytest.mark.parametrize("ties", [False, True])
-def test_selection_over_candidate_parts_equals_sorting(rng, ties):
+@pytest.mark.parametrize(
+    "ties, lo, hi",
+    [(False, 0, 2**31), (True, 0, 50), (False, 3_000_000_000, 3_000_070_000), (True, 2**31, 0)],
+)
+def test_selection_over_candidate_parts_equals_sorting(rng, ties, lo, hi):
+    # Keys anywhere, and keys in a narrow range (the passes above the span's top bit are
+    # skipped: 17 bits of 32 there), with and without ties.
     from mlmath_jax.prob import _select_bracket as sb
 
-    parts, cands = _candidate_parts(rng, 64 * 8, 1000, ties)
+    parts, cands = _candidate_parts(rng, 64 * 8, 1000, ties, lo, hi)
     ranks = np.array([0, 1, len(cands) // 2, len(cands) - 2], np.int32)
     queries = [parts] * len(ranks)  # one query a rank, the same candidates
-    key = jax.jit(sb._select_keys)(queries, jnp.asarray(ranks)[None])
+    base = jnp.full((1, len(ranks)), lo, jnp.uint32)
+    span = jnp.full((1, len(ranks)), int(cands[-1]) - lo, jnp.uint32)
+    key = jax.jit(sb._select_keys)(queries, jnp.asarray(ranks)[None], base, span)
     np.testing.assert_array_equal(np.asarray(key[0]), cands[ranks])
     nxt = jax.jit(sb._next_key)(queries, key, jnp.asarray(ranks + 1)[None])
     np.testing.assert_array_equal(np.asarray(nxt[0]), cands[ranks + 1])
@@ -593,3 +600,20 @@ def test_radix_selection_of_awkward_lengths(rng, n):
         prob.quantile(x[1], [0.0, 0.3, 1.0], weights=w, method="inverted_cdf"),
         np.quantile(x[1], [0.0, 0.3, 1.0], weights=w, method="inverted_cdf"),
     )
+
+
+def test_key_span_bounds_every_candidate_key():
+    # Candidates are values v >= lo and not v >= hi; values tie -0.0 and +0.0, keys do not.
+    from mlmath_jax.prob import _select_bracket as sb
+    from mlmath_jax.prob._select_radix import _to_key
+
+    vals = np.array([-np.inf, -3.5, -1.0, -0.0, 0.0, 1e-30, 1.0, 2.5, np.inf], np.float32)
+    bounds = [(-3.5, 2.5), (0.0, 1.0), (-0.0, 1.0), (-1.0, 0.0), (-1.0, -0.0), (1.0, np.nan)]
+    bounds += [(-np.inf, np.nan), (-1.0, -1.0)]
+    for lo, hi in bounds:
+        lo32, hi32 = np.float32(lo), np.float32(hi)
+        inside = vals[(vals >= lo32) & ~(vals >= hi32)]
+        base, span = sb._key_span(jnp.asarray([[lo32]]), jnp.asarray([[hi32]]))
+        keys = np.asarray(_to_key(jnp.asarray(inside))).astype(np.int64)
+        b, sp = int(base[0, 0]), int(span[0, 0])
+        assert np.all((keys >= b) & (keys - b <= sp)), (lo, hi, inside)

@@ -50,7 +50,6 @@ from ._select_radix import (
     _reduce,
     _split,
     _to_key,
-    advance,
     digit_thresholds,
     key_types,
     next_of,
@@ -264,13 +263,28 @@ def bracket_select(flat: jax.Array, k: jax.Array, k_next: jax.Array, interpolate
     )
     queries, ok = _gather_pass(flat, lo, hi)
     width = sum(2 * p[0].shape[-1] if isinstance(p, tuple) else p.shape[-1] for p in queries[0])
-    key = _select_keys(queries, jnp.clip(k - lo_c, 0, width - 1))
+    base, span = _key_span(lo, hi)
+    key = _select_keys(queries, jnp.clip(k - lo_c, 0, width - 1), base, span)
     lo = _from_key(key, flat.dtype)
     if not interpolate:
         return lo, lo, has_nan[:, None], ok
     rank_next = jnp.clip(k_next - lo_c, 0, width - 1)
     hi = _from_key(_next_key(queries, key, rank_next), flat.dtype)
     return lo, hi, has_nan[:, None], ok
+
+
+def _key_span(lo: jax.Array, hi: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Keys ``base`` and ``span`` ``[B, Q]`` with every candidate key in ``[base, base + span]``.
+
+    Candidates are the values ``v`` with ``v >= lo`` and ``~(v >= hi)`` (an upper bound NaN:
+    none). Values compare ``-0.0`` and ``+0.0`` equal where keys do not, so a zero bound
+    counts as its lower key below and its upper key above.
+    """
+    zero = lo == 0
+    base = _to_key(jnp.where(zero, -jnp.zeros_like(lo), lo))
+    top = jnp.asarray(jnp.iinfo(base.dtype).max, base.dtype)
+    upper = jnp.where(jnp.isnan(hi), top, _to_key(jnp.where(hi == 0, jnp.zeros_like(hi), hi)))
+    return base, jnp.where(upper >= base, upper - base, top)
 
 
 def _rows(part: jax.Array) -> jax.Array:
@@ -293,16 +307,21 @@ def _candidates(part) -> list:
     return [(low, (count >= 1) & (count <= 2)), (high, count == 2)]
 
 
-def _count_below(parts: list, thresholds: list) -> list:
-    """For each threshold ``[R]``, the candidates of all ``parts`` below it, ``[R]``."""
+def _count_below(parts: list, thresholds: list, base: jax.Array) -> list:
+    """For each threshold ``[R]``, the candidates of all ``parts`` below it, ``[R]``.
+
+    Keys are compared as offsets ``key - base`` (``base`` ``[R]``, at most every candidate:
+    the offsets keep the keys' order, and a sentinel's stays above every candidate's).
+    """
     totals = [jnp.zeros(thresholds[0].shape, jnp.int32) for _ in thresholds]
     ct = _tally_type(thresholds[0].dtype)
+    b = base[:, None, None]
     for part in parts:
         terms = _candidates(part)
         ops = []
         for t in thresholds:
             tt = t[:, None, None]
-            hits = [(keys < tt) if kept is None else (keys < tt) & kept for keys, kept in terms]
+            hits = [((k - b) < tt) if kept is None else ((k - b) < tt) & kept for k, kept in terms]
             ops.append(sum(h.astype(ct) for h in hits))
         sums = _reduce(tuple(ops), (jnp.zeros((), ct),) * len(ops), (lax.add,) * len(ops))
         sums = [v.astype(jnp.int32) for v in sums]
@@ -310,7 +329,7 @@ def _count_below(parts: list, thresholds: list) -> list:
     return totals
 
 
-def _select_keys(queries: list, rank: jax.Array) -> jax.Array:
+def _select_keys(queries: list, rank: jax.Array, base: jax.Array, span: jax.Array) -> jax.Array:
     """For each query ``q``, the key at 0-based ``rank[:, q]`` among its candidates, ``[B, Q]``.
 
     ``queries[q]`` is a list of parts (key arrays ``[B, w]`` or per-block triples, see
@@ -318,19 +337,33 @@ def _select_keys(queries: list, rank: jax.Array) -> jax.Array:
     ``_select_radix._select`` on keys, but over several arrays at once (the candidates
     stay where the gather pass wrote them); the loop is unrolled, so XLA schedules the
     passes without a loop's overhead.
+
+    The candidates' keys lie in ``[base, base + span]`` (``[B, Q]`` each, from the
+    bracket's bounds), so the selection runs on the offsets ``key - base``: the passes
+    over digits above ``span``'s highest bit (zero in every offset) are skipped
+    (``lax.cond``, a query at a time for the whole batch). A bracket of values of one sign
+    and exponent leaves about half of them (0.9-quantile of normal data, 1e7 values: 9 of
+    16 passes).
     """
     utype = queries[0][-1].dtype  # the key array part
+    bits = jnp.iinfo(utype).bits
 
     def one_pass(i, prefix):
         thresholds, shift = digit_thresholds(prefix, i)  # [B, Q] each
-        below = [
-            _count_below(parts, [t[:, q] for t in thresholds]) for q, parts in enumerate(queries)
-        ]
-        kept = [jnp.stack([c[d] for c in below], axis=1) <= rank for d in range(len(thresholds))]
-        return advance(prefix, shift, kept)
 
-    bits = jnp.iinfo(utype).bits
-    return lax.fori_loop(0, bits // _BITS, one_pass, jnp.zeros(rank.shape, utype), unroll=True)
+        def digit(q):
+            def count():
+                below = _count_below(queries[q], [t[:, q] for t in thresholds], base[:, q])
+                return sum((c <= rank[:, q]).astype(utype) for c in below)
+
+            # Every offset is zero in these bits: the digit is 0.
+            zero = jnp.all((span[:, q] >> shift) == 0)  # offsets <= span < 2**shift
+            return lax.cond(zero, lambda: jnp.zeros(rank.shape[:1], utype), count)
+
+        return prefix | (jnp.stack([digit(q) for q in range(len(queries))], axis=1) << shift)
+
+    offset = lax.fori_loop(0, bits // _BITS, one_pass, jnp.zeros(rank.shape, utype), unroll=True)
+    return offset + base
 
 
 def _next_key(queries: list, key: jax.Array, rank_next: jax.Array) -> jax.Array:
