@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 from collections.abc import Sequence
 
 import jax
@@ -17,7 +16,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from .. import _validate
-from ._stats import _axes, centred_sums
+from ._stats import _axes, _reduction, centred_sums
 
 
 @jax.tree_util.register_dataclass
@@ -137,14 +136,12 @@ class Moments:
 
 @functools.partial(jax.jit, static_argnames=("axes",))
 def _from_data(arr: jax.Array, axes: tuple[int, ...]) -> Moments:
-    out_shape = tuple(s for i, s in enumerate(arr.shape) if i not in axes)
-    n = math.prod(arr.shape[a] for a in axes)
+    arr, axes, n, out_shape = _reduction(arr, axes)
     count = jnp.full(out_shape, n, arr.dtype)
     if n == 0:
         zero = jnp.zeros(out_shape, arr.dtype)
         return Moments(count, zero, zero)
-    m, m2 = centred_sums(arr, axes)
-    return Moments(count, m.reshape(out_shape), m2.reshape(out_shape))
+    return Moments(count, *centred_sums(arr, axes))  # both with the axes removed
 
 
 @jax.jit

@@ -49,7 +49,7 @@ def centred_sums(x: jax.Array, axes: tuple[int, ...]) -> tuple[jax.Array, jax.Ar
     data's size is written: each sum gets its own copy of the centre
     (``optimization_barrier``), since with one shared ``x − c`` feeding two reductions XLA's
     CPU code writes the broadcast centre out at full size first (3x the sums). 1e7 float32:
-    31 ms before, 5.8 ms now (``jnp.var`` 4.8 ms, a ``jnp.sum`` 2.2 ms).
+    31 ms before, 6.8 ms now (``jnp.var`` 6.0 ms; benchmark run of 2026-12-02).
     """
     n = math.prod(x.shape[a] for a in axes)
     trailing = axes == tuple(range(x.ndim - len(axes), x.ndim))
