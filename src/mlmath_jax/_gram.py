@@ -212,6 +212,57 @@ def centred_gram(
     return CentredGram(mean, g)
 
 
+def row_chunks(x: jax.Array, width: int, *, chunk_bytes: int | None = None) -> int:
+    """Strided row chunks for a product over the rows of ``x`` ``[n, ...]`` (1: none).
+
+    ``width`` is the widest row (in values) a chunk's product materialises; chunks are
+    about ``chunk_bytes`` (default :data:`CHUNK_BYTES`, read at the call). One chunk on a
+    mesh (a chunk's partial product would be all-reduced once a chunk).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import _gram
+      >>> _gram.row_chunks(jnp.zeros((100_000, 256)), 256), _gram.row_chunks(jnp.zeros((8, 2)), 2)
+      (10, 1)
+    """
+    if chunk_bytes is None:
+        chunk_bytes = CHUNK_BYTES
+    if chunk_bytes <= 0 or _under_a_mesh(x):
+        return 1
+    return centring_chunks(x.shape[0], width, x.dtype.itemsize, chunk_bytes=chunk_bytes)
+
+
+def chunked_row_sum(fn, arrays: tuple, chunks: int):
+    """``fn(*arrays)`` for a ``fn`` that sums over the rows (axis 0), in row chunks.
+
+    ``Σ_j fn(*chunk_j)`` over ``chunks`` strided chunks (rows ``j, j + chunks, ...``) in a
+    ``lax.scan``, so what ``fn`` materialises per row (a weighted copy of ``X``, say)
+    stays cache-sized; ``fn`` returns a pytree of arrays. ``chunks`` divides the rows
+    (:func:`row_chunks`); 1 calls ``fn`` once on the whole arrays.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import _gram
+      >>> x = jnp.arange(32.0).reshape(16, 2)
+      >>> print(_gram.chunked_row_sum(lambda a: a.T @ a, (x,), 2))
+      [[4960. 5200.]
+       [5200. 5456.]]
+    """
+    if chunks <= 1:
+        return fn(*arrays)
+    n = arrays[0].shape[0]
+    strided = [a.reshape(n // chunks, chunks, *a.shape[1:]) for a in arrays]
+
+    def step(acc, j):
+        parts = [lax.dynamic_index_in_dim(a, j, axis=1, keepdims=False) for a in strided]
+        return jax.tree.map(jnp.add, acc, fn(*parts)), None
+
+    shapes = jax.eval_shape(fn, *(a[: n // chunks] for a in arrays))
+    zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+    total, _ = lax.scan(step, zeros, jnp.arange(chunks))
+    return total
+
+
 def _chunked_two_pass(x: jax.Array, m1: jax.Array, chunks: int) -> tuple[jax.Array, jax.Array]:
     """The chunked two-pass route: ``(mean, gram)`` from ``chunks`` strided row chunks."""
     n, d = x.shape[-2:]
@@ -236,6 +287,8 @@ __all__ = [
     "ONE_PASS_RATIO",
     "centred_gram",
     "centring_chunks",
+    "chunked_row_sum",
     "default_blocks",
     "gram",
+    "row_chunks",
 ]

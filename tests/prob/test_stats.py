@@ -236,6 +236,35 @@ def test_centring_chunks_divide_the_rows_or_stay_one():
     assert _gram.centring_chunks(4096, 6, 4) == 1  # fits in one chunk
 
 
+def test_chunked_row_sum_equals_one_call_and_reads_every_row(rng):
+    x = rng.standard_normal((96, 3)).astype(np.float32)
+    w = rng.random(96).astype(np.float32)
+
+    def fn(a, v):  # a pytree of row sums
+        return {"gram": (a * v[:, None]).T @ a, "total": jnp.sum(v), "rows": a.shape[0] + 0.0}
+
+    whole = fn(x, w)
+    for chunks in (1, 2, 12):
+        got = jax.jit(lambda a, v, c=chunks: _gram.chunked_row_sum(fn, (a, v), c))(x, w)
+        assert_close(got["gram"], whole["gram"], rtol=1e-5, name=f"gram, {chunks} chunks")
+        assert_close(got["total"], whole["total"], rtol=1e-6, name="total")
+        assert float(got["rows"]) == 96.0  # the chunks' rows add up to all rows
+    x[7, 1] = np.nan  # a NaN in any chunk reaches the sum
+    got = _gram.chunked_row_sum(fn, (x, w), 12)["gram"]
+    assert np.isnan(np.asarray(got)[1]).all() and np.isfinite(np.asarray(got)[0, 0])
+
+
+def test_row_chunks_by_size_and_none_under_a_mesh(monkeypatch):
+    assert _gram.row_chunks(jnp.zeros((100_000, 256)), 256) == _gram.centring_chunks(100_000, 256, 4)
+    assert _gram.row_chunks(jnp.zeros((2000, 5)), 5) == 1  # fits in one chunk
+    assert _gram.row_chunks(jnp.zeros((2000, 5)), 5, chunk_bytes=4096) > 1
+    monkeypatch.setattr(_gram, "CHUNK_BYTES", 4096)  # the default is read at the call
+    assert _gram.row_chunks(jnp.zeros((2000, 5)), 5) > 1
+    mesh = jax.make_mesh((len(jax.devices()),), ("rows",))
+    with jax.set_mesh(mesh):
+        assert _gram.row_chunks(jnp.zeros((2000, 5)), 5) == 1
+
+
 @pytest.mark.parametrize("fn", ["var", "std", "mean", "moments"])
 def test_one_dimensional_reductions_write_nothing_of_the_data_size(fn):
     # The corrected two-pass sums read x three times and write nothing of its size: a shared

@@ -23,7 +23,7 @@ import optax
 from jax import lax
 from jax.typing import ArrayLike
 
-from .. import _implicit, _sharding, _validate, optim
+from .. import _gram, _implicit, _sharding, _validate, optim
 from .._linesearch import backtrack
 from . import _data, _model
 from ._data import HI
@@ -253,33 +253,43 @@ def _gradient(problem: Problem, theta: jax.Array, z: jax.Array, fit_intercept: b
 
 
 def _hessian(problem: Problem, z: jax.Array, fit_intercept: bool) -> jax.Array:
-    """The dense ``[m q, m q]`` Hessian of the objective (``n (m q)²`` work)."""
+    """The dense ``[m q, m q]`` Hessian of the objective (``n (m q)²`` work).
+
+    With ``x̃ = (x, 1)`` (``(x)`` without an intercept), binary: ``Σ w h x̃ x̃ᵀ`` with
+    ``h = σ(z) σ(-z)``; multinomial: ``Σ w (diag(p) - p pᵀ) ⊗ x̃ x̃ᵀ``, which is the block
+    diagonal of the ``m`` weighted Gram matrices ``Σ w p_k x̃ x̃ᵀ`` less ``BᵀB`` with rows
+    ``√w (p ⊗ x̃)``: one symmetric product, not a product through an ``[n, m, m]``
+    operand. Summed over row chunks (:func:`mlmath_jax._gram.chunked_row_sum`), so the
+    weighted copies of ``X`` stay in cache (1e5 x 100 binary: 41 -> 30 ms a Hessian).
+    """
     X = problem.X
     n, d = X.shape
-    if _multinomial(problem):
-        p = jax.nn.softmax(z, axis=-1)
-        m = p.shape[1]
-        s = problem.w[:, None, None] * (
-            p[:, :, None] * jnp.eye(m, dtype=p.dtype) - p[:, :, None] * p[:, None, :]
-        )
-    else:
-        m = 1
-        h = problem.w * jax.nn.sigmoid(z[:, 0]) * jax.nn.sigmoid(-z[:, 0])
-        s = h[:, None, None]
-    if m == 1:
-        hxx = _sharding.contract("nd,ne->de", X * s[:, 0, :], X)[None, :, None, :]
-    else:
-        hxx = _sharding.contract("nd,nkl,ne->kdle", X, s, X)
-    if fit_intercept:
-        hxb = _sharding.contract("nd,nkl->kdl", X, s)  # [k, d, l]
-        hbb = jnp.sum(s, axis=0)  # [k, l]
-        top = jnp.concatenate([hxx, hxb[..., None]], axis=3)  # [k, d, l, d + 1]
-        bottom = jnp.concatenate([jnp.transpose(hxb, (2, 0, 1)), hbb[..., None]], axis=2)
-        hxx = jnp.concatenate([top, bottom[:, None, :, :]], axis=1)
     q = d + int(fit_intercept)
-    hess = hxx.reshape(m * q, m * q)
-    diag = jnp.tile(problem.lam * _mask(q, d, X.dtype), m)
-    hess = hess + jnp.diag(diag)
+    multinomial = _multinomial(problem)
+    if multinomial:
+        weights = jax.nn.softmax(z, axis=-1)  # [n, m]
+    else:
+        weights = (jax.nn.sigmoid(z) * jax.nn.sigmoid(-z))[:, 0]  # [n]
+    m = weights.shape[1] if multinomial else 1
+
+    def chunk(xc, vc, wc):
+        if fit_intercept:
+            xc = jnp.concatenate([xc, jnp.ones_like(xc[:, :1])], axis=1)  # sharded as xc
+        if not multinomial:
+            return _gram.gram(xc * jnp.sqrt(wc * vc)[:, None])
+        diag = _sharding.contract("nk,nd,ne->kde", wc[:, None] * vc, xc, xc)
+        rows = jnp.sqrt(wc)[:, None, None] * vc[:, :, None] * xc[:, None, :]
+        return diag, _gram.gram(rows.reshape(xc.shape[0], m * q))
+
+    chunks = _gram.row_chunks(X, m * q)
+    out = _gram.chunked_row_sum(chunk, (X, weights, problem.w), chunks)
+    if multinomial:
+        diag, outer = out
+        eye = jnp.eye(m, dtype=X.dtype)
+        hess = jnp.einsum("kl,kde->kdle", eye, diag).reshape(m * q, m * q) - outer
+    else:
+        hess = out
+    hess = hess + jnp.diag(jnp.tile(problem.lam * _mask(q, d, X.dtype), m))
     if m > 1:
         hess = hess + jnp.kron(jnp.ones((m, m), X.dtype), jnp.eye(q, dtype=X.dtype))
     return hess
@@ -308,14 +318,12 @@ def converged(problem: Problem, state: LogisticState, tol: jax.Array) -> jax.Arr
     return (grad_norm(problem, state.grad) <= tol) & small
 
 
-def init(problem: Problem, *, fit_intercept: bool) -> LogisticState:
-    """The state at the intercept-only fit (usually one Newton step fewer than zeros)."""
+def _start(problem: Problem, fit_intercept: bool) -> jax.Array:
+    """The intercept-only fit ``[m, q]`` (usually one Newton step fewer than zeros)."""
     X, Y = problem.X, problem.Y
     n, d = X.shape
-    dtype = X.dtype
     m = Y.shape[1] if _multinomial(problem) else 1
-    q = d + int(fit_intercept)
-    theta = jnp.zeros((m, q), dtype)
+    theta = jnp.zeros((m, d + int(fit_intercept)), X.dtype)
     if fit_intercept:
         tiny = 0.5 / n
         if m == 1:
@@ -325,8 +333,15 @@ def init(problem: Problem, *, fit_intercept: bool) -> LogisticState:
             logf = jnp.log(jnp.clip(_sharding.contract("n,nk->k", problem.w, Y), tiny, 1.0))
             b = logf - jnp.mean(logf)
         theta = theta.at[:, d].set(b)
-    z = _scores(X, theta, fit_intercept)  # sharded as X's rows are (one cheap pass)
-    p = m * q
+    return theta
+
+
+def init(problem: Problem, *, fit_intercept: bool) -> LogisticState:
+    """The state at the intercept-only fit; the first :func:`step` forms a Hessian."""
+    theta = _start(problem, fit_intercept)
+    z = _scores(problem.X, theta, fit_intercept)  # sharded as X's rows are (one cheap pass)
+    p = theta.size
+    dtype = problem.X.dtype
     return LogisticState(
         n_iter=jnp.zeros((), jnp.int32),
         theta=theta,
@@ -404,28 +419,62 @@ def _newton_solve(fit_intercept: bool, max_iter: int, problem: Problem, data: tu
     return state.theta, (state.n_iter, ok)
 
 
-def _objective_with_intercept(theta: jax.Array, problem: Problem) -> jax.Array:
-    return objective(theta, problem, True, gauge=False)
+def _diagonal(problem: Problem, theta: jax.Array, fit_intercept: bool) -> jax.Array:
+    """The Hessian's diagonal ``[m, q]`` at ``theta``, without the gauge term (one pass)."""
+    X = problem.X
+    z = _scores(X, theta, fit_intercept)
+    if _multinomial(problem):
+        p = jax.nn.softmax(z, axis=-1)
+        h = problem.w[:, None] * p * (1 - p)  # [n, m]
+    else:
+        h = problem.w[:, None] * jax.nn.sigmoid(z) * jax.nn.sigmoid(-z)
+    diag = _sharding.contract("nm,nd->md", h, X * X)
+    if fit_intercept:
+        diag = jnp.concatenate([diag, jnp.sum(h, axis=0)[:, None]], axis=1)
+    return diag + problem.lam * _mask(theta.shape[1], X.shape[1], X.dtype)
 
 
-def _objective_without_intercept(theta: jax.Array, problem: Problem) -> jax.Array:
-    return objective(theta, problem, False, gauge=False)
+def _scaled_with_intercept(phi: jax.Array, scale: jax.Array, problem: Problem) -> jax.Array:
+    return objective(phi * scale, problem, True, gauge=False)
+
+
+def _scaled_without_intercept(phi: jax.Array, scale: jax.Array, problem: Problem) -> jax.Array:
+    return objective(phi * scale, problem, False, gauge=False)
+
+
+def _lbfgs_run(fit_intercept: bool, max_steps: int, problem: Problem, tol: jax.Array):
+    """L-BFGS (optax, zoom line search) from the intercept-only start: ``(theta, steps)``.
+
+    It runs in the variables ``φ = θ / s`` with ``s = diag(H₀)^(-1/2)`` (``H₀`` the Hessian
+    at the start), so features on different scales do not slow it (Jacobi
+    preconditioning; measured on 1e5 x 100 data with column scales 1e-2..1e2: Newton alone
+    10 steps, unscaled L-BFGS not converged in 1000). optim's loop stops on the 2-norm of
+    the gradient in ``φ`` ``<= tol · min(s)``, which implies that of the gradient in
+    ``θ`` (``∇_θ = ∇_φ / s``) is ``<= tol``. The objective has no gauge term (see
+    :func:`_penalty`).
+    """
+    start = _start(problem, fit_intercept)
+    diag = _diagonal(problem, start, fit_intercept)
+    scale = lax.stop_gradient(lax.rsqrt(jnp.where(diag > 0, diag, 1)))
+    fun = _scaled_with_intercept if fit_intercept else _scaled_without_intercept
+    res = optim.minimize(
+        fun,
+        start / scale,
+        (scale, problem),
+        optimizer=_LBFGS,
+        max_steps=max_steps,
+        tol=tol * jnp.min(scale),
+    )
+    return res.x * scale, res.num_steps
 
 
 def _lbfgs_solve(fit_intercept: bool, max_iter: int, problem: Problem, data: tuple):
-    """L-BFGS (optax, zoom line search) from the intercept-only start, to ``max|g| <= tol``.
-
-    optim's loop stops on the gradient's 2-norm ``<= tol``, which implies the largest entry
-    is; the result reports ``converged`` on the largest entry as the Newton path does. The
-    objective has no gauge term (see :func:`_penalty`).
-    """
+    """L-BFGS to ``max|g| <= tol``; ``converged`` on the largest entry as the Newton path."""
     (tol,) = data
-    start = init(problem, fit_intercept=fit_intercept).theta
-    fun = _objective_with_intercept if fit_intercept else _objective_without_intercept
-    res = optim.minimize(fun, start, (problem,), optimizer=_LBFGS, max_steps=max_iter, tol=tol)
-    g = jax.grad(fun)(res.x, problem)
+    theta, steps = _lbfgs_run(fit_intercept, max_iter, problem, tol)
+    g = jax.grad(objective)(theta, problem, fit_intercept, gauge=False)
     ok = (jnp.max(jnp.abs(g)) <= tol) & jnp.all(jnp.isfinite(g))
-    return res.x, (res.num_steps, ok)
+    return theta, (steps, ok)
 
 
 def _condition(fit_intercept: bool):
@@ -452,8 +501,7 @@ def _logistic(X, y, sw, C, tol, *, fit_intercept: bool, max_iter: int, n_classes
     problem = Problem(X, Y, sw / total, lam)
     m = n_classes if n_classes > 2 else 1
     p = m * (d + int(fit_intercept))
-    newton = use_newton(n, p)
-    solve = _newton_solve if newton else _lbfgs_solve
+    solve = _newton_solve if use_newton(n, p) else _lbfgs_solve
     theta, (n_iter, ok) = _implicit.implicit_solution(
         functools.partial(solve, fit_intercept, max_iter),
         _condition(fit_intercept),
@@ -550,7 +598,9 @@ def logistic_regression(
     Solvers, chosen by size ($p$ parameters, $n$ rows): up to $p = 1024$ and
     $n p^2 \le 2 \cdot 10^9$, Newton's method with Armijo backtracking, Cholesky solves with
     the $p \times p$ Hessian re-formed every third step (Shamanskii) or at once when a step
-    with an older one stalls; beyond that L-BFGS (optax, 20 pairs) whose steps cost $n p$.
+    with an older one stalls; beyond that L-BFGS (optax, 20 pairs) whose steps cost $n p$,
+    on the variables scaled by the Hessian's diagonal at the start (so unscaled features do
+    not slow it).
     It stops when the largest entry of the scaled objective's gradient is at most ``tol``
     (scikit-learn's ``lbfgs`` compares the same quantity with its ``tol``, default 1e-4;
     ours is stricter) and, for Newton, the Newton decrement says the objective is within
