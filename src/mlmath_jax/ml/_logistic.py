@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -272,7 +272,7 @@ def _hessian(problem: Problem, z: jax.Array, fit_intercept: bool) -> jax.Array:
         weights = (jax.nn.sigmoid(z) * jax.nn.sigmoid(-z))[:, 0]  # [n]
     m = weights.shape[1] if multinomial else 1
 
-    def chunk(xc, vc, wc):
+    def chunk(xc, vc, wc) -> Any:
         if fit_intercept:
             xc = jnp.concatenate([xc, jnp.ones_like(xc[:, :1])], axis=1)  # sharded as xc
         if not multinomial:
