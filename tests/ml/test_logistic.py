@@ -274,31 +274,3 @@ def test_hessian_equals_autodiff(monkeypatch, n_classes, fit_intercept, chunk_by
 
     want = jax.hessian(f)(theta.ravel())
     assert_close(got, want, rtol=1e-12, atol=1e-13 * float(jnp.abs(want).max()), name="H")
-
-
-def test_lbfgs_path_is_preconditioned_for_unscaled_features(monkeypatch):
-    """Features on scales 10^-1.5..10^1.5, forced onto L-BFGS: the diagonal scaling of its
-    variables converges where plain L-BFGS does not in 100 steps.
-
-    Row counts (3001, 3003) used by no other test, so the patched rules are what trace.
-    """
-    from mlmath_jax.ml import _logistic
-
-    monkeypatch.setattr(_logistic, "_NEWTON_MAX_WORK", 0.0)
-    rng = np.random.default_rng(5)
-    X = rng.standard_normal((3003, 10))
-    y = (X @ rng.standard_normal(10) + rng.logistic(size=3003) > 0).astype(np.int64)
-    X = X * np.logspace(-1.5, 1.5, 10)
-    X1, y1 = X[:3001], y[:3001]
-    ref = _sklearn(X1, y1, 1.0)
-    m = ml.logistic_regression(X1.astype(np.float32), y1)
-    assert bool(m.converged) and int(m.n_iter) < 40
-    best = _objective(X1, y1, 1.0, ref.coef_[0], ref.intercept_[0])
-    assert (_objective(X1, y1, 1.0, m.coef, m.intercept) - best) / best < 1e-6
-    assert_close(m.coef, ref.coef_[0], rtol=2e-3, atol=1e-4, name="coef")
-    # the same problem without the scaling (unit diagonal): no convergence in 100 steps
-    monkeypatch.setattr(
-        _logistic, "_diagonal", lambda problem, theta, fit_intercept: jnp.ones_like(theta)
-    )
-    plain = ml.logistic_regression(X.astype(np.float32), y)
-    assert int(plain.n_iter) == 100 and not bool(plain.converged)

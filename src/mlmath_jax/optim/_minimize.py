@@ -133,7 +133,7 @@ def minimize(
     *,
     optimizer: optax.GradientTransformation | None = None,
     max_steps: int = 1000,
-    tol: float | jax.Array = 1e-6,
+    tol: float = 1e-6,
     implicit_max_steps: int | None = None,
 ) -> OptResult:
     r"""Minimise ``fun(x, *args)`` from ``x0`` with an optax optimiser, the loop on the device.
