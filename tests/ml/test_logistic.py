@@ -274,3 +274,29 @@ def test_hessian_equals_autodiff(monkeypatch, n_classes, fit_intercept, chunk_by
 
     want = jax.hessian(f)(theta.ravel())
     assert_close(got, want, rtol=1e-12, atol=1e-13 * float(jnp.abs(want).max()), name="H")
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_hessian_materialises_nothing_of_the_data_size(monkeypatch, n_classes):
+    """Chunked, the weighted copies of X (and the multinomial rows p ⊗ x̃) are chunk-sized:
+    the compiled Hessian holds no array of all n rows wider than X itself."""
+    import re
+
+    from mlmath_jax import _gram
+    from mlmath_jax.ml import _logistic
+
+    monkeypatch.setattr(_gram, "CHUNK_BYTES", 64 << 10)
+    n, d = 4096, 15
+    X = jnp.zeros((n, d), jnp.float32)
+    Y = jnp.zeros((n, n_classes) if n_classes > 2 else (n,), jnp.float32)
+    problem = _logistic.Problem(X, Y, jnp.full(n, 1.0 / n), jnp.float32(0.01))
+    m = n_classes if n_classes > 2 else 1
+    z = jnp.zeros((n, m), jnp.float32)
+    assert _gram.row_chunks(X, m * (d + 1)) > 1
+    hlo = jax.jit(_logistic._hessian, static_argnums=2).lower(problem, z, True).compile().as_text()
+    wide = [
+        s
+        for s in re.findall(rf"f32\[{n},([\d,]+)\]", hlo)
+        if np.prod([int(v) for v in s.split(",")]) > d
+    ]
+    assert not wide, f"full-size intermediates: {sorted(set(wide))}"
