@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 from jax.flatten_util import ravel_pytree
 
 from .. import _linesearch, _trees, _validate
@@ -91,8 +92,9 @@ def newton_step(
 
     A direction that is not finite or not a descent direction (the Hessian is not positive
     definite there) is replaced by ``-g``. The Armijo search (``_linesearch.backtrack``)
-    allows a slack of one rounding unit of ``|f(x)|``; when no step is accepted, ``x`` stays
-    and ``stalled`` is set.
+    allows a slack of one rounding unit of ``|f(x)|``; when it backtracks, the full step is
+    taken anyway if it halves the gradient's norm (see :func:`newton`); when no step is
+    accepted, ``x`` stays and ``stalled`` is set.
     """
     x, value, grad = state.x, state.value, state.grad
     direction = dense_direction if solver == "dense" else cg_direction
@@ -111,7 +113,28 @@ def newton_step(
     )
     x_new = jnp.where(search.accepted, x + search.step * d, x)
     value_new, grad_new = jax.value_and_grad(f)(x_new, *args)
-    return NewtonState(x_new, value_new, grad_new, state.num_steps + 1, ~search.accepted)
+    # At f's rounding floor (an f that cancels: terms far larger than |f|), the full Newton
+    # step can raise the computed f by an ulp of its terms while it zeroes the gradient; the
+    # search then backtracks to a step that leaves x as it is, for good. The full step is
+    # taken instead when it halves the gradient's norm and raises f by at most sqrt(eps)|f|.
+    norm = jnp.linalg.norm(grad)
+
+    def full_step():
+        v, g = jax.value_and_grad(f)(x + d, *args)
+        good = jnp.isfinite(v) & (v <= value + jnp.sqrt(eps) * jnp.abs(value))
+        good = good & descent & (jnp.linalg.norm(g) <= 0.5 * norm)
+        return good, v.astype(value.dtype), g
+
+    def keep():
+        return jnp.zeros((), bool), value_new, grad_new
+
+    backtracked = ~search.accepted | (search.step < 1)
+    use_full, v_full, g_full = lax.cond(backtracked, full_step, keep)
+    x_new = jnp.where(use_full, x + d, x_new)
+    value_new = jnp.where(use_full, v_full, value_new)
+    grad_new = jnp.where(use_full, g_full, grad_new)
+    stalled = ~search.accepted & ~use_full
+    return NewtonState(x_new, value_new, grad_new, state.num_steps + 1, stalled)
 
 
 def newton_keep_going(state: NewtonState, tol: jax.Array, max_steps: int) -> jax.Array:
@@ -186,8 +209,11 @@ def newton(
     steepest-descent direction $-g$. The step length $t$ starts at 1 and halves until
     Armijo's condition $f(x + t d) \le f(x) + 10^{-4} \, t \, g^\top d$ holds (with a slack
     of one rounding unit of $|f(x)|$, so steps at the precision's floor are not refused).
-    Close to a minimum with a positive-definite Hessian the full step is taken and
-    convergence is quadratic. The whole loop is one ``lax.while_loop``, compiled once per
+    When the search backtracks, the full Newton step is still taken if it halves
+    $\|g\|$ and raises $f$ by at most $\sqrt{\varepsilon} |f(x)|$: where $f$ cancels (terms
+    far larger than $|f|$) its rounding can hide the last steps' decrease. Close to a
+    minimum with a positive-definite Hessian the full step is taken and convergence is
+    quadratic. The whole loop is one ``lax.while_loop``, compiled once per
     (``fun``, static options, shapes and dtypes of ``x0`` and ``args``); works under ``jit``
     and ``vmap``. ``scipy.optimize.minimize(fun, x0, args, method="Newton-CG")`` is the
     nearest SciPy equivalent.
