@@ -193,9 +193,7 @@ def centred_gram(
     s2 = jnp.sum(x * x, axis=-2)
     one_pass_ok = jnp.all(s2 <= ratio * (s2 - s1 * (s1 / n)))  # False on NaN
     m1 = lax.stop_gradient(s1 / n)  # the two-pass centre: any works, r repairs it
-    chunks = 1
-    if chunk_bytes > 0 and not _under_a_mesh(x):
-        chunks = centring_chunks(n, d, x.dtype.itemsize, chunk_bytes=chunk_bytes)
+    chunks = row_chunks(x, d, chunk_bytes=chunk_bytes)
 
     def one_pass(x):
         m = s1 / n
@@ -213,7 +211,7 @@ def centred_gram(
 
 
 def row_chunks(x: jax.Array, width: int, *, chunk_bytes: int | None = None) -> int:
-    """Strided row chunks for a product over the rows of ``x`` ``[n, ...]`` (1: none).
+    """Strided row chunks for a product over the rows of ``x`` ``[..., n, d]`` (1: none).
 
     ``width`` is the widest row (in values) a chunk's product materialises; chunks are
     about ``chunk_bytes`` (default :data:`CHUNK_BYTES`, read at the call). One chunk on a
@@ -229,11 +227,11 @@ def row_chunks(x: jax.Array, width: int, *, chunk_bytes: int | None = None) -> i
         chunk_bytes = CHUNK_BYTES
     if chunk_bytes <= 0 or _under_a_mesh(x):
         return 1
-    return centring_chunks(x.shape[0], width, x.dtype.itemsize, chunk_bytes=chunk_bytes)
+    return centring_chunks(x.shape[-2], width, x.dtype.itemsize, chunk_bytes=chunk_bytes)
 
 
-def chunked_row_sum(fn, arrays: tuple, chunks: int):
-    """``fn(*arrays)`` for a ``fn`` that sums over the rows (axis 0), in row chunks.
+def chunked_row_sum(fn, arrays: tuple, chunks: int, *, axis: int = 0):
+    """``fn(*arrays)`` for a ``fn`` that sums over the rows (``axis`` of each array), in chunks.
 
     ``Σ_j fn(*chunk_j)`` over ``chunks`` strided chunks (rows ``j, j + chunks, ...``) in a
     ``lax.scan``, so what ``fn`` materialises per row (a weighted copy of ``X``, say)
@@ -250,14 +248,16 @@ def chunked_row_sum(fn, arrays: tuple, chunks: int):
     """
     if chunks <= 1:
         return fn(*arrays)
-    n = arrays[0].shape[0]
-    strided = [a.reshape(n // chunks, chunks, *a.shape[1:]) for a in arrays]
+    n = arrays[0].shape[axis]
+    strided = [
+        a.reshape(*a.shape[:axis], n // chunks, chunks, *a.shape[axis + 1 :]) for a in arrays
+    ]
 
     def step(acc, j):
-        parts = [lax.dynamic_index_in_dim(a, j, axis=1, keepdims=False) for a in strided]
+        parts = [lax.dynamic_index_in_dim(a, j, axis=axis + 1, keepdims=False) for a in strided]
         return jax.tree.map(jnp.add, acc, fn(*parts)), None
 
-    shapes = jax.eval_shape(fn, *(a[: n // chunks] for a in arrays))
+    shapes = jax.eval_shape(fn, *(lax.slice_in_dim(a, 0, n // chunks, axis=axis) for a in arrays))
     zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
     total, _ = lax.scan(step, zeros, jnp.arange(chunks))
     return total
@@ -265,18 +265,14 @@ def chunked_row_sum(fn, arrays: tuple, chunks: int):
 
 def _chunked_two_pass(x: jax.Array, m1: jax.Array, chunks: int) -> tuple[jax.Array, jax.Array]:
     """The chunked two-pass route: ``(mean, gram)`` from ``chunks`` strided row chunks."""
-    n, d = x.shape[-2:]
-    strided = x.reshape(*x.shape[:-2], n // chunks, chunks, d)
+    n = x.shape[-2]
 
-    def step(carry, j):
-        g, s = carry
-        dev = lax.dynamic_index_in_dim(strided, j, axis=-2, keepdims=False) - m1[..., None, :]
+    def part(xc):
+        dev = xc - m1[..., None, :]
         # gram: exactly symmetric, and the triangular blocks for wide data, chunk by chunk
-        return (g + gram(dev), s + jnp.sum(dev, axis=-2)), None
+        return gram(dev), jnp.sum(dev, axis=-2)
 
-    batch = x.shape[:-2]
-    zeros = (jnp.zeros((*batch, d, d), x.dtype), jnp.zeros((*batch, d), x.dtype))
-    (g, s), _ = lax.scan(step, zeros, jnp.arange(chunks))
+    g, s = chunked_row_sum(part, (x,), chunks, axis=x.ndim - 2)
     r = s / n
     return m1 + r, g - n * (r[..., :, None] * r[..., None, :])
 

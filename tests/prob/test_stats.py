@@ -256,7 +256,7 @@ def test_chunked_row_sum_equals_one_call_and_reads_every_row(rng):
 
 def test_row_chunks_by_size_and_none_under_a_mesh(monkeypatch):
     want = _gram.centring_chunks(100_000, 256, 4)
-    assert _gram.row_chunks(jnp.zeros((100_000, 256)), 256) == want
+    assert _gram.row_chunks(jnp.zeros((100_000, 256), jnp.float32), 256) == want
     assert _gram.row_chunks(jnp.zeros((2000, 5)), 5) == 1  # fits in one chunk
     assert _gram.row_chunks(jnp.zeros((2000, 5)), 5, chunk_bytes=4096) > 1
     monkeypatch.setattr(_gram, "CHUNK_BYTES", 4096)  # the default is read at the call
