@@ -153,9 +153,23 @@ def test_gram_blocks_equal_one_product_and_are_symmetric(rng, blocks, d):
 
 
 def test_gram_default_blocks_by_width():
-    assert _gram.default_blocks(256) == 1
+    assert _gram.default_blocks(100) == 1
+    assert _gram.default_blocks(256) == 3
+    assert _gram.default_blocks(256, on_mesh=True) == 1  # one all-reduce, not six
     assert _gram.default_blocks(1024) >= 2
     assert _gram.default_blocks(8192) >= _gram.default_blocks(1024)
+    for d in range(144, 1024):  # never the 64-wide blocks XLA's CPU dot runs slowly
+        b = _gram.default_blocks(d)
+        assert 2 <= b <= 4 and -(-d // b) != 64, d
+
+
+def test_gram_chunked_triangular_blocks_match_numpy(rng):
+    x = rng.standard_normal((32_000, 160)).astype(np.float32)  # 20 MB: 2 row chunks
+    assert _gram.row_chunks(jnp.asarray(x), 160) > 1 and _gram.default_blocks(160) == 2
+    g = np.asarray(jax.jit(_gram.gram)(x))
+    np.testing.assert_array_equal(g, g.T)
+    x64 = x.astype(np.float64)
+    assert_close(g, x64.T @ x64, rtol=1e-5, name="gram")
 
 
 @pytest.mark.parametrize("loc", [0.0, 0.5, 3.0, 1e4])
