@@ -238,7 +238,7 @@ def _covariance_cases(quick: bool) -> list[Case]:
         out.append(
             Case(
                 name="prob.covariance",
-                params={"n": n, "d": d, "dtype": "float32", "route": "one-pass (mean ~ 0)"},
+                params={"n": n, "d": d, "dtype": "float32", "data": "standard normal"},
                 setup=lambda rng, n=n, d=d: (rng.standard_normal((n, d)).astype(np.float32),),
                 contenders=[
                     Contender("mlmath_jax", prob.covariance),

@@ -185,6 +185,22 @@ def test_centred_gram_both_routes_match_numpy(rng, loc):
     assert_close(forced.gram, want, rtol=1e-5 if loc < 1e3 else 1e-3, name="two-pass")
 
 
+def test_centred_gram_sample_centre_off_the_mean_falls_back(rng):
+    # Only the sampled rows (stride n // 1024) carry an offset of 1e3: the sample's mean is
+    # 1e3 from the data's, whose spread is ~31, so the single read's sums cancel ~1000-fold
+    # (float32 keeps ~4 digits); its check fails and the sums are taken again about the mean.
+    n = 1 << 20
+    x = rng.standard_normal((n, 3)).astype(np.float32)
+    x[:: n // _gram._CENTRE_SAMPLE] += np.float32(1e3)
+    res = jax.jit(_gram.centred_gram)(x)
+    x64 = x.astype(np.float64)
+    # Without the second read: mean off by 4e-5, the gram's diagonal negative (-6.6e9 for
+    # 1.0e9). With it, the gram is as accurate as float32 sums of these rows allow (1024
+    # rows of 1e6 among 1e6 of 1: 1.7e-3, the earlier two-pass route 0.9e-3).
+    assert_close(res.mean, x64.mean(0), rtol=1e-6, name="mean")
+    assert_close(res.gram, np.cov(x64, rowvar=False, ddof=0) * n, rtol=5e-3, name="gram")
+
+
 def test_covariance_nan_inf_vmap_grad_on_each_route(rng):
     x = rng.standard_normal((40, 3)).astype(np.float32)
     for data in (x, x + 10.0):  # one-pass, two-pass

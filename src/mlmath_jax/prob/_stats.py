@@ -232,10 +232,9 @@ def covariance(x: ArrayLike, ddof: int = 1) -> jax.Array:
     Returns:
       ``[..., n_features, n_features]`` exactly symmetric covariance matrices. The Gram
       product runs at ``precision=HIGHEST`` (TF32 on a GPU would lose the answer) and uses
-      its symmetry for wide ``x``; data whose means are within a few standard deviations of
-      zero take a one-pass route ($X^\top X - n \, m m^\top$ with $m$ the mean, as
-      scikit-learn's PCA), others are centred first (corrected two-pass), so float32 stays
-      accurate when ``|mean| >> std``. Row-sharded ``x`` (explicit or auto mesh) gives the
+      its symmetry for wide ``x``. The data are read once: the corrected two-pass sums
+      about the mean of a strided sample of rows (taken again about the mean where the
+      sample misled them), so float32 stays accurate when ``|mean| >> std``. Row-sharded ``x`` (explicit or auto mesh) gives the
       same result with one all-reduce of $O(d^2)$ values ($d$ = ``n_features``).
 
     Raises:
