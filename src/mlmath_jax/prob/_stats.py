@@ -234,8 +234,9 @@ def covariance(x: ArrayLike, ddof: int = 1) -> jax.Array:
       product runs at ``precision=HIGHEST`` (TF32 on a GPU would lose the answer) and uses
       its symmetry for wide ``x``. The data are read once: the corrected two-pass sums
       about the mean of a strided sample of rows (taken again about the mean where the
-      sample misled them), so float32 stays accurate when ``|mean| >> std``. Row-sharded ``x`` (explicit or auto mesh) gives the
-      same result with one all-reduce of $O(d^2)$ values ($d$ = ``n_features``).
+      sample misled them), so float32 stays accurate when ``|mean| >> std``. Row-sharded
+      ``x`` (explicit or auto mesh) gives the same result with one all-reduce of $O(d^2)$
+      values ($d$ = ``n_features``).
 
     Raises:
       ValueError: if ``x`` is not at least 2-D or has no samples.
