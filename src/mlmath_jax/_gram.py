@@ -5,18 +5,20 @@ Every product contracts the rows, the axis users shard, through
 per-device partial products and one all-reduce of the small ``[d, d]`` result, never a
 gather of the rows.
 
-Symmetry. For ``d >= 1024`` :func:`gram` splits the columns into ``B`` blocks, computes the
-upper-triangular block products ``X_iᵀ X_j`` (``i <= j``) and mirrors them:
-``(B + 1) / (2B)`` of a general matmul's flops. Measured on the 2-core CPU (loaded, medians
-of 5-9 interleaved calls): at ``d = 2048`` (``n = 4096``) 2 or 4 blocks take 1.9 s against
-2.6 s for one ``XᵀX``; at ``d = 256`` (``n = 100,000``) every blocking is slower than XLA's
-single product (2 blocks 0.94 s, 4 blocks 1.35 s, one product 0.66 s), so below ``d = 1024``
-it is one product.
+Symmetry. :func:`gram` splits the columns into ``B`` blocks, computes the upper-triangular
+block products ``X_iᵀ X_j`` (``i <= j``) and mirrors them: ``(B + 1) / (2B)`` of a general
+matmul's flops. From ``d = 1024`` (2 or 4 blocks; at ``d = 2048``, ``n = 4096`` on the 2-core
+CPU 1.9 s against 2.6 s for one ``XᵀX``), and off a mesh from ``d = 144``: about 96-wide
+blocks over cache-sized row chunks (see ``_BLOCK_WIDTH``; whole-array blocks were slower
+than one product there). Narrower data, and data on a mesh below ``d = 1024``, take one
+product.
 
-Centring. :func:`centred_gram` takes the one-pass route ``XᵀX - n m mᵀ`` (one read for the
-sums, one product) when it is as accurate as centring first, and the corrected two-pass
-route otherwise, centring cache-sized strided chunks of rows in a scan when the data are
-large; see its docstring.
+Centring. :func:`centred_gram` reads the data once off a mesh (the corrected two-pass sums
+about a sample's mean, over cache-sized strided row chunks, so no centred copy is stored);
+on a mesh it takes the one-pass route ``XᵀX - n m mᵀ`` when that is as accurate as centring
+first, and the corrected two-pass route otherwise; see its docstring. Given ``y`` as well it
+is the centred Gram of ``[X, y]`` (a regression's ``XᵀX``, ``Xᵀy`` and ``yᵀy``) without
+concatenating the data.
 """
 
 from __future__ import annotations
@@ -181,7 +183,11 @@ class CentredGram(NamedTuple):
 
 
 def centred_gram(
-    x: jax.Array, *, ratio: float = ONE_PASS_RATIO, chunk_bytes: int = CHUNK_BYTES
+    x: jax.Array,
+    y: jax.Array | None = None,
+    *,
+    ratio: float = ONE_PASS_RATIO,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> CentredGram:
     """Mean and centred Gram (scatter matrix) of the rows of ``x``, accurate in float32.
 
@@ -206,16 +212,20 @@ def centred_gram(
       the centred route's;
     - otherwise the corrected two-pass sums about the mean ``m₁`` of the sums.
 
-    To get ``X_cᵀ y_c`` as well (regression), pass ``concatenate([X, y], axis=-1)``.
+    With ``y`` it is the centred Gram of ``concatenate([x, y], axis=-1)`` (a regression's
+    ``X_cᵀX_c``, ``X_cᵀy_c`` and ``y_cᵀy_c`` in its blocks), off a mesh without that copy:
+    the columns are joined a chunk at a time.
 
     Args:
       x: ``[..., n, d]`` with ``n >= 1``; ``n`` may be sharded.
+      y: optional ``[..., n, t]`` more columns (the same dtype and leading dimensions).
       ratio: the threshold above (``1`` forces the second read, or on a mesh the two-pass
         route, for data that are not exactly centred about the centre used).
       chunk_bytes: the chunk size of the chunked route (``0`` or less turns it off).
 
     Returns:
-      :class:`CentredGram` ``(mean [..., d], gram [..., d, d])``, ``gram`` exactly symmetric.
+      :class:`CentredGram` ``(mean [..., d], gram [..., d, d])`` (``d + t`` with ``y``),
+      ``gram`` exactly symmetric.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -224,10 +234,15 @@ def centred_gram(
       [[2. 4.]
        [4. 8.]]
     """
-    n, d = x.shape[-2:]
+    parts = (x,) if y is None else (x, y)
+    n = x.shape[-2]
+    d = sum(p.shape[-1] for p in parts)
+    if not any(_under_a_mesh(p) for p in parts):
+        chunks = row_chunks(x, d, chunk_bytes=chunk_bytes)
+        return _sample_centred(parts, ratio, chunks)
+    if y is not None:
+        x = jnp.concatenate(parts, axis=-1)  # row-sharded: joined on each device
     chunks = row_chunks(x, d, chunk_bytes=chunk_bytes)
-    if not _under_a_mesh(x):
-        return _sample_centred(x, ratio, chunks)
     s1 = jnp.sum(x, axis=-2)
     s2 = jnp.sum(x * x, axis=-2)
     one_pass_ok = jnp.all(s2 <= ratio * (s2 - s1 * (s1 / n)))  # False on NaN
@@ -301,26 +316,28 @@ def chunked_row_sum(fn, arrays: tuple, chunks: int, *, axis: int = 0):
     return total
 
 
-def _sample_centred(x: jax.Array, ratio: float, chunks: int) -> CentredGram:
+def _sample_centred(parts: tuple[jax.Array, ...], ratio: float, chunks: int) -> CentredGram:
     """Off a mesh: the corrected two-pass sums about a sample's mean, in one read of ``x``.
+
+    ``x`` is ``concatenate(parts, axis=-1)``, joined a chunk at a time.
 
     The centre ``c`` is the mean of at most ``_CENTRE_SAMPLE`` rows at an even stride, so
     ``r = mean(x - c)`` is small beside the spread for all but contrived row orders; where
     it is not (``Σ(x - c)² > ratio · Σ(x - mean)²`` for some feature, as the one-pass test
     above, or NaN), the sums are taken again about the mean just found (``c + r``).
     """
-    n = x.shape[-2]
+    axis = parts[0].ndim - 2
+    n = parts[0].shape[axis]
     stride = max(1, n // _CENTRE_SAMPLE)
-    sample = lax.slice_in_dim(x, 0, n, stride=stride, axis=x.ndim - 2)
-    centre = lax.stop_gradient(jnp.mean(sample, axis=-2))
+    sample = [lax.slice_in_dim(p, 0, n, stride=stride, axis=axis) for p in parts]
+    centre = lax.stop_gradient(jnp.concatenate([jnp.mean(p, axis=-2) for p in sample], -1))
 
     def about(c):
-        g, total = chunked_row_sum(
-            lambda xc: (gram(xc - c[..., None, :]), jnp.sum(xc - c[..., None, :], axis=-2)),
-            (x,),
-            chunks,
-            axis=x.ndim - 2,
-        )
+        def part(*chunk):
+            dev = jnp.concatenate(chunk, axis=-1) - c[..., None, :]
+            return gram(dev), jnp.sum(dev, axis=-2)
+
+        g, total = chunked_row_sum(part, parts, chunks, axis=axis)
         r = total / n
         return c + r, g - n * (r[..., :, None] * r[..., None, :]), r
 

@@ -257,6 +257,30 @@ def test_centred_gram_chunked_route_nan_batch_grad(rng):
     )
 
 
+@pytest.mark.parametrize("chunk_bytes", [4096, 0])  # the chunked scan, one chunk
+@pytest.mark.parametrize("loc", [0.0, 1e3])
+def test_centred_gram_with_y_is_the_gram_of_the_joined_columns(rng, loc, chunk_bytes):
+    # y's columns are joined to x's a chunk at a time: the same mean and gram as the
+    # concatenated data (and numpy's float64 scatter matrix), batch dimensions included.
+    x = (loc + rng.standard_normal((3, 2000, 5))).astype(np.float32)
+    y = (2.0 * x[..., :2] - loc + 0.1 * rng.standard_normal((3, 2000, 2))).astype(np.float32)
+    res = jax.jit(functools.partial(_gram.centred_gram, chunk_bytes=chunk_bytes))(x, y)
+    joined = jax.jit(functools.partial(_gram.centred_gram, chunk_bytes=chunk_bytes))(
+        np.concatenate([x, y], axis=-1)
+    )
+    assert res.mean.shape == (3, 7) and res.gram.shape == (3, 7, 7)
+    np.testing.assert_allclose(res.gram, joined.gram, rtol=1e-6, atol=1e-6 * 2000)
+    z = np.concatenate([x, y], axis=-1).astype(np.float64)
+    for i in range(3):
+        assert_close(res.mean[i], z[i].mean(0), rtol=1e-6, atol=1e-6 * max(loc, 1.0))
+        want = np.cov(z[i], rowvar=False, ddof=0) * 2000
+        assert_close(res.gram[i], want, rtol=1e-5, name=f"batch {i}")
+    bad = y.copy()
+    bad[1, 7, 0] = np.nan  # NaN in y: its row and column of the gram, nothing else
+    g = np.asarray(jax.jit(_gram.centred_gram)(x, bad).gram[1])
+    assert np.isnan(g[5]).all() and np.isnan(g[:, 5]).all() and np.isfinite(g[:5, :5]).all()
+
+
 def test_centring_chunks_divide_the_rows_or_stay_one():
     assert _gram.centring_chunks(100_000, 256, 4) > 1
     for n in (100_000, 1_000_000, 123_456):

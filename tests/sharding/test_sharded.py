@@ -131,6 +131,11 @@ CASES = {
         lambda X: _gram.centred_gram(X + 1e3, chunk_bytes=1024).gram,
         ("X",),
     ),
+    # y's columns joined to X's (off a mesh a chunk at a time; on one, on each device)
+    "_gram.centred_gram.y": (
+        lambda X, y: _gram.centred_gram(X + 1e3, y[:, None], chunk_bytes=1024),
+        ("X", "y"),
+    ),
 }
 TOL = {
     "ml.lasso": 1e-3,
@@ -234,6 +239,7 @@ def test_the_collective_parser_sees_a_gather():
         "linalg.matmul",
         "_gram.gram.blocks",
         "_gram.centred_gram.chunk",
+        "_gram.centred_gram.y",
     ],
 )
 def test_covariance_all_reduces_move_order_d_squared_values(name, kind, data):

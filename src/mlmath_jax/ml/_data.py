@@ -16,7 +16,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from .. import _sharding, _validate
+from .. import _gram, _sharding, _validate
 from .._sharding import on_mesh as on_mesh
 
 # Gram matrices and projections at full precision: TF32 would lose the answer on GPUs.
@@ -208,6 +208,31 @@ def center(
         return X, y, jnp.zeros(X.shape[1], X.dtype), zero
     x_mean, y_mean = jnp.mean(X, axis=0), jnp.mean(y)
     return X - x_mean, y - y_mean, x_mean, y_mean
+
+
+def normal_equations(
+    X: jax.Array, y: jax.Array, sample_weight: jax.Array | None, fit_intercept: bool
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array, jax.Array]:
+    """The pieces of the normal equations after :func:`prepare`'s centring and scaling.
+
+    ``(X_cᵀX_c [d, d], X_cᵀy_c [d] or [d, t], y_cᵀy_c [] or [t, t], x_mean [d], y_mean)``
+    for ``X`` ``[n, d]`` and ``y`` ``[n]`` or ``[n, t]``, as :func:`prepare` then
+    ``gram(X_c)``, ``rmatvec(X_c, y_c)``, ``y_cᵀy_c``. Unweighted with an intercept, off a
+    mesh, no centred copy of ``X`` is stored: it is
+    :func:`mlmath_jax._gram.centred_gram` of ``[X, y]`` (one read of both, joined a chunk
+    at a time).
+    """
+    if sample_weight is None and fit_intercept and not on_mesh(X, y):
+        d = X.shape[1]
+        mean, g = _gram.centred_gram(X, y[:, None] if y.ndim == 1 else y)
+        xty, yty, y_mean = g[:d, d:], g[d:, d:], mean[d:]
+        if y.ndim == 1:
+            xty, yty, y_mean = xty[:, 0], yty[0, 0], y_mean[0]
+        return g[:d, :d], xty, yty, mean[:d], y_mean
+    Xc, yc, x_mean, y_mean = prepare(X, y, sample_weight, fit_intercept)
+    spec = "n,n->" if y.ndim == 1 else "nt,ns->ts"
+    yty = _sharding.contract(spec, yc, yc, precision=HI)
+    return _gram.gram(Xc), rmatvec(Xc, yc), yty, x_mean, y_mean
 
 
 def intercept(coef: jax.Array, x_mean: jax.Array, y_mean: jax.Array) -> jax.Array:

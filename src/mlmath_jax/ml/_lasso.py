@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from jax import lax
 from jax.typing import ArrayLike
 
-from .. import _gram, _sharding, _validate
+from .. import _sharding, _validate
 from .._implicit import ImplicitOptions, implicit_solution
 from . import _data
 from ._data import HI
@@ -180,9 +180,10 @@ def lasso(
     (intercept not penalised; ``sample_weight`` $w$ rescaled to sum to $n$, weighted
     centring and $\sqrt{w}$ row scaling, all as scikit-learn) by cyclic coordinate descent:
     on the Gram matrix $X^\top X$ (formed once, $O(d^2)$ per sweep) when $n \ge d$ or the
-    rows are on a device mesh (one $O(d^2)$ all-reduce, no gather of the rows), on the
-    residual otherwise. It stops as scikit-learn does: after a sweep whose largest update is
-    below ``tol`` times the largest coefficient, once the duality gap of
+    rows are on a device mesh (one $O(d^2)$ all-reduce, no gather of the rows; unweighted
+    with an intercept off a mesh, one read of ``X`` and ``y`` and no centred copy of
+    ``X``), on the residual otherwise. It stops as scikit-learn does: after a sweep whose
+    largest update is below ``tol`` times the largest coefficient, once the duality gap of
     $\frac{1}{2} \|r\|^2 + n \alpha \|\beta\|_1$ is below
     $\text{tol} \cdot \|y - \bar y\|^2$. ``positive=True`` constrains $\beta \ge 0$
     (scikit-learn's ``positive``). NaN or inf in ``X`` or ``y`` stops at once with NaN
@@ -260,13 +261,11 @@ def _lasso(X, y, alpha, tol, sw, *, fit_intercept: bool, positive: bool, max_ite
     n, d = X.shape
     if sw is not None:
         sw = sw * (n / jnp.sum(sw))  # as scikit-learn: weights summing to n
-    Xc, yc, x_mean, y_mean = _data.prepare(X, y, sw, fit_intercept)
-    y2 = lax.stop_gradient(_sharding.contract("n,n->", yc, yc, precision=HI))
     reg = alpha * n
     options = ImplicitOptions(symmetric=True)
     if n >= d or _data.on_mesh(X, y):
-        gram = _gram.gram(Xc)
-        q = _data.rmatvec(Xc, yc)
+        gram, q, y2, x_mean, y_mean = _data.normal_equations(X, y, sw, fit_intercept)
+        y2 = lax.stop_gradient(y2)
 
         def solve(theta, data):
             g, qq, r = theta
@@ -280,6 +279,8 @@ def _lasso(X, y, alpha, tol, sw, *, fit_intercept: bool, positive: bool, max_ite
         condition = _active_condition(_gram_matvec, _gram_q)
         theta = (gram, q, reg)
     else:
+        Xc, yc, x_mean, y_mean = _data.prepare(X, y, sw, fit_intercept)
+        y2 = lax.stop_gradient(_sharding.contract("n,n->", yc, yc, precision=HI))
 
         def solve(theta, data):
             x, yy, r = theta

@@ -334,8 +334,11 @@ def ridge(
     $(X^\top X + \alpha I) \beta = X^\top y$ when $d \le n$ (or the rows are on a device
     mesh: one $O(d^2)$ all-reduce, no gather), the dual
     $\beta = X^\top (X X^\top + \alpha I)^{-1} y$ when $d > n$ (scikit-learn's
-    ``solver="cholesky"``). ``alpha`` may be a traced value, so a whole regularisation path
-    is one ``jax.vmap`` over alphas (the Gram matrix is formed once).
+    ``solver="cholesky"``). Unweighted with an intercept, off a mesh, the primal reads
+    ``X`` and ``y`` once and stores no centred copy of ``X``: the centred Gram matrix of
+    ``[X, y]`` is summed over cache-sized row chunks about a sample's mean. ``alpha`` may
+    be a traced value, so a whole regularisation path is one ``jax.vmap`` over alphas (the
+    Gram matrix is formed once).
 
     ``alpha = 0``: a concrete (host) zero is :func:`least_squares`, the minimum-norm
     solution as scikit-learn's ``Ridge(alpha=0)``. A traced zero (under ``jit`` or
@@ -382,13 +385,13 @@ def ridge(
 @functools.partial(jax.jit, static_argnames="fit_intercept")
 def _ridge(X: jax.Array, y: jax.Array, alpha: jax.Array, sw, *, fit_intercept: bool) -> LinearModel:
     n, d = X.shape
-    Xc, yc, x_mean, y_mean = _data.prepare(X, y, sw, fit_intercept)
     if d <= n or _data.on_mesh(X, y):
-        gram = _gram.gram(Xc)
-        rhs = _data.rmatvec(Xc, yc)
+        # Unweighted with an intercept, off a mesh: one read of X and y (no centred copy).
+        gram, rhs, _, x_mean, y_mean = _data.normal_equations(X, y, sw, fit_intercept)
         coef, ok = _spd_shift_solve(gram, alpha, rhs)
         finite = _all_finite(gram, rhs)
     else:
+        Xc, yc, x_mean, y_mean = _data.prepare(X, y, sw, fit_intercept)
         kernel = jnp.matmul(Xc, Xc.T, precision=HI)
         dual, ok = _spd_shift_solve(kernel, alpha, yc)
         coef = _data.rmatvec(Xc, dual)
