@@ -302,17 +302,39 @@ def chunked_row_sum(fn, arrays: tuple, chunks: int, *, axis: int = 0):
     if chunks <= 1:
         return fn(*arrays)
     n = arrays[0].shape[axis]
+    first = tuple(lax.slice_in_dim(a, 0, n // chunks, axis=axis) for a in arrays)
+    zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), jax.eval_shape(fn, *first))
+    return chunked_row_fold(
+        lambda acc, *parts: jax.tree.map(jnp.add, acc, fn(*parts)), zeros, arrays, chunks, axis=axis
+    )
+
+
+def chunked_row_fold(fn, init, arrays: tuple, chunks: int, *, axis: int = 0):
+    """``acc = fn(acc, *chunk_j)`` over ``chunks`` strided row chunks, from ``acc = init``.
+
+    The chunks are those of :func:`chunked_row_sum` (rows ``j, j + chunks, ...`` along
+    ``axis``), folded in a ``lax.scan``: a running QR factor, say, where a sum will not do.
+    ``chunks`` 1 is ``fn(init, *arrays)``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import _gram
+      >>> x = jnp.arange(8.0)
+      >>> print(_gram.chunked_row_fold(lambda m, c: jnp.maximum(m, c.max()), 0.0, (x,), 4))
+      7.0
+    """
+    if chunks <= 1:
+        return fn(init, *arrays)
+    n = arrays[0].shape[axis]
     strided = [
         a.reshape(*a.shape[:axis], n // chunks, chunks, *a.shape[axis + 1 :]) for a in arrays
     ]
 
     def step(acc, j):
         parts = [lax.dynamic_index_in_dim(a, j, axis=axis + 1, keepdims=False) for a in strided]
-        return jax.tree.map(jnp.add, acc, fn(*parts)), None
+        return fn(acc, *parts), None
 
-    shapes = jax.eval_shape(fn, *(lax.slice_in_dim(a, 0, n // chunks, axis=axis) for a in arrays))
-    zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
-    total, _ = lax.scan(step, zeros, jnp.arange(chunks))
+    total, _ = lax.scan(step, init, jnp.arange(chunks))
     return total
 
 

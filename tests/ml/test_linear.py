@@ -229,6 +229,54 @@ def test_constant_column_gets_zero_like_sklearn(rng):
         assert_close(model.intercept, ref.intercept_, rtol=1e-4, name="intercept")
 
 
+def test_columns_far_from_zero_are_not_taken_for_constant():
+    # A column of mean 300 and spread 1 was dropped as "constant up to rounding" once
+    # n * eps exceeded 1/300 (40,000 float32 rows): coefficients 0, intercept the mean of y.
+    rng = np.random.default_rng(5)
+    X = (rng.standard_normal((40_000, 12)) + 300.0).astype(np.float32)
+    X64 = X.astype(np.float64)
+    y = (X64[:, :4].sum(1) + rng.standard_normal(40_000)).astype(np.float32)
+    w = rng.uniform(0.2, 3.0, 40_000).astype(np.float32)
+    for sw in (None, w):
+        ref = linear_model.LinearRegression().fit(X64, y.astype(np.float64), sample_weight=sw)
+        model = ml.least_squares(X, y, sample_weight=sw)
+        assert_close(model.coef, ref.coef_, rtol=1e-4, name="coef")
+        assert_close(model.intercept, ref.intercept_, rtol=1e-4, name="intercept")
+
+
+def test_constant_column_at_a_million_weighted_rows_gets_zero():
+    # A float32 weighted mean of a million rows is off by hundreds of ulps in one pass; the
+    # corrected mean centres a constant column to rounding, so it is still seen as constant.
+    rng = np.random.default_rng(6)
+    n = 1_000_000
+    X = np.c_[rng.standard_normal((n, 2)), np.full(n, 314159.27)].astype(np.float32)
+    y = (X[:, 0] - 2.0 * X[:, 1] + 0.5 + 0.1 * rng.standard_normal(n)).astype(np.float32)
+    w = rng.uniform(0.1, 3.0, n).astype(np.float32)
+    for sw in (None, w):
+        model = ml.least_squares(X, y, sample_weight=sw)
+        assert float(model.coef[2]) == 0.0
+        assert_close(model.coef[:2], [1.0, -2.0], rtol=1e-3, name="coef")
+        assert_close(model.intercept, 0.5, rtol=1e-2, name="intercept")
+
+
+def test_collinear_least_squares_factors_in_row_chunks_like_sklearn(rng):
+    # 96,000 x 64 float32 (25 MB) is past one 12 MB chunk, so the rank-deficient fallback
+    # updates its R factor a chunk at a time; the minimum-norm answer is scikit-learn's.
+    n = 96_000
+    base = (rng.standard_normal((n, 62)) + 300.0).astype(np.float32)
+    X = np.c_[base, 2.0 * base[:, 0], base[:, 3]]  # collinear exactly, in float32 too
+    X64 = X.astype(np.float64)
+    Y = np.c_[X64[:, :5].sum(1), X64[:, 6] - X64[:, 7]] + rng.standard_normal((n, 2))
+    Y = Y.astype(np.float32)
+    w = rng.uniform(0.2, 3.0, n).astype(np.float32)
+    for sw in (None, w):
+        for y in (Y[:, 0], Y):
+            ref = linear_model.LinearRegression().fit(X64, y.astype(np.float64), sample_weight=sw)
+            model = ml.least_squares(X, y, sample_weight=sw)
+            assert_close(model.coef, ref.coef_, rtol=1e-3, name="coef")
+            assert_close(model.predict(X), ref.predict(X64), rtol=1e-5, name="predict")
+
+
 def test_ridge_alpha_zero_on_duplicated_column():
     X, y = regression("synthetic")
     X = np.c_[X, X[:, 0]]
@@ -283,10 +331,11 @@ def _temp_bytes(fn, *args, **static):
     return fn.lower(*args, **static).compile().memory_analysis().temp_size_in_bytes
 
 
-def test_ridge_and_lasso_store_no_centred_copy_of_x():
+def test_linear_fits_store_no_centred_copy_of_x():
     # With an intercept (unweighted, off a mesh) X and y are read once, in cache-sized
     # chunks: the compiled fit's scratch is well under X's size (it was 2x: the centred copy
-    # and its products' operands; 257 MB for this 128 MB X before).
+    # and its products' operands; 257 MB for this 128 MB X before, 386 MB for least squares,
+    # whose rank-deficient fallback also factored a copy of [X_c, y]).
     from mlmath_jax.ml import _lasso, _linear
 
     X = jax.ShapeDtypeStruct((200_000, 160), jnp.float32)
@@ -298,6 +347,7 @@ def test_ridge_and_lasso_store_no_centred_copy_of_x():
         _lasso._lasso, X, y, s, s, None, fit_intercept=True, positive=False, max_iter=10
     )
     assert lasso < x_bytes / 2
+    assert _temp_bytes(_linear._least_squares, X, y, None, fit_intercept=True) < x_bytes / 2
 
 
 @pytest.mark.parametrize("loc", [0.0, 300.0])

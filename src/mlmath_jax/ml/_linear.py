@@ -186,15 +186,20 @@ def least_squares(
     (weighted means; intercept not penalised) and the rows rescaled by $\sqrt{w}$, as
     scikit-learn, then solved stably. For ``n > d``: when the column-scaled Gram matrix is
     well conditioned (``cond(X)^2 * eps < 1e-2``, checked from its eigenvalues) by corrected
-    semi-normal equations (a Cholesky solve refined three times with residuals of the
-    original ``X``, accurate to ``eps * cond(X)`` like QR at the cost of one Gram matrix);
+    semi-normal equations (a Cholesky solve refined with residuals of the original ``X``,
+    once where ``cond(X)^4 * eps < 1``, else three times: accurate to ``eps * cond(X)`` like
+    QR at the cost of one Gram matrix);
     otherwise, and for ``d >= n``, by orthogonal factorisations (a Householder QR of
-    ``[X, y]`` then an SVD of the ``d x d`` factor, or an SVD of ``X``), cutting singular
-    values below ``eps * max(n, d)`` times the largest, so collinear columns and ``d > n``
-    give the minimum-norm solution of the centred problem, as ``numpy.linalg.lstsq`` and
-    scikit-learn. A column that is constant up to rounding (its centred norm below
-    ``eps * max(n, d)`` times its norm) counts as zero: coefficient 0, as scikit-learn.
-    Under ``vmap`` both paths run.
+    ``[X, y]``, its R factor updated a row chunk at a time, then an SVD of the ``d x d``
+    factor, or an SVD of ``X``), cutting singular values below ``eps * max(n, d)`` times
+    the largest, so collinear columns and ``d > n`` give the minimum-norm solution of the
+    centred problem, as ``numpy.linalg.lstsq`` and scikit-learn. A column that is constant
+    up to rounding (its centred norm below ``16 eps`` times its norm; the means are summed
+    as deviations from a sample's mean, so they are exact to rounding) counts as zero:
+    coefficient 0, as scikit-learn. Unweighted with an intercept, off a mesh, no centred
+    copy of ``X`` is stored: the Gram matrix and ``Xᵀy`` come from one chunked read of
+    ``X`` and ``y`` about a sample's mean, and each refinement step reads ``X`` once more,
+    centring a cache-sized chunk at a time. Under ``vmap`` both paths run.
 
     On a device mesh (rows of ``X`` sharded, explicit or auto axes, or inside
     ``jax.set_mesh``) every step is row-local work or an ``O(d^2)`` reduction: the
@@ -243,46 +248,87 @@ def least_squares(
 def _least_squares(X: jax.Array, y: jax.Array, sw, *, fit_intercept: bool) -> LinearModel:
     n, d = X.shape
     mesh = _data.on_mesh(X, y)
-    Xc, yc, x_mean, y_mean = _data.prepare(X, y, sw, fit_intercept)
     rcond = float(jnp.finfo(X.dtype).eps) * max(n, d)
+    if n > d and sw is None and fit_intercept and not mesh:
+        # One read for the Gram matrix, one a refinement step, and no centred copy of X:
+        # each cache-sized chunk of rows is centred where it is used.
+        gram, q, _, x_mean, y_mean = _data.normal_equations(X, y, None, True)
+        chunks = _gram.row_chunks(X, d)
+
+        def correction(coef):
+            def part(xc, yc):
+                xc = xc - x_mean
+                return _data.rmatvec(xc, yc - y_mean - jnp.matmul(xc, coef, precision=HI))
+
+            return _gram.chunked_row_sum(part, (X, y), chunks)
+
+        def fold(fn, init):
+            return _gram.chunked_row_fold(
+                lambda acc, xc, yc: fn(acc, xc - x_mean, yc - y_mean), init, (X, y), chunks
+            )
+
+        raw2 = n * x_mean**2
+        coef, finite = _tall_least_squares(gram, q, correction, fold, rcond, raw2, mesh=False)
+        return _closed(coef, x_mean, y_mean, finite)
+    Xc, yc, x_mean, y_mean = _data.prepare(X, y, sw, fit_intercept)
     if n > d or mesh:
         weight = n if sw is None else jnp.sum(sw)
         # ||x||² of each raw column (weighted), from the centred one and the mean.
         raw2 = weight * x_mean**2 if fit_intercept else None
-        coef, finite = _tall_least_squares(Xc, yc, rcond, raw2, mesh=mesh)
+
+        def residual_correction(coef):
+            return _data.rmatvec(Xc, yc - jnp.matmul(Xc, coef, precision=HI))
+
+        coef, finite = _tall_least_squares(
+            _gram.gram(Xc),
+            _data.rmatvec(Xc, yc),
+            residual_correction,
+            lambda fn, init: _gram.chunked_row_fold(fn, init, (Xc, yc), _gram.row_chunks(Xc, d)),
+            rcond,
+            raw2,
+            mesh=mesh,
+        )
     else:
         coef = _min_norm_square(Xc, yc, rcond)
         finite = _all_finite(Xc, yc)
     return _closed(coef, x_mean, y_mean, finite)
 
 
-def _tall_least_squares(Xc, yc, rcond, raw2, *, mesh):
+def _tall_least_squares(gram, q, correction, fold, rcond, raw2, *, mesh):
     """``n > d`` (or rows on a mesh): semi-normal equations when safe, else a fallback.
 
-    The rank-revealing fallback is QR + SVD of ``[X, y]``, or on a mesh the eigenbasis of
-    the scaled Gram matrix (``d x d``: nothing of the size of ``X`` leaves its device).
+    ``gram`` and ``q`` are ``X_cᵀX_c`` and ``X_cᵀy_c``; ``correction(coef)`` is
+    ``X_cᵀ(y_c - X_c coef)``; ``fold(fn, init)`` folds ``acc = fn(acc, X_c rows, y_c
+    rows)`` over row chunks (for the fallback alone). The rank-revealing fallback is QR +
+    SVD of ``[X, y]`` (the R factor updated a row chunk at a time, so no copy of ``X`` is
+    made), or on a mesh the eigenbasis of the scaled Gram matrix (``d x d``: nothing of
+    the size of ``X`` leaves its device).
     """
-    eps = jnp.finfo(Xc.dtype).eps
-    d = Xc.shape[1]
-    gram = _gram.gram(Xc)
-    q = _data.rmatvec(Xc, yc)
+    eps = jnp.finfo(gram.dtype).eps
+    d = gram.shape[0]
     norms2 = jnp.diagonal(gram)
     keep = norms2 > 0
     if raw2 is not None:
-        # Constant up to rounding once centred: a zero column (scikit-learn gives it 0).
-        keep = keep & (norms2 > rcond**2 * (norms2 + raw2))
+        # Constant up to rounding once centred (the means are accurate to rounding, so
+        # such a column is left with a few ulps of its value): a zero column, as
+        # scikit-learn gives it 0. A column whose spread is 1/300 of its mean is data.
+        keep = keep & (norms2 > (16.0 * eps) ** 2 * (norms2 + raw2))
     scale = jnp.where(keep, 1.0 / jnp.sqrt(jnp.where(keep, norms2, 1.0)), 0.0)
     scaled = gram * scale[:, None] * scale[None, :]
     ev = jnp.linalg.eigvalsh(scaled)
     # Refinement contracts by about cond(X)^2 * eps a step: use it only when that is small.
     safe = ev[0] > 100.0 * eps * ev[-1]
 
+    # Each refinement step shrinks the error by about rho = cond(X)^2 eps, from rho at first:
+    # once rho^2 <= eps one step has reached rounding level (each step is a read of X).
+    rho = eps * ev[-1] / ev[0]
+
     def refined(solve):
-        coef = solve(q)
-        for _ in range(3):
-            resid = yc - jnp.matmul(Xc, coef, precision=HI)
-            coef = coef + solve(_data.rmatvec(Xc, resid))
-        return coef
+        def step(coef):
+            return coef + solve(correction(coef))
+
+        coef = step(solve(q))
+        return lax.cond(rho * rho <= eps, lambda c: c, lambda c: step(step(c)), coef)
 
     def semi_normal(_):
         chol = jnp.linalg.cholesky(scaled)
@@ -303,11 +349,17 @@ def _tall_least_squares(Xc, yc, rcond, raw2, *, mesh):
         return refined(solve)
 
     def orthogonal(_):
-        # R of [X, y]: its last columns are Qᵀy, so Q is never formed.
-        Y = yc if yc.ndim == 2 else yc[:, None]
-        r = jnp.linalg.qr(jnp.concatenate([Xc * keep, Y], axis=1), mode="r")
+        # R of [X, y]: its last columns are Qᵀy, so Q is never formed. R of [R; rows] for
+        # each chunk of rows in turn is R of all of them (a sequential TSQR, as stable).
+        t = 1 if q.ndim == 1 else q.shape[1]
+
+        def absorb(r, xc, yc):
+            rows = jnp.concatenate([xc * keep, yc.reshape(yc.shape[0], t)], axis=1)
+            return jnp.linalg.qr(jnp.concatenate([r, rows], axis=0), mode="r")
+
+        r = fold(absorb, jnp.zeros((d + t, d + t), gram.dtype))
         coef = _min_norm_square(r[:d, :d], r[:d, d:], rcond)
-        return coef if yc.ndim == 2 else coef[:, 0]
+        return coef if q.ndim == 2 else coef[:, 0]
 
     # Eigenvalues above 100 eps guarantee the Cholesky factorisation succeeds.
     fallback = gram_pinv if mesh else orthogonal
