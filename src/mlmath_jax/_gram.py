@@ -338,6 +338,23 @@ def chunked_row_fold(fn, init, arrays: tuple, chunks: int, *, axis: int = 0):
     return total
 
 
+def sample_mean(x: jax.Array, *, axis: int) -> jax.Array:
+    """The mean along ``axis`` of at most ``_CENTRE_SAMPLE`` rows at an even stride.
+
+    A centre near the mean for sums of deviations (no gradient flows through it: the sums
+    built on it carry the derivative). Off a mesh only: the strided slice crosses shards.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from mlmath_jax import _gram
+      >>> print(_gram.sample_mean(jnp.arange(4096.0), axis=0))
+      2046.0
+    """
+    n = x.shape[axis]
+    sample = lax.slice_in_dim(x, 0, n, stride=max(1, n // _CENTRE_SAMPLE), axis=axis)
+    return lax.stop_gradient(jnp.mean(sample, axis=axis))
+
+
 def _sample_centred(parts: tuple[jax.Array, ...], ratio: float, chunks: int) -> CentredGram:
     """Off a mesh: the corrected two-pass sums about a sample's mean, in one read of ``x``.
 
@@ -350,9 +367,7 @@ def _sample_centred(parts: tuple[jax.Array, ...], ratio: float, chunks: int) -> 
     """
     axis = parts[0].ndim - 2
     n = parts[0].shape[axis]
-    stride = max(1, n // _CENTRE_SAMPLE)
-    sample = [lax.slice_in_dim(p, 0, n, stride=stride, axis=axis) for p in parts]
-    centre = lax.stop_gradient(jnp.concatenate([jnp.mean(p, axis=-2) for p in sample], -1))
+    centre = jnp.concatenate([sample_mean(p, axis=axis) for p in parts], -1)
 
     def about(c):
         def part(*chunk):

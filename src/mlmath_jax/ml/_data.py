@@ -19,9 +19,6 @@ from jax.typing import ArrayLike
 from .. import _gram, _sharding, _validate
 from .._sharding import on_mesh as on_mesh
 
-# Rows (at an even stride) whose mean centres the sums that give the fit's means.
-_SAMPLE_ROWS = 1024
-
 # Gram matrices and projections at full precision: TF32 would lose the answer on GPUs.
 HI = lax.Precision.HIGHEST
 
@@ -134,32 +131,28 @@ def _centre(
     would cross shards, it is a first mean of all rows (one more read of ``X``, row-local
     work and a ``d``-vector reduction).
     """
-    if w is None:
+    total = X.shape[0] if w is None else jnp.sum(w)
+    if on_mesh(X, y):
 
         def mean(a):
-            return jnp.mean(a, axis=0)
-    else:
-        total = jnp.sum(w)
-
-        def mean(a):
+            if w is None:
+                return jnp.mean(a, axis=0)
             spec = "n,nd->d" if a.ndim == 2 else "n,n->"
             return _sharding.contract(spec, w, a, precision=HI) / total
 
-    if on_mesh(X, y):
         cx, cy = lax.stop_gradient(mean(X)), lax.stop_gradient(mean(y))
-        x_mean, y_mean = cx + mean(X - cx), cy + mean(y - cy)
-        return X - x_mean, y - y_mean, x_mean, y_mean
-    stride = max(1, X.shape[0] // _SAMPLE_ROWS)
-    cx, cy = (lax.stop_gradient(jnp.mean(a[::stride], axis=0)) for a in (X, y))
-    weights = jnp.ones(X.shape[0], X.dtype) if w is None else w
+        dx, dy = mean(X - cx), mean(y - cy)
+    else:
+        cx, cy = _gram.sample_mean(X, axis=0), _gram.sample_mean(y, axis=0)
+        weights = jnp.ones(X.shape[0], X.dtype) if w is None else w
 
-    def part(xs, ys, ws):
-        # the deviations of cache-sized chunks: X - c is never stored whole
-        return jnp.matmul(ws, xs - cx, precision=HI), jnp.matmul(ws, ys - cy, precision=HI)
+        def part(xs, ys, ws):
+            # the deviations of cache-sized chunks: X - c is never stored whole
+            return jnp.matmul(ws, xs - cx, precision=HI), jnp.matmul(ws, ys - cy, precision=HI)
 
-    sx, sy = _gram.chunked_row_sum(part, (X, y, weights), _gram.row_chunks(X, X.shape[1]))
-    total = X.shape[0] if w is None else jnp.sum(w)
-    x_mean, y_mean = cx + sx / total, cy + sy / total
+        sx, sy = _gram.chunked_row_sum(part, (X, y, weights), _gram.row_chunks(X, X.shape[1]))
+        dx, dy = sx / total, sy / total
+    x_mean, y_mean = cx + dx, cy + dy
     return X - x_mean, y - y_mean, x_mean, y_mean
 
 

@@ -253,20 +253,7 @@ def _least_squares(X: jax.Array, y: jax.Array, sw, *, fit_intercept: bool) -> Li
         # One read for the Gram matrix, one a refinement step, and no centred copy of X:
         # each cache-sized chunk of rows is centred where it is used.
         gram, q, _, x_mean, y_mean = _data.normal_equations(X, y, None, True)
-        chunks = _gram.row_chunks(X, d)
-
-        def correction(coef):
-            def part(xc, yc):
-                xc = xc - x_mean
-                return _data.rmatvec(xc, yc - y_mean - jnp.matmul(xc, coef, precision=HI))
-
-            return _gram.chunked_row_sum(part, (X, y), chunks)
-
-        def fold(fn, init):
-            return _gram.chunked_row_fold(
-                lambda acc, xc, yc: fn(acc, xc - x_mean, yc - y_mean), init, (X, y), chunks
-            )
-
+        correction, fold = _row_passes(X, y, (x_mean, y_mean))
         raw2 = n * x_mean**2
         coef, finite = _tall_least_squares(gram, q, correction, fold, rcond, raw2, mesh=False)
         return _closed(coef, x_mean, y_mean, finite)
@@ -275,23 +262,39 @@ def _least_squares(X: jax.Array, y: jax.Array, sw, *, fit_intercept: bool) -> Li
         weight = n if sw is None else jnp.sum(sw)
         # ||x||² of each raw column (weighted), from the centred one and the mean.
         raw2 = weight * x_mean**2 if fit_intercept else None
-
-        def residual_correction(coef):
-            return _data.rmatvec(Xc, yc - jnp.matmul(Xc, coef, precision=HI))
-
-        coef, finite = _tall_least_squares(
-            _gram.gram(Xc),
-            _data.rmatvec(Xc, yc),
-            residual_correction,
-            lambda fn, init: _gram.chunked_row_fold(fn, init, (Xc, yc), _gram.row_chunks(Xc, d)),
-            rcond,
-            raw2,
-            mesh=mesh,
-        )
+        correction, fold = _row_passes(Xc, yc, None)
+        gram, q = _gram.gram(Xc), _data.rmatvec(Xc, yc)
+        coef, finite = _tall_least_squares(gram, q, correction, fold, rcond, raw2, mesh=mesh)
     else:
         coef = _min_norm_square(Xc, yc, rcond)
         finite = _all_finite(Xc, yc)
     return _closed(coef, x_mean, y_mean, finite)
+
+
+def _row_passes(X, y, means):
+    """``(correction, fold)`` for :func:`_tall_least_squares`, over row chunks of ``X``, ``y``.
+
+    ``means`` ``(x_mean, y_mean)`` are subtracted a cache-sized chunk at a time (no centred
+    copy is stored); ``None`` when ``X`` and ``y`` are centred already.
+    """
+    chunks = _gram.row_chunks(X, X.shape[1])
+
+    def centred(xs, ys):
+        return (xs, ys) if means is None else (xs - means[0], ys - means[1])
+
+    def correction(coef):
+        def part(xs, ys):
+            xc, yc = centred(xs, ys)
+            return _data.rmatvec(xc, yc - jnp.matmul(xc, coef, precision=HI))
+
+        return _gram.chunked_row_sum(part, (X, y), chunks)
+
+    def fold(fn, init):
+        return _gram.chunked_row_fold(
+            lambda acc, xs, ys: fn(acc, *centred(xs, ys)), init, (X, y), chunks
+        )
+
+    return correction, fold
 
 
 def _tall_least_squares(gram, q, correction, fold, rcond, raw2, *, mesh):
