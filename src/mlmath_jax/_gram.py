@@ -186,6 +186,7 @@ def centred_gram(
     x: jax.Array,
     y: jax.Array | None = None,
     *,
+    weights: jax.Array | None = None,
     ratio: float = ONE_PASS_RATIO,
     chunk_bytes: int = CHUNK_BYTES,
 ) -> CentredGram:
@@ -216,9 +217,14 @@ def centred_gram(
     ``X_cᵀX_c``, ``X_cᵀy_c`` and ``y_cᵀy_c`` in its blocks), off a mesh without that copy:
     the columns are joined a chunk at a time.
 
+    With ``weights`` ``w`` (off a mesh only) it is the weighted mean ``Σ wᵢxᵢ / Σ wᵢ`` and
+    ``Σ wᵢ (xᵢ - mean)(xᵢ - mean)ᵀ``, the same single read: a chunk's deviations are scaled by
+    ``√w`` where they are used, so no weighted copy of ``x`` is stored either.
+
     Args:
       x: ``[..., n, d]`` with ``n >= 1``; ``n`` may be sharded.
       y: optional ``[..., n, t]`` more columns (the same dtype and leading dimensions).
+      weights: optional ``[..., n]`` row weights ``>= 0`` (not checked here), off a mesh.
       ratio: the threshold above (``1`` forces the second read, or on a mesh the two-pass
         route, for data that are not exactly centred about the centre used).
       chunk_bytes: the chunk size of the chunked route (``0`` or less turns it off).
@@ -237,9 +243,11 @@ def centred_gram(
     parts = (x,) if y is None else (x, y)
     n = x.shape[-2]
     d = sum(p.shape[-1] for p in parts)
-    if not any(_under_a_mesh(p) for p in parts):
+    if not any(_under_a_mesh(p) for p in (*parts, weights) if p is not None):
         chunks = row_chunks(x, d, chunk_bytes=chunk_bytes)
-        return _sample_centred(parts, ratio, chunks)
+        return _sample_centred(parts, weights, ratio, chunks)
+    if weights is not None:
+        raise ValueError("centred_gram: weights are supported off a mesh only")
     if y is not None:
         x = jnp.concatenate(parts, axis=-1)  # row-sharded: joined on each device
     chunks = row_chunks(x, d, chunk_bytes=chunk_bytes)
@@ -355,10 +363,14 @@ def sample_mean(x: jax.Array, *, axis: int) -> jax.Array:
     return lax.stop_gradient(jnp.mean(sample, axis=axis))
 
 
-def _sample_centred(parts: tuple[jax.Array, ...], ratio: float, chunks: int) -> CentredGram:
+def _sample_centred(
+    parts: tuple[jax.Array, ...], weights: jax.Array | None, ratio: float, chunks: int
+) -> CentredGram:
     """Off a mesh: the corrected two-pass sums about a sample's mean, in one read of ``x``.
 
-    ``x`` is ``concatenate(parts, axis=-1)``, joined a chunk at a time.
+    ``x`` is ``concatenate(parts, axis=-1)``, joined a chunk at a time; with ``weights``
+    ``w`` the sums are ``Σ w dev devᵀ`` (``√w dev`` formed a chunk at a time) and
+    ``Σ w dev``, and ``n`` below is ``Σ w``.
 
     The centre ``c`` is the mean of at most ``_CENTRE_SAMPLE`` rows at an even stride, so
     ``r = mean(x - c)`` is small beside the spread for all but contrived row orders; where
@@ -366,17 +378,21 @@ def _sample_centred(parts: tuple[jax.Array, ...], ratio: float, chunks: int) -> 
     above, or NaN), the sums are taken again about the mean just found (``c + r``).
     """
     axis = parts[0].ndim - 2
-    n = parts[0].shape[axis]
+    n = parts[0].shape[axis] if weights is None else jnp.sum(weights, axis=-1)[..., None]
     centre = jnp.concatenate([sample_mean(p, axis=axis) for p in parts], -1)
+    arrays = parts if weights is None else (*parts, weights)
 
     def about(c):
         def part(*chunk):
-            dev = jnp.concatenate(chunk, axis=-1) - c[..., None, :]
-            return gram(dev), jnp.sum(dev, axis=-2)
+            dev = jnp.concatenate(chunk[: len(parts)], axis=-1) - c[..., None, :]
+            if weights is None:
+                return gram(dev), jnp.sum(dev, axis=-2)
+            w = chunk[-1][..., :, None]
+            return gram(dev * jnp.sqrt(w)), jnp.sum(dev * w, axis=-2)
 
-        g, total = chunked_row_sum(part, parts, chunks, axis=axis)
+        g, total = chunked_row_sum(part, arrays, chunks, axis=axis)
         r = total / n
-        return c + r, g - n * (r[..., :, None] * r[..., None, :]), r
+        return c + r, g - _outer_scale(n, r), r
 
     mean, g, r = about(centre)
     spread = jnp.diagonal(g, axis1=-2, axis2=-1)
@@ -388,6 +404,12 @@ def _sample_centred(parts: tuple[jax.Array, ...], ratio: float, chunks: int) -> 
 
     mean, g = lax.cond(ok, lambda _: (mean, g), again, None)
     return CentredGram(mean, g)
+
+
+def _outer_scale(n, r: jax.Array) -> jax.Array:
+    """``n r rᵀ`` for ``r`` ``[..., d]``: ``n`` a count, or a ``[..., 1]`` weight total."""
+    scale = n if isinstance(n, int) else n[..., None]
+    return scale * (r[..., :, None] * r[..., None, :])
 
 
 def _chunked_two_pass(x: jax.Array, m1: jax.Array, chunks: int) -> tuple[jax.Array, jax.Array]:

@@ -239,6 +239,46 @@ def test_centred_gram_chunked_route_matches_numpy(rng, loc):
     assert np.array_equal(np.asarray(res.gram), np.asarray(res.gram).T)
 
 
+@pytest.mark.parametrize("chunk_bytes", [4096, 0])
+@pytest.mark.parametrize("loc", [0.0, 1e4])
+def test_centred_gram_weighted_matches_numpy(rng, loc, chunk_bytes):
+    # Weighted mean and scatter, chunked (4 KiB: the strided scan) and whole, far from the
+    # origin too; zero weights drop rows, and weights piled on the last rows move the mean
+    # far from the (unweighted) sample's: the check takes the sums again about it.
+    x = (loc + rng.standard_normal((2000, 5))).astype(np.float32)
+    y = (loc + rng.standard_normal((2000, 2))).astype(np.float32)
+    w = rng.uniform(0.0, 3.0, 2000).astype(np.float32)
+    w[:300] = 0.0
+    piled = np.where(np.arange(2000) >= 1900, 1e3, 1e-3).astype(np.float32)
+    fn = jax.jit(lambda a, b, v: _gram.centred_gram(a, b, weights=v, chunk_bytes=chunk_bytes))
+    for weights in (w, piled):
+        joined = np.concatenate([x, y], axis=1).astype(np.float64)
+        mean = np.average(joined, axis=0, weights=weights)
+        dev = joined - mean
+        want = (dev * weights[:, None].astype(np.float64)).T @ dev
+        res = fn(x, y, weights)
+        assert_close(res.mean, mean, rtol=1e-6, atol=1e-6 * max(loc, 1.0), name="mean")
+        assert_close(res.gram, want, rtol=1e-4, name="gram")
+        assert np.array_equal(np.asarray(res.gram), np.asarray(res.gram).T)
+    # a batch of data sets, each with its own weights
+    xb, wb = np.stack([x[:1000], x[1000:]]), np.stack([w[:1000], w[1000:]])
+    got = jax.vmap(lambda a, v: _gram.centred_gram(a, weights=v))(xb, wb)
+    for i in range(2):
+        mean = np.average(xb[i].astype(np.float64), axis=0, weights=wb[i])
+        assert_close(got.mean[i], mean, rtol=1e-6, atol=1e-6 * max(loc, 1.0), name="batch mean")
+
+
+def test_centred_gram_weighted_nan_and_mesh_refusal(rng):
+    x = rng.standard_normal((64, 3)).astype(np.float32)
+    x[5, 1] = np.nan
+    res = _gram.centred_gram(x, weights=np.ones(64, np.float32))
+    assert np.isnan(np.asarray(res.mean)[1]) and np.isnan(np.asarray(res.gram)[1]).all()
+    assert np.isfinite(np.asarray(res.gram)[0, 0])
+    mesh = jax.make_mesh((1,), ("rows",))
+    with jax.set_mesh(mesh), pytest.raises(ValueError, match="weights are supported off a mesh"):
+        _gram.centred_gram(jnp.asarray(x), weights=jnp.ones(64))
+
+
 def test_centred_gram_chunked_route_nan_batch_grad(rng):
     chunked = functools.partial(_gram.centred_gram, chunk_bytes=128)
     x = (10.0 + rng.standard_normal((64, 3))).astype(np.float32)

@@ -228,14 +228,26 @@ def normal_equations(
 
     ``(X_cᵀX_c [d, d], X_cᵀy_c [d] or [d, t], y_cᵀy_c [] or [t, t], x_mean [d], y_mean)``
     for ``X`` ``[n, d]`` and ``y`` ``[n]`` or ``[n, t]``, as :func:`prepare` then
-    ``gram(X_c)``, ``rmatvec(X_c, y_c)``, ``y_cᵀy_c``. Unweighted with an intercept, off a
-    mesh, no centred copy of ``X`` is stored: it is
-    :func:`mlmath_jax._gram.centred_gram` of ``[X, y]`` (one read of both, joined a chunk
-    at a time).
+    ``gram(X_c)``, ``rmatvec(X_c, y_c)``, ``y_cᵀy_c``. Off a mesh no centred or weighted
+    copy of ``X`` is stored: with an intercept it is
+    :func:`mlmath_jax._gram.centred_gram` of ``[X, y]`` (weighted or not: one read of both,
+    joined, centred and scaled by ``√w`` a chunk at a time); weighted without one, the Gram
+    of ``√w [X, y]`` summed over row chunks.
     """
-    if sample_weight is None and fit_intercept and not on_mesh(X, y):
+    operands = (X, y) if sample_weight is None else (X, y, sample_weight)
+    if (fit_intercept or sample_weight is not None) and not on_mesh(*operands):
         d = X.shape[1]
-        mean, g = _gram.centred_gram(X, y[:, None] if y.ndim == 1 else y)
+        joined = (X, y[:, None] if y.ndim == 1 else y)
+        if fit_intercept:
+            mean, g = _gram.centred_gram(*joined, weights=sample_weight)
+        else:
+
+            def part(xs, ys, ws):
+                return _gram.gram(jnp.concatenate([xs, ys], axis=-1) * jnp.sqrt(ws)[:, None])
+
+            chunks = _gram.row_chunks(X, d + joined[1].shape[1])
+            g = _gram.chunked_row_sum(part, (*joined, sample_weight), chunks)
+            mean = jnp.zeros(g.shape[0], X.dtype)
         xty, yty, y_mean = g[:d, d:], g[d:, d:], mean[d:]
         if y.ndim == 1:
             xty, yty, y_mean = xty[:, 0], yty[0, 0], y_mean[0]

@@ -180,9 +180,9 @@ def lasso(
     (intercept not penalised; ``sample_weight`` $w$ rescaled to sum to $n$, weighted
     centring and $\sqrt{w}$ row scaling, all as scikit-learn) by cyclic coordinate descent:
     on the Gram matrix $X^\top X$ (formed once, $O(d^2)$ per sweep) when $n \ge d$ or the
-    rows are on a device mesh (one $O(d^2)$ all-reduce, no gather of the rows; unweighted
-    with an intercept off a mesh, one read of ``X`` and ``y`` and no centred copy of
-    ``X``), on the residual otherwise. It stops as scikit-learn does: after a sweep whose
+    rows are on a device mesh (one $O(d^2)$ all-reduce, no gather of the rows; with an
+    intercept or weights off a mesh, one read of ``X`` and ``y`` and no centred or weighted
+    copy of ``X``), on the residual otherwise. It stops as scikit-learn does: after a sweep whose
     largest update is below ``tol`` times the largest coefficient, once the duality gap of
     $\frac{1}{2} \|r\|^2 + n \alpha \|\beta\|_1$ is below
     $\text{tol} \cdot \|y - \bar y\|^2$. ``positive=True`` constrains $\beta \ge 0$

@@ -196,10 +196,11 @@ def least_squares(
     centred problem, as ``numpy.linalg.lstsq`` and scikit-learn. A column that is constant
     up to rounding (its centred norm below ``16 eps`` times its norm; the means are summed
     as deviations from a sample's mean, so they are exact to rounding) counts as zero:
-    coefficient 0, as scikit-learn. Unweighted with an intercept, off a mesh, no centred
-    copy of ``X`` is stored: the Gram matrix and ``Xᵀy`` come from one chunked read of
-    ``X`` and ``y`` about a sample's mean, and each refinement step reads ``X`` once more,
-    centring a cache-sized chunk at a time. Under ``vmap`` both paths run.
+    coefficient 0, as scikit-learn. With an intercept or weights, off a mesh, no
+    centred or weighted copy of ``X`` is stored: the Gram matrix and ``Xᵀy`` come from one
+    chunked read of ``X`` and ``y`` about a sample's mean, and each refinement step reads
+    ``X`` once more, centring (and scaling by ``√w``) a cache-sized chunk at a time. Under
+    ``vmap`` both paths run.
 
     On a device mesh (rows of ``X`` sharded, explicit or auto axes, or inside
     ``jax.set_mesh``) every step is row-local work or an ``O(d^2)`` reduction: the
@@ -247,14 +248,14 @@ def least_squares(
 @functools.partial(jax.jit, static_argnames="fit_intercept")
 def _least_squares(X: jax.Array, y: jax.Array, sw, *, fit_intercept: bool) -> LinearModel:
     n, d = X.shape
-    mesh = _data.on_mesh(X, y)
+    mesh = _data.on_mesh(X, y, *([] if sw is None else [sw]))
     rcond = float(jnp.finfo(X.dtype).eps) * max(n, d)
-    if n > d and sw is None and fit_intercept and not mesh:
-        # One read for the Gram matrix, one a refinement step, and no centred copy of X:
-        # each cache-sized chunk of rows is centred where it is used.
-        gram, q, _, x_mean, y_mean = _data.normal_equations(X, y, None, True)
-        correction, fold = _row_passes(X, y, (x_mean, y_mean))
-        raw2 = n * x_mean**2
+    if n > d and (fit_intercept or sw is not None) and not mesh:
+        # One read for the Gram matrix, one a refinement step, and no centred (or weighted)
+        # copy of X: each cache-sized chunk of rows is centred and scaled where it is used.
+        gram, q, _, x_mean, y_mean = _data.normal_equations(X, y, sw, fit_intercept)
+        correction, fold = _row_passes(X, y, (x_mean, y_mean), sw)
+        raw2 = (n if sw is None else jnp.sum(sw)) * x_mean**2 if fit_intercept else None
         coef, finite = _tall_least_squares(gram, q, correction, fold, rcond, raw2, mesh=False)
         return _closed(coef, x_mean, y_mean, finite)
     Xc, yc, x_mean, y_mean = _data.prepare(X, y, sw, fit_intercept)
@@ -271,27 +272,36 @@ def _least_squares(X: jax.Array, y: jax.Array, sw, *, fit_intercept: bool) -> Li
     return _closed(coef, x_mean, y_mean, finite)
 
 
-def _row_passes(X, y, means):
+def _row_passes(X, y, means, sw=None):
     """``(correction, fold)`` for :func:`_tall_least_squares`, over row chunks of ``X``, ``y``.
 
-    ``means`` ``(x_mean, y_mean)`` are subtracted a cache-sized chunk at a time (no centred
-    copy is stored); ``None`` when ``X`` and ``y`` are centred already.
+    ``means`` ``(x_mean, y_mean)`` are subtracted, and rows scaled by ``√sw`` (weights
+    ``[n]``, or None), a cache-sized chunk at a time: no centred or weighted copy is stored.
+    ``means`` None (and ``sw`` None) when ``X`` and ``y`` are prepared already.
     """
     chunks = _gram.row_chunks(X, X.shape[1])
+    weights = jnp.ones(X.shape[0], X.dtype) if sw is None else sw
+    arrays = (X, y) if means is None else (X, y, weights)
 
-    def centred(xs, ys):
-        return (xs, ys) if means is None else (xs - means[0], ys - means[1])
+    def prepared(xs, ys, ws=None):
+        if means is None:
+            return xs, ys
+        xc, yc = xs - means[0], ys - means[1]
+        if sw is None:
+            return xc, yc
+        root = jnp.sqrt(ws)
+        return xc * root[:, None], yc * (root if yc.ndim == 1 else root[:, None])
 
     def correction(coef):
-        def part(xs, ys):
-            xc, yc = centred(xs, ys)
+        def part(*chunk):
+            xc, yc = prepared(*chunk)
             return _data.rmatvec(xc, yc - jnp.matmul(xc, coef, precision=HI))
 
-        return _gram.chunked_row_sum(part, (X, y), chunks)
+        return _gram.chunked_row_sum(part, arrays, chunks)
 
     def fold(fn, init):
         return _gram.chunked_row_fold(
-            lambda acc, xs, ys: fn(acc, *centred(xs, ys)), init, (X, y), chunks
+            lambda acc, *chunk: fn(acc, *prepared(*chunk)), init, arrays, chunks
         )
 
     return correction, fold
@@ -389,9 +399,10 @@ def ridge(
     $(X^\top X + \alpha I) \beta = X^\top y$ when $d \le n$ (or the rows are on a device
     mesh: one $O(d^2)$ all-reduce, no gather), the dual
     $\beta = X^\top (X X^\top + \alpha I)^{-1} y$ when $d > n$ (scikit-learn's
-    ``solver="cholesky"``). Unweighted with an intercept, off a mesh, the primal reads
-    ``X`` and ``y`` once and stores no centred copy of ``X``: the centred Gram matrix of
-    ``[X, y]`` is summed over cache-sized row chunks about a sample's mean. ``alpha`` may
+    ``solver="cholesky"``). With an intercept or weights, off a mesh, the primal reads
+    ``X`` and ``y`` once and stores no centred or weighted copy of ``X``: the (weighted)
+    centred Gram matrix of ``[X, y]`` is summed over cache-sized row chunks about a
+    sample's mean. ``alpha`` may
     be a traced value, so a whole regularisation path is one ``jax.vmap`` over alphas (the
     Gram matrix is formed once).
 
@@ -441,7 +452,8 @@ def ridge(
 def _ridge(X: jax.Array, y: jax.Array, alpha: jax.Array, sw, *, fit_intercept: bool) -> LinearModel:
     n, d = X.shape
     if d <= n or _data.on_mesh(X, y):
-        # Unweighted with an intercept, off a mesh: one read of X and y (no centred copy).
+        # Off a mesh with an intercept or weights: one read of X and y (no centred or
+        # weighted copy of X).
         gram, rhs, _, x_mean, y_mean = _data.normal_equations(X, y, sw, fit_intercept)
         coef, ok = _spd_shift_solve(gram, alpha, rhs)
         finite = _all_finite(gram, rhs)
