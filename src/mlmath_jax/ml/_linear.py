@@ -287,7 +287,7 @@ def _row_passes(X, y, means, sw=None):
         if means is None:
             return xs, ys
         xc, yc = xs - means[0], ys - means[1]
-        if sw is None:
+        if sw is None or ws is None:  # ws comes with the chunk whenever means do
             return xc, yc
         root = jnp.sqrt(ws)
         return xc * root[:, None], yc * (root if yc.ndim == 1 else root[:, None])
