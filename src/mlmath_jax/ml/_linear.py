@@ -280,17 +280,15 @@ def _row_passes(X, y, means, sw=None):
     ``means`` None (and ``sw`` None) when ``X`` and ``y`` are prepared already.
     """
     chunks = _gram.row_chunks(X, X.shape[1])
-    weights = jnp.ones(X.shape[0], X.dtype) if sw is None else sw
-    arrays = (X, y) if means is None else (X, y, weights)
+    arrays = (X, y) if sw is None else (X, y, sw)
 
     def prepared(xs, ys, ws=None):
-        if means is None:
+        if means is not None:
+            xs, ys = xs - means[0], ys - means[1]
+        if ws is None:
             return xs, ys
-        xc, yc = xs - means[0], ys - means[1]
-        if sw is None or ws is None:  # ws comes with the chunk whenever means do
-            return xc, yc
         root = jnp.sqrt(ws)
-        return xc * root[:, None], yc * (root if yc.ndim == 1 else root[:, None])
+        return xs * root[:, None], ys * (root if ys.ndim == 1 else root[:, None])
 
     def correction(coef):
         def part(*chunk):
@@ -402,9 +400,8 @@ def ridge(
     ``solver="cholesky"``). With an intercept or weights, off a mesh, the primal reads
     ``X`` and ``y`` once and stores no centred or weighted copy of ``X``: the (weighted)
     centred Gram matrix of ``[X, y]`` is summed over cache-sized row chunks about a
-    sample's mean. ``alpha`` may
-    be a traced value, so a whole regularisation path is one ``jax.vmap`` over alphas (the
-    Gram matrix is formed once).
+    sample's mean. ``alpha`` may be a traced value, so a whole regularisation path is one
+    ``jax.vmap`` over alphas (the Gram matrix is formed once).
 
     ``alpha = 0``: a concrete (host) zero is :func:`least_squares`, the minimum-norm
     solution as scikit-learn's ``Ridge(alpha=0)``. A traced zero (under ``jit`` or
