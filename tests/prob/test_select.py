@@ -442,6 +442,38 @@ def test_bracket_step_hits_on_plain_data_and_misses_on_adversarial(rng):
     assert ok1.all() and lo1[0, 0] == ordered[0, n // 2]
 
 
+def test_bracket_with_narrowing_is_exact_on_adversarial_rows(rng, monkeypatch):
+    # Rows of 2**22 values or more narrow a wide key range before the radix passes; with
+    # the threshold lowered, every adversarial row takes that route where the span is wide.
+    from mlmath_jax.prob import _select_bracket as sb
+
+    monkeypatch.setattr(sb, "_NARROW_MIN_N", 0)
+    names, xs = _adversarial_rows(rng)
+    n = xs.shape[1]
+    ranks = [0, n // 3, (n - 1) // 2, n - 2]
+    ordered = np.sort(xs, axis=1)
+    for i, name in enumerate(names):
+        lo, hi, has_nan, ok = _bracket(xs[i : i + 1], ranks)  # alone: its own branches
+        if has_nan[0, 0]:
+            continue
+        if name in ("normal", "tail_heavy", "sorted", "reversed"):
+            assert ok.all(), name
+        for j, r in enumerate(ranks):
+            if ok[0, j]:
+                assert lo[0, j] == ordered[i, r] and hi[0, j] == ordered[i, r + 1], (name, r)
+
+
+def test_long_rows_take_the_narrowing_and_equal_numpy(rng):
+    # 2**22 + 17 values centred on 0: the median's bracket straddles zero (keys spanning 31
+    # bits), so the candidates are narrowed and regrouped before the selection.
+    n = (1 << 22) + 17
+    x = rng.standard_normal(n).astype(np.float32)
+    _same(prob.median(x), np.median(x))
+    qs = [0.001, 0.5, 0.7]
+    _same(prob.quantile(x, qs), _numpy_quantile(x, qs))
+    _same(prob.quantile(x, 0.5, method="nearest"), np.quantile(x, 0.5, method="nearest"))
+
+
 def test_large_batched_axis_and_vmap(rng):
     x = rng.standard_normal((3, BIG_N)).astype(np.float32)
     _same(prob.median(x, axis=1), np.median(x, axis=1))
@@ -479,37 +511,38 @@ def _crowded(counts):
     return np.asarray(idx[0]), int(num[0]), bool(ok[0])
 
 
-def test_crowded_blocks_found_exactly_in_two_levels(rng):
+def test_crowded_blocks_found_exactly(rng):
     nb = 64 * 40  # 40 groups of 64 blocks
-    counts = rng.integers(0, 3, nb)  # none crowded yet (three or more)
+    counts = rng.integers(0, 4, nb)  # none crowded yet (four or more: a block gives three)
     where = np.sort(rng.choice(nb, 100, replace=False))
-    counts[where] = rng.integers(3, 64, where.size)
+    counts[where] = rng.integers(4, 64, where.size)
     idx, num, ok = _crowded(counts)
     assert ok and num == 100
     np.testing.assert_array_equal(idx[:num], where)
+    np.testing.assert_array_equal(idx[num:], 0)
     _, num, ok = _crowded(np.zeros(nb))
     assert ok and num == 0
     k_max = nb // 8  # the cap for so few blocks
     counts[:] = 0
-    counts[: k_max + 1] = 3
+    counts[: k_max + 1] = 4
     assert _crowded(counts)[1:] == (k_max + 1, False)  # one over the cap: a miss
-    counts[k_max] = 0
+    counts[k_max] = 3
     idx, num, ok = _crowded(counts)
     assert ok and num == k_max
     np.testing.assert_array_equal(idx, np.arange(k_max))
 
 
-def test_crowded_blocks_miss_when_too_many_groups_hold_them(monkeypatch):
-    from mlmath_jax.prob import _select_bracket as sb
-
-    monkeypatch.setattr(sb, "_GROUPS", 4)
-    counts = np.zeros(64 * 40, np.int32)
-    counts[[5, 64 * 7 + 1, 64 * 9, 64 * 39 + 63]] = 3  # four groups: found
+def test_crowded_blocks_spread_over_many_groups_are_all_found(rng):
+    # One crowded block in each of 1,500 groups: more groups than the two-level search's
+    # old cap (1,024), which made such rows miss; the prefix-sum search has no group cap.
+    nb = 64 * 2000
+    groups = np.sort(rng.choice(2000, 1500, replace=False))
+    where = groups * 64 + rng.integers(0, 64, groups.size)
+    counts = rng.integers(0, 4, nb)
+    counts[where] = 4 + rng.integers(0, 60, where.size)
     idx, num, ok = _crowded(counts)
-    assert ok and num == 4
-    np.testing.assert_array_equal(idx[:4], [5, 64 * 7 + 1, 64 * 9, 64 * 39 + 63])
-    counts[64 * 20 + 2] = 5  # a fifth group: more than the cap, reported as a miss
-    assert not _crowded(counts)[2]
+    assert ok and num == 1500
+    np.testing.assert_array_equal(idx[:num], where)
 
 
 def test_crowded_cap_grows_with_the_row_for_sorted_data():
@@ -524,19 +557,25 @@ def test_crowded_cap_grows_with_the_row_for_sorted_data():
 
 
 def _candidate_parts(rng, nb, extra, ties=False, lo=0, hi=2**31):
-    """Per-block (count, low, high) and a key array with sentinels, and their candidates."""
+    """Per-block (count, low, high, total) and a key array with sentinels, and their candidates.
+
+    A block holding one to three candidates gives them all (the third from the wrapping key
+    sum); a block holding more is crowded, its candidates elsewhere (not counted here).
+    """
     top = np.uint32(0xFFFFFFFF)
     hi = lo + 50 if ties else hi
-    count = rng.integers(0, 4, nb).astype(np.int32)
-    a = rng.integers(lo, hi, nb).astype(np.uint32)
-    b = rng.integers(lo, hi, nb).astype(np.uint32)
-    low, high = np.minimum(a, b), np.maximum(a, b)
-    high = np.where(count == 1, low, high)  # a block holding one: its minimum is its maximum
+    count = rng.integers(0, 6, nb).astype(np.int32)
+    held = rng.integers(lo, hi, (nb, 5)).astype(np.uint64)
+    inside = np.arange(5) < count[:, None]
+    low = np.where(inside, held, 2**32 - 1).min(axis=1).astype(np.uint32)
+    high = np.where(inside, held, 0).max(axis=1).astype(np.uint32)
+    total = (np.where(inside, held, 0).sum(axis=1) % 2**32).astype(np.uint32)
     keys = rng.integers(lo, hi, extra).astype(np.uint32)
     keys[rng.random(extra) < 0.7] = top  # sentinels: no candidate there
-    cands = np.concatenate([low[(count >= 1) & (count <= 2)], high[count == 2], keys[keys != top]])
-    parts = [(jnp.asarray(count)[None], jnp.asarray(low)[None], jnp.asarray(high)[None])]
-    return parts + [jnp.asarray(keys)[None]], np.sort(cands)
+    few = (count >= 1) & (count <= 3)
+    cands = np.concatenate([held[few][inside[few]].astype(np.uint32), keys[keys != top]])
+    blocks = tuple(jnp.asarray(a)[None] for a in (count, low, high, total))
+    return [blocks, jnp.asarray(keys)[None]], np.sort(cands)
 
 
 @pytest.mark.parametrize(
@@ -546,7 +585,7 @@ def _candidate_parts(rng, nb, extra, ties=False, lo=0, hi=2**31):
 def test_selection_over_candidate_parts_equals_sorting(rng, ties, lo, hi):
     # Keys anywhere, and keys in a narrow range (the passes above the span's top bit are
     # skipped: 17 bits of 32 there), with and without ties.
-    from mlmath_jax.prob import _select_bracket as sb
+    from mlmath_jax.prob import _select_candidates as sb
 
     parts, cands = _candidate_parts(rng, 64 * 8, 1000, ties, lo, hi)
     ranks = np.array([0, 1, len(cands) // 2, len(cands) - 2], np.int32)
@@ -559,6 +598,59 @@ def test_selection_over_candidate_parts_equals_sorting(rng, ties, lo, hi):
     np.testing.assert_array_equal(np.asarray(nxt[0]), cands[ranks + 1])
     same = jax.jit(sb._next_key)(queries, key, jnp.asarray(ranks)[None])  # rank_next == rank
     np.testing.assert_array_equal(np.asarray(same[0]), cands[ranks])
+
+
+def _narrowed(parts, cands, sample, ranks):
+    """Narrow and regroup one query a rank over ``parts``; check the bounds against NumPy."""
+    from mlmath_jax.prob import _select_candidates as sc
+
+    nq = len(ranks)
+    queries = [parts] * nq
+    rank = jnp.asarray(ranks, jnp.int32)[None]
+    first = jnp.full((1, nq), -1, jnp.int32)  # no bounds: the whole key range
+    last = jnp.full((1, nq), len(sample), jnp.int32)
+    base = jnp.zeros((1, nq), jnp.uint32)
+    span = jnp.full((1, nq), 2**32 - 1, jnp.uint32)
+    sample = jnp.asarray(np.sort(sample))[None]
+    ka, kb, below = jax.jit(sc.narrow)(queries, sample, first, last, rank, rank + 1, base, span)
+    ka, kb, below = (np.asarray(a[0]).astype(np.int64) for a in (ka, kb, below))
+    for j, r in enumerate(ranks):  # both ranks inside [ka, kb), the count below ka exact
+        assert ka[j] <= cands[r] and cands[r + 1] < kb[j], (r, ka[j], kb[j])
+        assert below[j] == np.sum(cands < ka[j])
+    bounds = (jnp.asarray(a, jnp.uint32)[None] for a in (ka, kb))
+    fine, ok = jax.jit(sc.regroup)(queries, base, *bounds)
+    return queries, fine, bool(ok[0]), ka, kb, below
+
+
+def test_narrowing_and_regrouping_keep_the_selected_keys(rng):
+    # Candidates narrowed to between adjacent sample keys, then regrouped 64 entries a
+    # group: the selection over the 64x smaller parts gives the same keys as sorting.
+    from mlmath_jax.prob import _select_candidates as sc
+
+    parts, cands = _candidate_parts(rng, 64 * 64, 3000)
+    sample = rng.choice(cands, 256, replace=False)
+    ranks = [0, 1, len(cands) // 3, len(cands) // 2, len(cands) - 2]
+    _, fine, ok, ka, kb, below = _narrowed(parts, cands, sample, ranks)
+    assert ok
+    held = [np.sum((cands >= a) & (cands < b)) for a, b in zip(ka, kb, strict=True)]
+    assert max(held) < len(cands) / 32  # four passes: about 1 / 256 of the sample apart
+    assert fine[0][0][0].shape == (1, 64 * 64 // 64)  # the per-block part, 64x smaller
+    r = np.asarray(ranks) - below
+    base, span = jnp.asarray(ka, jnp.uint32)[None], jnp.asarray(kb - ka - 1, jnp.uint32)[None]
+    key = jax.jit(sc._select_keys)(fine, jnp.asarray(r, jnp.int32)[None], base, span)
+    np.testing.assert_array_equal(np.asarray(key[0]), cands[ranks])
+    nxt = jax.jit(sc._next_key)(fine, key, jnp.asarray(r + 1, jnp.int32)[None])
+    np.testing.assert_array_equal(np.asarray(nxt[0]), cands[np.asarray(ranks) + 1])
+
+
+def test_regrouping_reports_too_many_crowded_groups(rng):
+    # Heavy ties: the narrowed range is one key held by a thousand candidates, so most
+    # groups hold more than three of them; regroup says so and the caller keeps the
+    # coarse selection.
+    parts, cands = _candidate_parts(rng, 64 * 64, 3000, lo=7, hi=8)
+    assert np.all(cands == 7)
+    ok = _narrowed(parts, cands, cands[:256], [0, len(cands) // 2])[2]
+    assert not ok
 
 
 @pytest.mark.parametrize("n", [2**16, 2**16 + 4097, 300_007])
