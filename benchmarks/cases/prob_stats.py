@@ -1,12 +1,15 @@
 """prob statistics cases: median and quantile by bracket selection, accurate variance.
 
 Bytes moved (for the memory-bound fraction of peak): for ``n >= 2**16`` our median/quantile
-reads the input twice (pass 1 counts below pivots from a sorted strided sample, pass 2 reduces
-blocks of 64 to their count, minimum and maximum inside the bracket and re-reads the few
-crowded blocks), then runs the radix selection (16 passes of 2 bits for float32, plus one for
-the next order statistic) over the per-block arrays, ``3 / 64`` of the data:
-``bytes = (2 + 17 * 3 / 64) * 4 * n`` (float64: ``(2 + 33 * 3 / 64) * 8 * n``); the strided
-sample and the crowded blocks are not counted.
+reads the input twice (pass 1 counts below five pivots from a sorted strided sample, pass 2
+reduces blocks of 64 to the count, minimum, maximum and key sum inside the bracket and
+re-reads the few crowded blocks), then selects over the per-block arrays, ``4 / 64`` of the
+data: rows of ``2**22`` values or more narrow a wide key range in 4 counting passes and one
+regrouping pass over them (then the radix passes run over 1/64 of that, not counted), shorter
+rows run the radix selection there (at most 16 passes of 2 bits for float32, 32 for float64,
+plus one for the next order statistic): ``bytes = (2 + 5 * 4 / 64) * 4 * n`` at 1e7 and above
+(float64: ``* 8 * n``), ``(2 + 17 * 4 / 64) * 4 * n`` below; the strided sample and the
+crowded blocks are not counted.
 A miss of the bracket (heavy ties, a sample unrepresentative of the data) adds
 the exact radix selection's 17 passes. The median cases
 also time ``jnp.sum`` of the same array (one read; not a median, so it is exempt from the
@@ -69,10 +72,18 @@ def _partition_quantile(x: np.ndarray, qs=_Q) -> np.ndarray:
 _BLOCK = 64  # the bracket path's gather block (prob/_select_bracket.py)
 
 
+_NARROW_MIN_N = 1 << 22  # rows this long narrow the key range first (_select_bracket.py)
+
+
 def _passes(n: int, dtype: str, interpolate: bool = True, queries: int = 1) -> float:
-    """Passes over the data a call: two full ones, then a radix selection over blocks a query."""
+    """Passes over the data a call: two full ones, then a selection over blocks a query.
+
+    The selection reads the four per-block arrays (``4 / _BLOCK`` of the data) once a pass:
+    4 narrowing passes and a regrouping one for long rows, else at most the radix passes.
+    """
     radix = (32 if dtype == "float32" else 64) // 2 + interpolate
-    return round(2 + queries * radix * 3 / _BLOCK, 2)
+    selection = 5 if n >= _NARROW_MIN_N else radix
+    return round(2 + queries * selection * 4 / _BLOCK, 2)
 
 
 def _sum_baseline(x):

@@ -33,7 +33,7 @@ radix selection under ``lax.cond``, so only a miss pays for it. A slice holding 
 gives NaN whatever the guess did.
 
 Measured on a 2-core AMD EPYC (float32, 2026-12-04, one process, old and new code
-interleaved, min/median of 11): a median of 1e8 values in 50-54 ms (the nine-pivot,
+interleaved, min/median of 11): a median of 1e8 values in 50-55 ms (the nine-pivot,
 two-a-block version before it: 54-60 ms; a ``jnp.sum`` of the array 17-20 ms), of 1e7 values
 in 5.3-6.2 ms (before: 5.8-6.6 ms; the sum 1.3-2.0 ms, partly from the 32 MiB L3 cache).
 """
@@ -265,29 +265,31 @@ def bracket_select(flat: jax.Array, k: jax.Array, k_next: jax.Array, interpolate
     rank = jnp.clip(k - lo_c, 0, width - 1)
     rank_next = jnp.clip(k_next - lo_c, 0, width - 1)
 
-    def select(queries, rank, rank_next, base, span):
-        key = _select_keys(queries, rank, base, span)
+    def select(queries, rank, rank_next, base, span, unroll=True):
+        key = _select_keys(queries, rank, base, span, unroll)
         return key, (_next_key(queries, key, rank_next) if interpolate else key)
-
-    coarse = lambda: select(queries, rank, rank_next, base, span)  # noqa: E731
 
     def narrowed():
         ka, kb, below = narrow(queries, sorted_keys, first, last, rank, rank_next, base, span)
         fine, fine_ok = regroup(queries, base, ka, kb)
-        return lax.cond(
-            jnp.all(fine_ok),
-            lambda: select(fine, rank - below, rank_next - below, base + ka, kb - ka - 1),
-            coarse,
-        )
+        key, nxt = select(fine, rank - below, rank_next - below, base + ka, kb - ka - 1, False)
+        return jnp.all(fine_ok), key, nxt
 
     # Narrowing and regrouping cost about six passes over the candidates; the radix
     # selection one a 2 bits of the key span (the passes above its top bit are skipped).
     # Shorter rows keep the radix passes: there each of the narrowing's many small steps
     # costs more than it saves (4 rows of 1e6, 2 quantiles: 6.5 -> 7.7 ms with them).
+    # Each selection is traced once (compile time): the narrowed one where the span is
+    # wide, the radix passes over the whole candidate parts where it is not or where the
+    # regrouping overflowed.
+    done = jnp.asarray(False)
+    key = nxt = jnp.zeros(rank.shape, base.dtype)
     if n >= _NARROW_MIN_N:
-        key, nxt = lax.cond(jnp.any(span >= jnp.asarray(1 << 16, span.dtype)), narrowed, coarse)
-    else:
-        key, nxt = coarse()
+        wide = jnp.any(span >= jnp.asarray(1 << 16, span.dtype))
+        done, key, nxt = lax.cond(wide, narrowed, lambda: (done, key, nxt))
+    key, nxt = lax.cond(
+        done, lambda: (key, nxt), lambda: select(queries, rank, rank_next, base, span)
+    )
     lo = _from_key(key, flat.dtype)
     return lo, _from_key(nxt, flat.dtype), has_nan[:, None], ok
 

@@ -85,14 +85,17 @@ def _count_below(parts: list, thresholds: list, base: jax.Array) -> list:
     return totals
 
 
-def _select_keys(queries: list, rank: jax.Array, base: jax.Array, span: jax.Array) -> jax.Array:
+def _select_keys(
+    queries: list, rank: jax.Array, base: jax.Array, span: jax.Array, unroll: bool = True
+) -> jax.Array:
     """For each query ``q``, the key at 0-based ``rank[:, q]`` among its candidates, ``[B, Q]``.
 
     ``queries[q]`` is a list of parts (key arrays ``[B, w]`` or per-block summaries, see
     :func:`_candidates`). Radix selection, ``_BITS`` bits a pass, as
     ``_select_radix._select`` on keys, but over several arrays at once (the candidates
-    stay where the gather pass wrote them); the loop is unrolled, so XLA schedules the
-    passes without a loop's overhead.
+    stay where the gather pass wrote them); the loop is unrolled (``unroll``), so XLA
+    schedules the passes without a loop's overhead, and a loop does not carry (copy) the
+    parts; small parts (the regrouped ones) keep the loop, which compiles faster.
 
     The candidates' keys lie in ``[base, base + span]`` (``[B, Q]`` each, from the
     bracket's bounds), so the selection runs on the offsets ``key - base``: the passes
@@ -118,7 +121,7 @@ def _select_keys(queries: list, rank: jax.Array, base: jax.Array, span: jax.Arra
 
         return prefix | (jnp.stack([digit(q) for q in range(len(queries))], axis=1) << shift)
 
-    offset = lax.fori_loop(0, bits // _BITS, one_pass, jnp.zeros(rank.shape, utype), unroll=True)
+    offset = lax.fori_loop(0, bits // _BITS, one_pass, jnp.zeros(rank.shape, utype), unroll=unroll)
     return offset + base
 
 
