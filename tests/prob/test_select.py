@@ -474,6 +474,15 @@ def test_long_rows_take_the_narrowing_and_equal_numpy(rng):
     _same(prob.quantile(x, 0.5, method="nearest"), np.quantile(x, 0.5, method="nearest"))
 
 
+def test_large_median_does_not_copy_its_input():
+    # The exact fallback sits in the untaken branch of a lax.cond; a pass loop carrying the
+    # data there made XLA copy the input on every call (scratch above the input's size).
+    x = jax.ShapeDtypeStruct((1 << 21,), jnp.float32)  # 8 MB: the bracket path
+    for f in (prob.median, lambda a: prob.quantile(a, 0.3)):
+        scratch = jax.jit(f).lower(x).compile().memory_analysis().temp_size_in_bytes
+        assert scratch < 0.5 * x.size * 4, scratch
+
+
 def test_large_batched_axis_and_vmap(rng):
     x = rng.standard_normal((3, BIG_N)).astype(np.float32)
     _same(prob.median(x, axis=1), np.median(x, axis=1))
