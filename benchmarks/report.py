@@ -146,10 +146,12 @@ def earlier_records(meta: dict[str, Any], out_dir: Path) -> list[Record]:
     return kept
 
 
-# Params that a case's setup measures and records (interleaved timings), not sizes: a rerun
-# of the case has other values, so they are no part of what makes two records the same case.
+# Params that a case's setup measures and records (interleaved timings), or that model the
+# code rather than size the case (``passes``: reads of the data a call, which change with the
+# algorithm), not sizes: a rerun of the case has other values, so they are no part of what
+# makes two records the same case.
 MEASURED_PARAMS = frozenset(
-    {"paired_ms", "paired_sum_ms", "sum_ratio", "ours_us", "jnp_us", "ratio"}
+    {"paired_ms", "paired_sum_ms", "sum_ratio", "ours_us", "jnp_us", "ratio", "passes"}
 )
 
 

@@ -227,6 +227,9 @@ def test_a_subset_run_keeps_the_other_cases_of_the_report(tmp_path):
     # ... also when its setup recorded measured params (interleaved timings) that differ.
     timed = [dataclasses.replace(r, params={**r.params, "sum_ratio": 4.2}) for r in records]
     assert len(report.merged(records, timed)) == len(records)
+    # ... and when the code's model of its reads (passes a call) changed.
+    remodelled = [dataclasses.replace(r, params={**r.params, "passes": 2.31}) for r in records]
+    assert len(report.merged(timed, remodelled)) == len(records)
     resized = [dataclasses.replace(r, params={**r.params, "n": -1}) for r in records]
     assert len(report.merged(records, resized)) == 2 * len(records)  # sizes still count
     md = report.markdown(merged, meta)
