@@ -123,23 +123,21 @@ def _count_pass(flat: jax.Array, pivots: jax.Array):
     return counts.reshape(b, nq, m), nans > 0
 
 
-def _interval(pivots, counts, lo, lo_count, hi, hi_count, k, k_next, where=None):
+def _interval(pivots, counts, lo, lo_count, hi, hi_count, k, k_next, where):
     """The interval ``[L, H)`` between adjacent bounds holding ranks ``k..k_next``.
 
     ``pivots``/``counts`` ``[B, Q, m]`` (ascending values, counts of values below them),
     bounds ``[B, Q]`` with their counts; an upper bound NaN means none (``~(x >= H)`` holds
-    for every value). Returns ``L, H`` and the counts below them, ``[B, Q]`` each, and with
-    ``where`` (the bounds' sample positions ``[B, Q, m + 2]``) also ``L``'s and ``H``'s.
+    for every value). Returns ``L, H``, the counts below them and their sample positions
+    (from ``where``, the bounds' positions ``[B, Q, m + 2]``), ``[B, Q]`` each.
     """
     bounds = jnp.concatenate([lo[..., None], pivots, hi[..., None]], axis=-1)
     below = jnp.concatenate([lo_count[..., None], counts, hi_count[..., None]], axis=-1)
     j = jnp.sum(counts <= k[..., None], axis=-1)  # bound j: below[j] <= k < below[j + 1]
     jn = jnp.sum(counts <= k_next[..., None], axis=-1) + 1
     pick = lambda a, i: jnp.take_along_axis(a, i[..., None], axis=-1)[..., 0]  # noqa: E731
-    out = pick(bounds, j), pick(bounds, jn), pick(below, j), pick(below, jn)
-    if where is None:
-        return out
-    return *out, pick(where, j), pick(where, jn)
+    lo, hi, lo_count, hi_count = pick(bounds, j), pick(bounds, jn), pick(below, j), pick(below, jn)
+    return lo, hi, lo_count, hi_count, pick(where, j), pick(where, jn)
 
 
 def _gather_pass(flat: jax.Array, lo: jax.Array, hi: jax.Array):

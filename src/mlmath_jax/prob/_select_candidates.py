@@ -228,10 +228,10 @@ def _regroup_part(part, base, ka, kb):
     pairs = list(zip(keys, masks, strict=True))
     summary = _reduce(
         (
-            sum(m.astype(jnp.int32) for m in masks),
+            functools.reduce(jnp.add, [m.astype(jnp.int32) for m in masks]),
             functools.reduce(jnp.minimum, [jnp.where(m, k, top) for k, m in pairs]),
             functools.reduce(jnp.maximum, [jnp.where(m, k, zero) for k, m in pairs]),
-            sum(jnp.where(m, k, zero) for k, m in pairs),
+            functools.reduce(jnp.add, [jnp.where(m, k, zero) for k, m in pairs]),
         ),
         (jnp.zeros((), jnp.int32), top, zero, zero),
         (lax.add, lax.min, lax.max, lax.add),
