@@ -28,6 +28,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from mlmath_jax import prob
+from mlmath_jax.prob._select_bracket import (  # the gather block; rows narrowed first
+    _BLOCK,
+    _NARROW_MIN_N,
+)
 
 from ..harness import Case, Contender, interleaved, relative_error
 
@@ -67,12 +71,6 @@ def _partition_quantile(x: np.ndarray, qs=_Q) -> np.ndarray:
         for a, b, v in zip(lo, hi, idx, strict=True)
     ]
     return np.asarray(out, np.float32)
-
-
-_BLOCK = 64  # the bracket path's gather block (prob/_select_bracket.py)
-
-
-_NARROW_MIN_N = 1 << 22  # rows this long narrow the key range first (_select_bracket.py)
 
 
 def _passes(n: int, dtype: str, interpolate: bool = True, queries: int = 1) -> float:

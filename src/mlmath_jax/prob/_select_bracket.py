@@ -280,14 +280,15 @@ def bracket_select(flat: jax.Array, k: jax.Array, k_next: jax.Array, interpolate
     # Each selection is traced once (compile time): the narrowed one where the span is
     # wide, the radix passes over the whole candidate parts where it is not or where the
     # regrouping overflowed.
-    done = jnp.asarray(False)
-    key = nxt = jnp.zeros(rank.shape, base.dtype)
-    if n >= _NARROW_MIN_N:
+    if n < _NARROW_MIN_N:
+        key, nxt = select(queries, rank, rank_next, base, span)
+    else:
+        unused = jnp.zeros(rank.shape, base.dtype)
         wide = jnp.any(span >= jnp.asarray(1 << 16, span.dtype))
-        done, key, nxt = lax.cond(wide, narrowed, lambda: (done, key, nxt))
-    key, nxt = lax.cond(
-        done, lambda: (key, nxt), lambda: select(queries, rank, rank_next, base, span)
-    )
+        done, key, nxt = lax.cond(wide, narrowed, lambda: (jnp.asarray(False), unused, unused))
+        key, nxt = lax.cond(
+            done, lambda: (key, nxt), lambda: select(queries, rank, rank_next, base, span)
+        )
     lo = _from_key(key, flat.dtype)
     return lo, _from_key(nxt, flat.dtype), has_nan[:, None], ok
 
